@@ -1,0 +1,133 @@
+/* cli_check.c - `hangar check CONFIG`: load the configuration and the plugins it names and
+ * create every instance (engines validate their keys) without starting anything. Also the
+ * option parsing that run and check share. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hangar/plugin.h>
+
+#include "cli.h"
+#include "cli_common.h"
+#include "host.h"
+#include "log.h"
+
+static int takes_value(const char *a, const char *name, int *i, int argc, char **argv,
+                       const char **val)
+{
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) == 0 && a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    if (strcmp(a, name) == 0) {
+        if (*i + 1 >= argc) {
+            *val = NULL;
+            return 1;
+        }
+        *val = argv[++*i];
+        return 1;
+    }
+    return 0;
+}
+
+static int allowed(const char *a, const char *const *allow)
+{
+    for (; allow && *allow; allow++)
+        if (strcmp(a, *allow) == 0)
+            return 1;
+    return 0;
+}
+
+int hg__cli_parse(const char *cmd, int argc, char **argv, const char *const *allow,
+                  hg__cli_opts *o)
+{
+    uint32_t level = hg__log_default_level();
+    memset(o, 0, sizeof *o);
+    o->sets = calloc((size_t)argc + 1, sizeof *o->sets);
+    o->paths = calloc((size_t)argc + 1, sizeof *o->paths);
+    if (o->sets == NULL || o->paths == NULL)
+        return HG_EXIT_RUNTIME;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        if (takes_value(a, "--set", &i, argc, argv, &val)) {
+            if (val == NULL || strchr(val, '=') == NULL) {
+                fprintf(stderr, "hangar %s: --set needs PATH=VALUE\n", cmd);
+                return HG_EXIT_USAGE;
+            }
+            o->sets[o->n_sets++] = val;
+        } else if (takes_value(a, "--path", &i, argc, argv, &val)) {
+            if (val == NULL) {
+                fprintf(stderr, "hangar %s: --path needs a directory\n", cmd);
+                return HG_EXIT_USAGE;
+            }
+            o->paths[o->n_paths++] = (char *)val;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            level = level < HG_LOG_TRACE ? level + 1 : level;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            level = HG_LOG_ERROR;
+        } else if (strcmp(a, "--until-done") == 0 && allowed(a, allow)) {
+            o->until_done = 1;
+        } else if (strcmp(a, "--json") == 0 && allowed(a, allow)) {
+            o->json = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "hangar %s: unknown option '%s' (see hangar --help)\n", cmd, a);
+            return HG_EXIT_USAGE;
+        } else if (o->config == NULL) {
+            o->config = a;
+        } else {
+            fprintf(stderr, "hangar %s: one configuration file only ('%s' and '%s')\n", cmd,
+                    o->config, a);
+            return HG_EXIT_USAGE;
+        }
+    }
+    hg__log_set_default(level);
+    return 0;
+}
+
+void hg__cli_opts_free(hg__cli_opts *o)
+{
+    free(o->sets);
+    free(o->paths);
+    memset(o, 0, sizeof *o);
+}
+
+int hg__cli_check(int argc, char **argv)
+{
+    hg__cli_opts o;
+    hg__host_opts ho;
+    hg__diag d;
+    hg__host *h = NULL;
+    int rc = hg__cli_parse("check", argc, argv, NULL, &o);
+
+    if (rc != 0)
+        goto out;
+    if (o.config == NULL) {
+        fprintf(stderr, "usage: hangar check CONFIG [--set PATH=VALUE]... [--path DIR]...\n");
+        rc = HG_EXIT_USAGE;
+        goto out;
+    }
+    memset(&ho, 0, sizeof ho);
+    ho.src.path = o.config;
+    ho.src.sets = o.sets;
+    ho.src.n_sets = o.n_sets;
+    ho.src.limits = (hg__cfg_limits)HG__CFG_LIMITS_DEFAULT;
+    ho.extra_plugin_path = o.paths;
+    ho.log_to_stderr = 1;
+    hg__diag_init(&d);
+    if (hg__host_create(&ho, &d, &h) != 0) {
+        hg__diag_print(&d, stderr);
+        rc = HG_EXIT_USAGE;
+    } else {
+        const hg__config *cfg = hg__host_config(h);
+        printf("%s: ok (%u instance%s)\n", o.config, cfg->n_instances,
+               cfg->n_instances == 1 ? "" : "s");
+        hg__host_destroy(h);
+        rc = HG_EXIT_OK;
+    }
+    hg__diag_free(&d);
+out:
+    hg__cli_opts_free(&o);
+    return rc;
+}

@@ -1,0 +1,198 @@
+/* cli_run.c - `hangar run [CONFIG]`: start a host, wait for a signal, a `shutdown` command or
+ * (with --until-done, and always for the built-in default) the end of every client pipeline;
+ * then stop gracefully and print each pipeline's summary. The only place that installs signal
+ * handling: SIGINT/SIGTERM shut down within control.shutdown_timeout; a second signal kills. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "cli_common.h"
+#include "host.h"
+
+typedef struct shutdown_job {
+    hg__host *h;
+    pthread_t tid;
+    int started;
+    int rc;
+} shutdown_job;
+
+static void *shutdown_main(void *arg)
+{
+    shutdown_job *j = arg;
+    j->rc = hg__host_shutdown(j->h);
+    return NULL;
+}
+
+/* Adds `progress: true` to each tcp-gen pipeline when stdout is a terminal, as iperf3 prints its
+ * interval reports. Returns the extended --set list (the caller frees it and its new strings). */
+static char **progress_sets(const hg__cli_opts *o, uint32_t *n_out)
+{
+    hg__config_src src = {o->config, NULL, o->sets, o->n_sets, HG__CFG_LIMITS_DEFAULT};
+    hg__config *cfg = NULL;
+    hg__diag d;
+    char **v = NULL;
+    uint32_t n = 0;
+
+    *n_out = 0;
+    if (!isatty(STDOUT_FILENO) || o->json)
+        return NULL;
+    hg__diag_init(&d);
+    if (hg__config_load(&src, &cfg, &d) == 0) {
+        v = calloc(cfg->n_instances + 1, sizeof *v);
+        for (uint32_t i = 0; v && i < cfg->n_instances; i++) {
+            const hg__instance_cfg *ic = &cfg->instances[i];
+            if (strcmp(ic->engine, "tcp-gen") == 0 && hg__node_get(ic->node, "progress") == NULL) {
+                size_t len = strlen(ic->name) + 32;
+                v[n] = malloc(len);
+                if (v[n])
+                    snprintf(v[n++], len, "pipelines.%s.progress=true", ic->name);
+            }
+        }
+        hg__config_free(cfg);
+    }
+    hg__diag_free(&d);
+    *n_out = n;
+    return v;
+}
+
+static void print_summaries(hg__host *h, int as_json)
+{
+    const hg__config *cfg = hg__host_config(h);
+    for (uint32_t i = 0; i < cfg->n_instances; i++) {
+        char *reply = NULL;
+        json_t *j, *r;
+        if (cfg->instances[i].section != HG__SEC_PIPELINE)
+            continue;
+        if (hg__host_call(h, cfg->instances[i].name, "\"summary\"", &reply) != 0)
+            continue;
+        j = json_loads(reply, 0, NULL);
+        r = json_object_get(j, "reply");
+        if (json_is_true(json_object_get(j, "ok")) && r != NULL) {
+            if (as_json) {
+                char *s = json_dumps(r, JSON_COMPACT);
+                printf("{\"name\":\"%s\",\"summary\":%s}\n", cfg->instances[i].name, s);
+                free(s);
+            } else if (json_is_string(json_object_get(r, "text"))) {
+                printf("== %s (%s)\n%s\n", cfg->instances[i].name, cfg->instances[i].engine,
+                       json_string_value(json_object_get(r, "text")));
+            }
+        }
+        json_decref(j);
+        free(reply);
+    }
+    fflush(stdout);
+}
+
+/* Waits for signals and for the host to stop or finish; returns the exit status. */
+static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
+{
+    shutdown_job job = {h, 0, 0, 0};
+    struct timespec tick = {0, 100 * 1000000L};
+    int signals = 0;
+
+    for (;;) {
+        int sig = sigtimedwait(sigs, NULL, &tick);
+        if (sig > 0) {
+            signals++;
+            if (signals == 1 && !job.started) {
+                fprintf(stderr, "hangar: %s: shutting down (again to kill)\n", strsignal(sig));
+                job.started = pthread_create(&job.tid, NULL, shutdown_main, &job) == 0;
+            } else {
+                fprintf(stderr, "hangar: %s again: killing\n", strsignal(sig));
+                hg__host_kill(h);
+                break;
+            }
+        }
+        if (!job.started && until_done && hg__host_wait(h, 1, 0) == 0) {
+            job.started = pthread_create(&job.tid, NULL, shutdown_main, &job) == 0;
+        }
+        if (hg__host_wait(h, 0, 0) == 0)
+            break;
+    }
+    if (job.started)
+        pthread_join(job.tid, NULL);
+    if (signals >= 2)
+        return HG_EXIT_RUNTIME;
+    return (job.rc != 0 || hg__host_failed_count(h) > 0) ? HG_EXIT_RUNTIME : HG_EXIT_OK;
+}
+
+int hg__cli_run(int argc, char **argv)
+{
+    static const char *const allow[] = {"--until-done", "--json", NULL};
+    hg__cli_opts o;
+    hg__host_opts ho;
+    hg__diag d;
+    hg__host *h = NULL;
+    sigset_t sigs, old;
+    char **extra = NULL;
+    const char **sets = NULL;
+    uint32_t n_extra = 0;
+    int rc = hg__cli_parse("run", argc, argv, allow, &o);
+
+    if (rc != 0) {
+        hg__cli_opts_free(&o);
+        return rc;
+    }
+    if (o.config == NULL)
+        o.until_done = 1; /* the built-in demo ends when its generator does */
+    extra = progress_sets(&o, &n_extra);
+    sets = calloc(o.n_sets + n_extra + 1, sizeof *sets);
+    if (sets == NULL) {
+        rc = HG_EXIT_RUNTIME;
+        goto out;
+    }
+    memcpy(sets, o.sets, o.n_sets * sizeof *sets);
+    for (uint32_t i = 0; i < n_extra; i++)
+        sets[o.n_sets + i] = extra[i];
+
+    /* Block the signals before any thread exists, so that only sigtimedwait sees them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    signal(SIGPIPE, SIG_IGN);
+
+    memset(&ho, 0, sizeof ho);
+    ho.src.path = o.config;
+    ho.src.sets = sets;
+    ho.src.n_sets = o.n_sets + n_extra;
+    ho.src.limits = (hg__cfg_limits)HG__CFG_LIMITS_DEFAULT;
+    ho.extra_plugin_path = o.paths;
+    ho.log_to_stderr = 1;
+    hg__diag_init(&d);
+    if (hg__host_create(&ho, &d, &h) != 0) {
+        hg__diag_print(&d, stderr);
+        rc = HG_EXIT_USAGE;
+        goto out_diag;
+    }
+    if (hg__host_start(h) != 0) {
+        fprintf(stderr, "hangar: some engines failed to start; stopping\n");
+        hg__host_shutdown(h);
+        print_summaries(h, o.json);
+        rc = HG_EXIT_RUNTIME;
+    } else {
+        rc = supervise(h, o.until_done, &sigs);
+        print_summaries(h, o.json);
+    }
+    hg__host_destroy(h);
+out_diag:
+    hg__diag_free(&d);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+out:
+    for (uint32_t i = 0; i < n_extra; i++)
+        free(extra[i]);
+    free(extra);
+    free(sets);
+    hg__cli_opts_free(&o);
+    return rc;
+}

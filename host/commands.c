@@ -1,0 +1,392 @@
+/* commands.c - the command channel's verbs, run on the hub thread: each returns one JSON object
+ * with "ok" (see docs/CONTROL.md). */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cfgtree.h"
+#include "host_priv.h"
+
+typedef json_t *(*verb_fn)(hg__host *h, const char *arg);
+
+static json_t *fail(int code, const char *fmt, const char *a)
+{
+    char msg[512];
+    json_t *o = json_object();
+    snprintf(msg, sizeof msg, fmt, a ? a : "");
+    json_object_set_new(o, "ok", json_false());
+    json_object_set_new(o, "error", json_string(msg));
+    json_object_set_new(o, "code", json_string(hg_err_name(code)));
+    return o;
+}
+
+static json_t *okay(void)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_true());
+    return o;
+}
+
+static hg__entry *need_entry(hg__host *h, const char *arg, json_t **err)
+{
+    hg__entry *e;
+    if (arg == NULL || *arg == '\0') {
+        *err = fail(HG_EINVAL, "this command needs an instance name%s", "");
+        return NULL;
+    }
+    e = hg__host_find(h, arg);
+    if (e == NULL && h->runtime.in && strcmp(arg, "runtime") == 0)
+        e = &h->runtime;
+    if (e == NULL)
+        *err = fail(HG_ENOENT, "unknown instance '%s'", arg);
+    return e;
+}
+
+static json_t *host_json(hg__host *h)
+{
+    json_t *o = json_object();
+    uint64_t now = hg__now_ns();
+    json_object_set_new(o, "kind", json_string("host"));
+    json_object_set_new(o, "state", json_string(h->stopped ? "stopped"
+                                                : h->stopping ? "stopping"
+                                                : h->started ? "running" : "created"));
+    json_object_set_new(o, "instances", json_integer(h->n_ents));
+    json_object_set_new(o, "failed", json_integer(hg__host_failed_count(h)));
+    json_object_set_new(o, "uptime_ns",
+                        json_integer(h->started_ns ? (json_int_t)(now - h->started_ns) : 0));
+    if (h->runtime.in) {
+        const hg_runtime_mode_ops *ops = h->runtime.def->ops;
+        json_object_set_new(o, "runtime_mode", json_string(h->runtime.def->name));
+        json_object_set_new(o, "bytes_sent", json_integer((json_int_t)ops->bytes_sent(h->runtime.obj)));
+        json_object_set_new(o, "bytes_received",
+                            json_integer((json_int_t)ops->bytes_received(h->runtime.obj)));
+    }
+    json_object_set_new(o, "connections_cut", json_integer(h->cut));
+    return o;
+}
+
+static json_t *entry_json(hg__entry *e)
+{
+    return hg__inst_json(e->in, e->def->name, hg__kind_name(e->def->kind));
+}
+
+static json_t *cmd_counters(hg__host *h, const char *arg)
+{
+    json_t *o = okay(), *all = json_object(), *err = NULL;
+    if (arg && *arg) {
+        hg__entry *e = need_entry(h, arg, &err);
+        if (e == NULL) {
+            json_decref(o);
+            json_decref(all);
+            return err;
+        }
+        json_object_set_new(all, arg, entry_json(e));
+    } else {
+        for (uint32_t i = 0; i < h->n_ents; i++)
+            json_object_set_new(all, hg__inst_name(h->ents[i].in), entry_json(&h->ents[i]));
+        if (h->runtime.in)
+            json_object_set_new(all, "runtime", entry_json(&h->runtime));
+        json_object_set_new(all, "host", host_json(h));
+    }
+    json_object_set_new(o, "counters", all);
+    return o;
+}
+
+static json_t *cmd_state(hg__host *h, const char *arg)
+{
+    json_t *err = NULL, *o, *inst;
+    hg__entry *e = need_entry(h, arg, &err);
+    if (e == NULL)
+        return err;
+    o = okay();
+    inst = entry_json(e);
+    json_object_set_new(o, "name", json_string(arg));
+    json_object_set(o, "state", json_object_get(inst, "state"));
+    json_object_set(o, "error", json_object_get(inst, "error"));
+    json_decref(inst);
+    return o;
+}
+
+static json_t *cmd_records(hg__host *h, const char *arg)
+{
+    json_t *err = NULL, *o;
+    uint64_t dropped = 0;
+    hg__entry *e = need_entry(h, arg, &err);
+    if (e == NULL)
+        return err;
+    o = okay();
+    json_object_set_new(o, "records", hg__inst_records_json(e->in, &dropped));
+    json_object_set_new(o, "dropped", json_integer((json_int_t)dropped));
+    json_object_set_new(o, "enabled", json_boolean(e->cfg && e->cfg->records));
+    return o;
+}
+
+static json_t *cmd_perf(hg__host *h, const char *arg)
+{
+    json_t *o = okay(), *threads = json_array();
+    (void)arg;
+    if (h->runtime.in)
+        hg__inst_perf_json(h->runtime.in, h->runtime.def->name, threads);
+    for (uint32_t i = 0; i < h->n_ents; i++)
+        hg__inst_perf_json(h->ents[i].in, h->ents[i].def->name, threads);
+    json_object_set_new(o, "threads", threads);
+    return o;
+}
+
+static json_t *cmd_start(hg__host *h, const char *arg)
+{
+    json_t *err = NULL;
+    int rc;
+    if (h->stopped || h->stopping)
+        return fail(HG_ESTATE, "the host is shutting down%s", "");
+    if (arg == NULL || *arg == '\0') {
+        rc = hg__hub_start_all(h);
+        return rc == 0 ? okay() : fail(rc, "some engines did not start (see `counters`)%s", "");
+    }
+    {
+        hg__entry *e = need_entry(h, arg, &err);
+        if (e == NULL)
+            return err;
+        if (e == &h->runtime)
+            return fail(HG_ENOTSUP, "the runtime mode starts and stops with the host%s", "");
+        if (e->started)
+            return fail(HG_ESTATE, "'%s' is already started", arg);
+        rc = hg__hub_start_entry(h, e);
+        return rc == 0 ? okay() : fail(rc, "'%s' did not start (see `state`)", arg);
+    }
+}
+
+static json_t *cmd_stop(hg__host *h, const char *arg)
+{
+    json_t *err = NULL, *o;
+    hg__entry *e;
+    if (arg == NULL || *arg == '\0') {
+        hg__hub_shutdown(h, 0);
+        return okay();
+    }
+    e = need_entry(h, arg, &err);
+    if (e == NULL)
+        return err;
+    if (e == &h->runtime)
+        return fail(HG_ENOTSUP, "the runtime mode starts and stops with the host%s", "");
+    o = okay();
+    json_object_set_new(o, "cut", json_integer(hg__hub_stop_entry(h, e)));
+    return o;
+}
+
+static json_t *cmd_restart(hg__host *h, const char *arg)
+{
+    json_t *r = cmd_stop(h, arg && *arg ? arg : "");
+    if (!json_is_true(json_object_get(r, "ok")) || arg == NULL || *arg == '\0')
+        return r;
+    json_decref(r);
+    return cmd_start(h, arg);
+}
+
+static json_t *cmd_pause(hg__host *h, const char *arg)
+{
+    json_t *err = NULL;
+    hg__entry *e = need_entry(h, arg, &err);
+    if (e == NULL)
+        return err;
+    return fail(HG_ENOTSUP, "'%s' has no pause gate: pause and resume act on graph processors",
+                arg);
+}
+
+static json_t *cmd_graph(hg__host *h, const char *arg)
+{
+    (void)h;
+    (void)arg;
+    return fail(HG_ENOTSUP, "graph changes (add, remove, link, unlink) need graph processors, "
+                            "which this host does not run yet%s", "");
+}
+
+static json_t *cmd_reload(hg__host *h, const char *arg)
+{
+    (void)h;
+    (void)arg;
+    return fail(HG_ENOTSUP, "reload is not available in this version: restart the host with the "
+                            "new configuration%s", "");
+}
+
+static json_t *cmd_shutdown(hg__host *h, const char *arg)
+{
+    json_t *o;
+    (void)arg;
+    hg__hub_shutdown(h, 0);
+    o = okay();
+    json_object_set_new(o, "cut", json_integer(h->cut));
+    json_object_set_new(o, "not_stopped",
+                        h->not_stopped ? json_loads(h->not_stopped, 0, NULL) : json_array());
+    return o;
+}
+
+static json_t *cmd_kill(hg__host *h, const char *arg)
+{
+    (void)arg;
+    __atomic_store_n(&h->kill_flag, 1, __ATOMIC_RELEASE);
+    hg__hub_shutdown(h, 1);
+    return okay();
+}
+
+static json_t *cmd_help(hg__host *h, const char *arg);
+
+static const struct {
+    const char *verb;
+    verb_fn fn;
+    const char *usage;
+} verbs[] = {
+    {"counters", cmd_counters, "counters [NAME]"},
+    {"state", cmd_state, "state NAME"},
+    {"records", cmd_records, "records NAME"},
+    {"perf", cmd_perf, "perf"},
+    {"start", cmd_start, "start [NAME]"},
+    {"stop", cmd_stop, "stop [NAME]"},
+    {"restart", cmd_restart, "restart NAME"},
+    {"pause", cmd_pause, "pause NAME"},
+    {"resume", cmd_pause, "resume NAME"},
+    {"add", cmd_graph, "add YAML"},
+    {"remove", cmd_graph, "remove NAME"},
+    {"link", cmd_graph, "link FROM TO"},
+    {"unlink", cmd_graph, "unlink FROM TO"},
+    {"reload", cmd_reload, "reload [FILE]"},
+    {"call", NULL, "call NAME JSON"},
+    {"shutdown", cmd_shutdown, "shutdown"},
+    {"kill", cmd_kill, "kill"},
+    {"help", cmd_help, "help"},
+};
+
+static json_t *cmd_help(hg__host *h, const char *arg)
+{
+    json_t *o = okay(), *a = json_array();
+    (void)h;
+    (void)arg;
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        json_array_append_new(a, json_string(verbs[i].usage));
+    json_object_set_new(o, "commands", a);
+    return o;
+}
+
+/* `call NAME JSON`: the JSON is a verb string or an object whose "verb" names it. */
+static json_t *cmd_call(hg__host *h, const char *name, const char *json_text)
+{
+    json_t *err = NULL, *args = NULL, *o, *reply_json;
+    hg__doc *doc = NULL;
+    hg__diag d;
+    const char *verb = NULL;
+    int (*command)(void *, const char *, const hg_config *, char *, uint32_t, uint32_t *) = NULL;
+    hg__entry *e = need_entry(h, name, &err);
+    char *buf = NULL;
+    uint32_t cap = 4096, len = 0;
+    int rc;
+
+    if (e == NULL)
+        return err;
+    args = json_loads(json_text, JSON_DECODE_ANY, NULL);
+    if (json_is_string(args))
+        verb = json_string_value(args);
+    else if (json_is_object(args))
+        verb = json_string_value(json_object_get(args, "verb"));
+    if (verb == NULL) {
+        json_decref(args);
+        return fail(HG_EINVAL, "call %s: give a JSON string (the verb) or an object with a "
+                               "\"verb\" member", name);
+    }
+    if (e->def->kind == HG_KIND_PIPELINE)
+        command = ((const hg_pipeline_ops *)e->def->ops)->command;
+    else if (e->def->kind == HG_KIND_RUNTIME_MODE)
+        command = ((const hg_runtime_mode_ops *)e->def->ops)->command;
+    if (command == NULL || e->obj == NULL) {
+        o = fail(HG_ENOTSUP, "'%s' takes no engine-specific commands", name);
+        json_decref(args);
+        return o;
+    }
+    hg__diag_init(&d);
+    if (json_is_object(args) && hg__doc_from_json(json_text, &doc, &d) != 0)
+        doc = NULL;
+    hg__diag_free(&d);
+    for (int attempt = 0; attempt < 4; attempt++) {
+        char *nb = realloc(buf, cap);
+        if (nb == NULL) {
+            rc = HG_ENOMEM;
+            break;
+        }
+        buf = nb;
+        buf[0] = '\0';
+        len = 0;
+        rc = command(e->obj, verb, doc ? (const hg_config *)doc->root : NULL, buf, cap, &len);
+        if (rc != HG_ENOSPC || len < cap)
+            break;
+        cap = len + 1;
+    }
+    if (rc != 0) {
+        o = fail(rc, rc == HG_ENOTSUP ? "'%s' does not know this verb" : "'%s': command failed",
+                 name);
+    } else {
+        reply_json = json_loadb(buf, len < cap ? len : cap, JSON_DECODE_ANY, NULL);
+        if (reply_json == NULL) {
+            o = fail(HG_EPROTO, "'%s' answered with something that is not JSON", name);
+        } else {
+            o = okay();
+            json_object_set_new(o, "reply", reply_json);
+        }
+    }
+    free(buf);
+    hg__doc_free(doc);
+    json_decref(args);
+    return o;
+}
+
+char *hg__command_run(hg__host *h, const char *text, const char *call_name)
+{
+    char verb[32];
+    const char *p = text, *arg;
+    size_t n = 0;
+    json_t *reply = NULL;
+    char *out;
+
+    if (call_name != NULL) {
+        reply = cmd_call(h, call_name, text);
+        goto out;
+    }
+    while (isspace((unsigned char)*p))
+        p++;
+    while (p[n] && !isspace((unsigned char)p[n]) && n < sizeof verb - 1) {
+        verb[n] = p[n];
+        n++;
+    }
+    verb[n] = '\0';
+    arg = p + n;
+    while (isspace((unsigned char)*arg))
+        arg++;
+    if (strcmp(verb, "call") == 0) {
+        char name[128];
+        size_t k = 0;
+        while (arg[k] && !isspace((unsigned char)arg[k]) && k < sizeof name - 1) {
+            name[k] = arg[k];
+            k++;
+        }
+        name[k] = '\0';
+        reply = cmd_call(h, name, arg + k);
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        if (verbs[i].fn && strcmp(verbs[i].verb, verb) == 0) {
+            char *a = strdup(arg);
+            size_t l = a ? strlen(a) : 0;
+            while (l > 0 && isspace((unsigned char)a[l - 1]))
+                a[--l] = '\0';
+            reply = verbs[i].fn(h, a);
+            free(a);
+            goto out;
+        }
+    }
+    reply = fail(HG_ENOENT, "unknown command '%s' (try `help`)", verb);
+out:
+    out = json_dumps(reply, JSON_COMPACT);
+    json_decref(reply);
+    return out;
+}

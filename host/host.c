@@ -1,0 +1,433 @@
+/* host.c - creates a host from a configuration: loads the plugins it names, checks each engine's
+ * keys and creates every instance (nothing starts here); and frees it all again. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cancel.h"
+#include "cfgview.h"
+#include "host_priv.h"
+
+uint64_t hg__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+const char *hg__kind_name(uint32_t kind)
+{
+    switch (kind) {
+    case HG_KIND_RUNTIME_MODE: return "runtime_mode";
+    case HG_KIND_PIPELINE: return "pipeline";
+    case HG_KIND_CONNECTOR: return "connector";
+    case HG_KIND_PROCESSOR: return "processor";
+    default: return "unknown";
+    }
+}
+
+static uint32_t section_kind(uint32_t section)
+{
+    switch (section) {
+    case HG__SEC_PIPELINE: return HG_KIND_PIPELINE;
+    case HG__SEC_CONNECTOR: return HG_KIND_CONNECTOR;
+    default: return HG_KIND_PROCESSOR;
+    }
+}
+
+static const char *const *section_host_keys(uint32_t section)
+{
+    switch (section) {
+    case HG__SEC_PIPELINE: return hg__pipeline_host_keys;
+    case HG__SEC_CONNECTOR: return hg__connector_host_keys;
+    default: return hg__processor_host_keys;
+    }
+}
+
+hg__entry *hg__host_find(hg__host *h, const char *name)
+{
+    for (uint32_t i = 0; i < h->n_ents; i++)
+        if (strcmp(hg__inst_name(h->ents[i].in), name) == 0)
+            return &h->ents[i];
+    return NULL;
+}
+
+/* --- hooks behind each instance's hg_host table --- */
+
+static int hook_resolve(void *ud, const char *text, char *buf, uint32_t cap)
+{
+    hg__host *h = ud;
+    hg__entry *e = hg__host_find(h, text);
+    if (e == NULL || e->cfg == NULL || e->cfg->section != HG__SEC_PIPELINE) {
+        for (const char *p = text; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+                return HG_EINVAL;
+        return *text ? HG_ENOENT : HG_EINVAL;
+    }
+    if (hg__inst_info(e->in, "address", buf, cap) == 0)
+        return 0;
+    return HG_EAGAIN;
+}
+
+static int32_t hook_auto_core(void *ud, hg__inst *in)
+{
+    hg__host *h = ud;
+    const hg__instance_cfg *ic = hg__config_find(h->cfg, hg__inst_name(in));
+    uint32_t i;
+    if (ic != NULL && ic->core != HG_CORE_AUTO)
+        return ic->core;
+    if (h->cfg->n_cores == 0)
+        return HG_CORE_ANY;
+    i = __atomic_fetch_add(&h->next_core, 1, __ATOMIC_RELAXED);
+    return h->cfg->cores[i % h->cfg->n_cores];
+}
+
+static void hook_state_changed(void *ud, hg__inst *in)
+{
+    (void)in;
+    hg__host_broadcast(ud);
+}
+
+static const void *hook_extension(void *ud, hg__inst *in, const char *id)
+{
+    /* The extensions of this host: none beyond the core table yet. The graph and stream
+     * services (processor.h, connector.h) answer here once those kinds are hosted. */
+    (void)ud;
+    (void)in;
+    (void)id;
+    return NULL;
+}
+
+static int new_inst(hg__host *h, const char *name, const hg__node *node, hg__inst **out)
+{
+    hg__inst_hooks hooks = {h, hook_resolve, hook_extension, hook_auto_core, hook_state_changed};
+    return hg__inst_new(name, node, h->lg, h->diag, &h->diag_mu, h->root, &hooks, out);
+}
+
+/* --- plugins --- */
+
+static uint32_t strv_len(char *const *v)
+{
+    uint32_t n = 0;
+    while (v != NULL && v[n] != NULL)
+        n++;
+    return n;
+}
+
+/* Every engine name the configuration asks for, NULL-terminated. */
+static const char **needed_engines(const hg__config *cfg, int want_runtime)
+{
+    const char **v = calloc(cfg->n_instances + 2, sizeof *v);
+    uint32_t n = 0;
+    if (v == NULL)
+        return NULL;
+    if (want_runtime)
+        v[n++] = cfg->runtime_mode;
+    for (uint32_t i = 0; i < cfg->n_instances; i++)
+        v[n++] = cfg->instances[i].engine;
+    return v;
+}
+
+static void report_unknown_engine(hg__host *h, const hg__probe_set *ps, const char *engine,
+                                  const hg__node *at)
+{
+    const char **names = NULL;
+    uint32_t n = 0, cap = 0;
+    const char *near;
+    for (uint32_t i = 0; i < ps->n; i++) {
+        if (ps->items[i].status != 0)
+            continue;
+        for (uint32_t j = 0; j < ps->items[i].n_engines; j++) {
+            if (n == cap) {
+                const char **nn = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof *nn);
+                if (nn == NULL)
+                    break;
+                names = nn;
+            }
+            if (n < cap)
+                names[n++] = ps->items[i].engines[j].name;
+        }
+    }
+    near = hg__did_you_mean(engine, names, n);
+    if (near)
+        hg__diag_add(h->diag, at ? at->file : h->cfg->file, at ? at->line : 0, at ? at->col : 0,
+                     "unknown engine '%s' (did you mean '%s'?)", engine, near);
+    else
+        hg__diag_add(h->diag, at ? at->file : h->cfg->file, at ? at->line : 0, at ? at->col : 0,
+                     "unknown engine '%s' (`hangar plugins` lists the engines found)", engine);
+    free(names);
+}
+
+static int load_plugins(hg__host *h, const hg__host_opts *opts, int want_runtime)
+{
+    char **path = NULL;
+    hg__probe_set ps = {0};
+    const char **needed = NULL;
+    int rc;
+
+    if (!want_runtime && h->cfg->n_instances == 0)
+        return hg__registry_new(&h->reg); /* nothing to load: no probing at all */
+    rc = hg__plugin_search_path((const char *const *)opts->extra_plugin_path,
+                                strv_len(opts->extra_plugin_path),
+                                (const char *const *)h->cfg->plugin_path,
+                                h->cfg->n_plugin_path, &path);
+    if (rc == 0)
+        rc = hg__probe_path(path, &ps);
+    if (rc == 0)
+        rc = hg__registry_new(&h->reg);
+    needed = needed_engines(h->cfg, want_runtime);
+    if (rc == 0 && needed == NULL)
+        rc = HG_ENOMEM;
+    if (rc != 0)
+        goto out;
+    for (uint32_t i = 0; i < ps.n; i++)
+        if (ps.items[i].status != 0)
+            hg__log(h->lg, HG_LOG_DEBUG, "loader", "refused %s", ps.items[i].error);
+    rc = hg__registry_load_needed(h->reg, &ps, needed, h->diag);
+    if (want_runtime && hg__registry_find(h->reg, h->cfg->runtime_mode) == NULL) {
+        const hg__node *rt = h->cfg->runtime_node ? hg__node_get(h->cfg->runtime_node, "mode")
+                                                  : NULL;
+        report_unknown_engine(h, &ps, h->cfg->runtime_mode, rt);
+        rc = HG_ECONFIG;
+    }
+    for (uint32_t i = 0; i < h->cfg->n_instances; i++) {
+        const hg__instance_cfg *ic = &h->cfg->instances[i];
+        if (hg__registry_find(h->reg, ic->engine) == NULL) {
+            report_unknown_engine(h, &ps, ic->engine, ic->engine_node);
+            rc = HG_ECONFIG;
+        }
+    }
+out:
+    free(needed);
+    hg__probe_set_free(&ps);
+    hg__strv_free(path);
+    return rc;
+}
+
+/* --- instances --- */
+
+static const char *const runtime_host_keys[] = {"mode", "workers", "cores", NULL};
+
+static int create_runtime(hg__host *h)
+{
+    const hg__engine_def *def = hg__registry_find(h->reg, h->cfg->runtime_mode);
+    const hg_runtime_mode_ops *ops;
+    hg__cfgctx ctx = {h->diag, "runtime"};
+    int rc;
+
+    if (def->kind != HG_KIND_RUNTIME_MODE) {
+        const hg__node *at = hg__node_get(h->cfg->runtime_node, "mode");
+        hg__diag_add(h->diag, at ? at->file : h->cfg->file, at ? at->line : 0, at ? at->col : 0,
+                     "engine '%s' is a %s, not a runtime mode", def->name,
+                     hg__kind_name(def->kind));
+        return HG_ECONFIG;
+    }
+    if (def->config_keys && h->cfg->runtime_node) {
+        rc = hg__cfg_check_keys(&ctx, h->cfg->runtime_node, runtime_host_keys, def->config_keys);
+        if (rc != 0)
+            return rc;
+    }
+    ops = def->ops;
+    rc = new_inst(h, "runtime", h->cfg->runtime_node, &h->runtime.in);
+    if (rc != 0)
+        return rc;
+    h->runtime.def = def;
+    rc = ops->create(hg__inst_host(h->runtime.in), (const hg_config *)h->cfg->runtime_node,
+                     &h->runtime.obj);
+    if (rc != 0) {
+        if (h->diag->n == 0)
+            hg__diag_add(h->diag, h->cfg->file, 0, 0, "runtime mode '%s' refused to start: %s",
+                         def->name, hg_strerror(rc));
+        hg__inst_free(h->runtime.in);
+        h->runtime.in = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
+{
+    const hg__engine_def *def = hg__registry_find(h->reg, ic->engine);
+    hg__cfgctx ctx = {h->diag, ic->name};
+    const hg_pipeline_ops *ops;
+    uint32_t before = h->diag->n;
+    int rc;
+
+    if (def->kind != section_kind(ic->section)) {
+        hg__diag_add(h->diag, ic->engine_node->file, ic->engine_node->line, ic->engine_node->col,
+                     "engine '%s' is a %s, not a %s", def->name, hg__kind_name(def->kind),
+                     hg__kind_name(section_kind(ic->section)));
+        return HG_ECONFIG;
+    }
+    if (ic->section != HG__SEC_PIPELINE) {
+        /* Connectors and processors need the graph and stream runtime of their own issues;
+         * refusing here keeps a config from half-running. */
+        hg__diag_add(h->diag, ic->engine_node->file, ic->engine_node->line, ic->engine_node->col,
+                     "%s '%s': this host does not run %ss yet", hg__kind_name(def->kind),
+                     ic->name, hg__kind_name(def->kind));
+        return HG_ENOTSUP;
+    }
+    if (def->config_keys) {
+        rc = hg__cfg_check_keys(&ctx, ic->node, section_host_keys(ic->section), def->config_keys);
+        if (rc != 0)
+            return rc;
+    }
+    rc = new_inst(h, ic->name, ic->node, &e->in);
+    if (rc != 0)
+        return rc;
+    e->def = def;
+    e->cfg = ic;
+    e->listens = hg__node_get(ic->node, "listen") != NULL;
+    if (ic->records)
+        hg__inst_enable_records(e->in, ic->records_max);
+    ops = def->ops;
+    rc = ops->create(hg__inst_host(e->in), (const hg_config *)ic->node, &e->obj);
+    if (rc != 0) {
+        if (h->diag->n == before)
+            hg__diag_add(h->diag, ic->node->file, ic->node->line, ic->node->col,
+                         "%s: engine '%s' refused its configuration: %s", ic->name, def->name,
+                         hg_strerror(rc));
+        e->obj = NULL;
+    }
+    return rc;
+}
+
+static void destroy_entry(hg__entry *e)
+{
+    if (e->in == NULL)
+        return;
+    if (e->obj != NULL) {
+        switch (e->def->kind) {
+        case HG_KIND_RUNTIME_MODE:
+            ((const hg_runtime_mode_ops *)e->def->ops)->destroy(e->obj);
+            break;
+        case HG_KIND_PIPELINE:
+            ((const hg_pipeline_ops *)e->def->ops)->destroy(e->obj);
+            break;
+        default:
+            break;
+        }
+    }
+    hg__inst_free(e->in);
+    e->in = NULL;
+    e->obj = NULL;
+}
+
+static int create_all(hg__host *h, int want_runtime)
+{
+    int rc = 0;
+    if (want_runtime)
+        rc = create_runtime(h);
+    h->ents = calloc(h->cfg->n_instances ? h->cfg->n_instances : 1, sizeof *h->ents);
+    if (h->ents == NULL)
+        return HG_ENOMEM;
+    for (uint32_t i = 0; i < h->cfg->n_instances; i++) {
+        int r = create_entry(h, &h->cfg->instances[i], &h->ents[h->n_ents]);
+        if (h->ents[h->n_ents].in != NULL)
+            h->n_ents++;
+        if (r != 0 && rc == 0)
+            rc = r;
+    }
+    return rc;
+}
+
+static void free_host(hg__host *h)
+{
+    for (uint32_t i = h->n_ents; i-- > 0;)
+        destroy_entry(&h->ents[i]);
+    destroy_entry(&h->runtime);
+    free(h->ents);
+    hg__registry_free(h->reg);
+    hg__cancel_release(h->root);
+    hg__config_free(h->cfg);
+    hg__logger_free(h->lg);
+    free(h->not_stopped);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    pthread_mutex_destroy(&h->diag_mu);
+    free(h);
+}
+
+int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
+{
+    hg__host *h = calloc(1, sizeof *h);
+    pthread_condattr_t ca;
+    int want_runtime, rc;
+
+    if (h == NULL)
+        return HG_ENOMEM;
+    pthread_mutex_init(&h->diag_mu, NULL);
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    h->diag = d;
+    rc = hg__logger_new(opts->log_level > 0 ? (uint32_t)opts->log_level : 0, &h->lg);
+    if (rc == 0)
+        rc = hg__cancel_root(&h->root);
+    if (rc != 0)
+        goto fail;
+    hg__logger_set_stderr(h->lg, opts->log_to_stderr);
+    if (opts->log_sink)
+        hg__logger_add_sink(h->lg, opts->log_sink, opts->log_sink_ud);
+    rc = hg__config_load(&opts->src, &h->cfg, d);
+    if (rc != 0)
+        goto fail;
+    /* The config's level applies unless the command line or HANGAR_LOG asked for more. */
+    if (opts->log_level <= 0 && h->cfg->log_level > hg__logger_level(h->lg))
+        hg__logger_set_level(h->lg, h->cfg->log_level);
+    want_runtime = h->cfg->runtime_node != NULL || h->cfg->n_instances > 0;
+    rc = load_plugins(h, opts, want_runtime);
+    if (rc == 0)
+        rc = create_all(h, want_runtime);
+    if (rc == 0 && d->n > 0)
+        rc = HG_ECONFIG;
+    if (rc != 0)
+        goto fail;
+    *out = h;
+    return 0;
+
+fail:
+    if (d->n == 0)
+        hg__diag_add(d, NULL, 0, 0, "cannot create the host: %s", hg_strerror(rc));
+    free_host(h);
+    return rc == HG_ENOMEM ? rc : (rc == HG_ELOAD ? rc : HG_ECONFIG);
+}
+
+void hg__host_destroy(hg__host *h)
+{
+    if (h == NULL)
+        return;
+    if (h->hub_running) {
+        if (h->started && !h->stopped) {
+            char *reply = NULL;
+            hg__host_command(h, "shutdown", &reply);
+            free(reply);
+        }
+        hg__hub_stop(h);
+    }
+    free_host(h);
+}
+
+hg__logger *hg__host_logger(hg__host *h)
+{
+    return h->lg;
+}
+
+const hg__config *hg__host_config(const hg__host *h)
+{
+    return h->cfg;
+}
+
+uint32_t hg__host_failed_count(hg__host *h)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < h->n_ents; i++)
+        if (hg__inst_state(h->ents[i].in, NULL) == HG_STATE_FAILED)
+            n++;
+    if (h->runtime.in && hg__inst_state(h->runtime.in, NULL) == HG_STATE_FAILED)
+        n++;
+    return n;
+}

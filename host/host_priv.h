@@ -1,0 +1,85 @@
+/* host_priv.h - the inside of a host, shared by host.c (create/destroy), hub.c (the control hub
+ * thread, start and shutdown) and commands.c (the command channel). */
+#ifndef HG_HOST_PRIV_H
+#define HG_HOST_PRIV_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <hangar/hangar.h>
+
+#include "config.h"
+#include "host.h"
+#include "loader.h"
+#include "services.h"
+
+/* One engine instance: the runtime mode or a configured pipeline/connector/processor. */
+typedef struct hg__entry {
+    hg__inst *in;
+    const hg__engine_def *def;
+    const hg__instance_cfg *cfg; /* NULL for the runtime mode */
+    void *obj;                   /* the plugin's instance */
+    const hg_net *net;           /* pipelines, after start */
+    uint8_t listens;             /* has a `listen:` key: started first, stopped last */
+    uint8_t started;
+    uint8_t stop_asked;
+} hg__entry;
+
+/* A command on its way to the hub. */
+typedef struct hg__msg {
+    struct hg__msg *next;
+    char *text;       /* the command line */
+    char *call_name;  /* `call`: the instance; text is then the JSON */
+    char *reply;      /* set by the hub */
+    int done;
+} hg__msg;
+
+struct hg__host {
+    hg__config *cfg;
+    hg__logger *lg;
+    hg__diag *diag;            /* create-time errors (the caller's list) */
+    pthread_mutex_t diag_mu;
+    hg__registry *reg;
+    hg_cancel *root;
+    hg__entry runtime;         /* runtime.in == NULL: no runtime mode loaded */
+    hg__entry *ents;
+    uint32_t n_ents;
+    uint32_t next_core;
+
+    pthread_t hub;
+    uint8_t hub_running;
+    pthread_mutex_t mu;        /* queue, lifecycle flags; cv signals both */
+    pthread_cond_t cv;
+    hg__msg *head, *tail;
+    uint8_t hub_quit;
+    uint8_t started;
+    uint8_t stopping;
+    uint8_t stopped;
+    uint8_t kill_flag;         /* read without mu by the shutdown sequence */
+    uint32_t cut;              /* connections cut at shutdown */
+    char *not_stopped;         /* JSON array text of engines that overran the bound */
+    uint64_t started_ns;
+};
+
+/* hub.c */
+int hg__hub_start(hg__host *h);
+void hg__hub_stop(hg__host *h);
+/* Runs on the hub: starts every engine not yet started. Returns 0 or the first error. */
+int hg__hub_start_all(hg__host *h);
+/* Runs on the hub: starts / stops one pipeline (stop returns the connections it cut). */
+int hg__hub_start_entry(hg__host *h, hg__entry *e);
+uint32_t hg__hub_stop_entry(hg__host *h, hg__entry *e);
+/* Runs on the hub: the graceful (or, immediate, the kill) sequence. */
+void hg__hub_shutdown(hg__host *h, int immediate);
+/* Wakes everything waiting on the host's condition variable. */
+void hg__host_broadcast(hg__host *h);
+
+/* commands.c: runs one command on the hub; returns a malloc'd JSON reply. */
+char *hg__command_run(hg__host *h, const char *text, const char *call_name);
+
+/* host.c */
+hg__entry *hg__host_find(hg__host *h, const char *name);
+const char *hg__kind_name(uint32_t kind);
+uint64_t hg__now_ns(void);
+
+#endif

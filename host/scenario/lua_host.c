@@ -1,0 +1,1 @@
+/* scenario/lua_host.c - being written. */

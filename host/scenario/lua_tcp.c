@@ -1,0 +1,1 @@
+/* scenario/lua_tcp.c - being written. */

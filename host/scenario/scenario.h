@@ -1,0 +1,134 @@
+/* scenario.h - the Lua scenario runner's internal interface: the run context shared by the TAP
+ * producer (tap.c), the host bindings (lua_host.c), the TCP peers (lua_tcp.c), the JSON bridge
+ * (lua_json.c) and the driver (runner.c). Everything here runs on the scenario's main thread
+ * unless a comment says otherwise. */
+#ifndef HG_SCENARIO_H
+#define HG_SCENARIO_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+#include <lua.h>
+
+/* `hangar scenario [--timeout D] [--repeat N] [-v|-q] SCRIPT.lua [ARGS]`. argv[0] is the
+ * subcommand's name. Returns the process exit status: 0 when every test passed and the plan
+ * matched, 1 when a test failed, 2 when the script cannot be opened or the options are wrong,
+ * 255 after bail_out. (The same prototype as host/cli.h's.) */
+int hg__cli_scenario(int argc, char **argv);
+
+/* ---- TAP (tap.c) ---- */
+
+#define HG__TAP_MAX_DEPTH 16
+
+typedef struct hg__tap_level {
+    int n;          /* tests run at this level */
+    int failed;     /* failures that count (TODO failures do not) */
+    int planned;    /* -1: no plan yet */
+    int done;       /* done_testing() seen */
+} hg__tap_level;
+
+typedef struct hg__tap {
+    hg__tap_level lv[HG__TAP_MAX_DEPTH];
+    int depth;      /* current level; output is indented by 4 spaces per level */
+    int base;       /* the level of the run's top (1 inside a --repeat subtest) */
+    int todo_left;  /* tests still TODO; -1: until todo_end() */
+    char todo_why[256];
+    int quiet;      /* -q: note() prints nothing */
+} hg__tap;
+
+/* Starts a TAP level at depth (0 for a plain run). */
+void hg__tap_init(hg__tap *t, int depth, int quiet);
+/* Prints one line at the current indentation. */
+void hg__tap_printf(hg__tap *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints text as diagnostics, "# " before each of its lines. */
+void hg__tap_diag(hg__tap *t, const char *text);
+/* Records one test: prints `ok N - name` (with `# TODO` inside a todo block) and, when it
+ * failed, Test::More's "Failed test 'name' at FILE line N." lines. file may be NULL.
+ * Returns ok. */
+int hg__tap_result(hg__tap *t, int ok, const char *name, const char *file, int line);
+/* Declares the plan of the current level; prints `1..n`. Returns 0 or HG_ESTATE (a plan was
+ * already given). */
+int hg__tap_plan(hg__tap *t, int n);
+/* Ends the current level: prints the plan when none was given (a missing plan and no
+ * done_testing is reported as a failed test first when require_plan). Returns 1 when every test
+ * of the level passed and the plan matched. */
+int hg__tap_finish(hg__tap *t, int require_plan);
+/* Registers the Test::More-style globals (plan, ok, is, ... done_testing). */
+void hg__tap_open(lua_State *L);
+
+/* ---- the run (runner.c) ---- */
+
+typedef struct hg__scn_host hg__scn_host;
+
+/* How a script ended early: the payload of the error object hg__scn_abort raises. */
+enum {
+    HG__ABORT_NONE = 0,
+    HG__ABORT_EXIT = 1,     /* os.exit(code) */
+    HG__ABORT_BAIL = 2,     /* bail_out(why) */
+    HG__ABORT_TIMEOUT = 3,  /* --timeout passed */
+    HG__ABORT_SKIP_ALL = 4  /* plan("skip_all", why) */
+};
+
+typedef struct hg__scn {
+    hg__tap tap;
+    hg__scn_host **hosts;   /* every host the run started; owned */
+    uint32_t n_hosts, cap_hosts;
+    int verbose;            /* -v: host log lines go to stderr too */
+    uint64_t timeout_ns;
+    char timeout_text[32];  /* as the user wrote it, for the diagnostic */
+    const char *script;
+    int abort_kind;         /* HG__ABORT_*, once the script ended early */
+    int exit_code;          /* os.exit's code */
+} hg__scn;
+
+/* The run a Lua state belongs to. */
+hg__scn *hg__scn_get(lua_State *L);
+/* 1 once the --timeout passed. [any-thread] */
+int hg__scn_interrupted(void);
+/* Raises the error object that ends the script (kind HG__ABORT_*); pcall cannot keep it.
+ * Does not return. */
+int hg__scn_abort(lua_State *L, int kind, int code);
+/* 1 when the value at idx is such an object; *kind gets its kind. */
+int hg__scn_is_abort(lua_State *L, int idx, int *kind);
+/* Raises the timeout abort when the --timeout passed; blocking calls call it between slices. */
+void hg__scn_check(lua_State *L);
+/* Sleeps ns in slices, raising the timeout abort when the --timeout passes meanwhile. */
+void hg__scn_sleep(lua_State *L, uint64_t ns);
+/* Where the Lua code `level` frames up is: its short source into file, its line. */
+void hg__scn_where(lua_State *L, int level, char *file, size_t len, int *line);
+/* A duration argument: a number of seconds or a string with units ("10ms"); def_ns when the
+ * argument is absent or nil. Raises a Lua error when it does not parse. */
+uint64_t hg__scn_duration(lua_State *L, int idx, uint64_t def_ns);
+/* CLOCK_MONOTONIC in ns. */
+uint64_t hg__scn_now_ns(void);
+/* lua_pcall with a traceback handler: the function and its nargs arguments on the stack.
+ * Returns LUA_OK with nres results on the stack, or an error status with the message (and its
+ * traceback) on the stack; an abort object (timeout, os.exit, bail_out) is raised again. */
+int hg__scn_pcall(lua_State *L, int nargs, int nres);
+
+/* ---- the host bindings (lua_host.c) ---- */
+
+/* Registers the global `hangar` table (start, check, sleep, now, tcp, json, null, ...). */
+void hg__lua_host_open(lua_State *L);
+/* Stops every host the run started (kill when the run timed out, graceful shutdown otherwise),
+ * then frees them; their log lines stay for hg__lua_hosts_check_logs. */
+void hg__lua_hosts_stop(lua_State *L, hg__scn *s, int kill);
+/* Reports every unexpected error-level log line of every host as a failed test. */
+void hg__lua_hosts_check_logs(lua_State *L, hg__scn *s);
+/* Frees the run's host records (after lua_close). */
+void hg__lua_hosts_free(hg__scn *s);
+
+/* ---- TCP peers (lua_tcp.c) and JSON (lua_json.c) ---- */
+
+/* Pushes the `hangar.tcp` table. */
+void hg__lua_tcp_push(lua_State *L);
+/* Pushes the `hangar.json` table (encode, decode). */
+void hg__lua_json_push(lua_State *L);
+/* Pushes the sentinel `hangar.null` (JSON null). */
+void hg__lua_push_null(lua_State *L);
+/* Pushes j as a Lua value: objects and arrays as tables, null as hangar.null. */
+void hg__lua_push_json(lua_State *L, const json_t *j);
+/* Converts the Lua value at idx to JSON; raises a Lua error on a value JSON cannot hold. */
+json_t *hg__lua_to_json(lua_State *L, int idx);
+
+#endif

@@ -1,0 +1,836 @@
+/* services.c - the hg_host table behind every engine instance: identity, logging, time, the
+ * config view, counters, facts, state, records, perf cells, threads and cancel tokens. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cancel.h"
+#include "cfgview.h"
+#include "services.h"
+
+typedef struct counter_entry {
+    char *name;
+    uint32_t type;
+    hg_counter *cell;
+} counter_entry;
+
+typedef struct info_entry {
+    char *key;
+    char *value;
+} info_entry;
+
+typedef struct perf_entry {
+    char *thread;
+    hg_perf *cell;
+} perf_entry;
+
+struct hg__inst {
+    hg_host table; /* handed to the plugin; table.host_data points back here */
+    char *name;
+    const hg__node *cfg;
+    hg__logger *lg;
+    int own_lg;
+    hg__diag *diag;
+    hg__diag own_diag;
+    pthread_mutex_t *diag_mu;
+    hg__inst_hooks hooks;
+    hg_cancel *token;
+    hg_cancel *own_root; /* standalone: the root our token hangs off */
+
+    pthread_mutex_t mu; /* counters, info, state, records, perf */
+    counter_entry *counters;
+    uint32_t n_counters, cap_counters;
+    info_entry *info;
+    uint32_t n_info, cap_info;
+    perf_entry *perf;
+    uint32_t n_perf, cap_perf;
+    uint32_t state;
+    int status;
+    char *error;
+    uint64_t started_ns, stopped_ns;
+
+    hg_conn_record *ring;
+    uint32_t ring_cap, ring_head, ring_count;
+    uint64_t ring_dropped;
+};
+
+struct hg_thread {
+    pthread_t tid;
+    void (*fn)(void *);
+    void *arg;
+    char name[16];
+    int32_t core;
+    hg__inst *in;
+};
+
+static hg__inst *self_of(const hg_host *h)
+{
+    return (hg__inst *)h->host_data;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int grow(void **arr, uint32_t *cap, uint32_t n, size_t elem)
+{
+    void *p;
+    uint32_t nc;
+    if (n < *cap)
+        return 0;
+    nc = *cap ? *cap * 2 : 8;
+    p = realloc(*arr, (size_t)nc * elem);
+    if (p == NULL)
+        return HG_ENOMEM;
+    *arr = p;
+    *cap = nc;
+    return 0;
+}
+
+const char *hg__state_name(uint32_t state)
+{
+    static const char *const names[] = {"none",    "created",  "ready",   "running",
+                                        "paused",  "stopping", "stopped", "failed"};
+    return state <= HG_STATE_FAILED ? names[state] : "unknown";
+}
+
+const char *hg__close_cause_name(uint32_t cause)
+{
+    static const char *const names[] = {"none",          "active",  "passive",
+                                        "active_reset",  "passive_reset", "timeout",
+                                        "connect_failed", "error", "shutdown"};
+    return cause <= HG_CLOSE_SHUTDOWN ? names[cause] : "unknown";
+}
+
+int hg__addr_is_literal(const char *text)
+{
+    const char *colon, *p;
+    long port = 0;
+    if (text == NULL || *text == '\0')
+        return 0;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL || close == text + 1 || close[1] != ':')
+            return 0;
+        colon = close + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (colon == NULL || colon == text || memchr(text, ':', (size_t)(colon - text)))
+            return 0;
+    }
+    p = colon + 1;
+    if (*p == '\0' || strlen(p) > 5)
+        return 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        port = port * 10 + (*p - '0');
+    }
+    return port <= 65535;
+}
+
+/* --- identity, logging, time --- */
+
+static const char *svc_name(const hg_host *h)
+{
+    return self_of(h)->name;
+}
+
+static void svc_log(const hg_host *h, uint32_t level, const char *msg)
+{
+    hg__inst *in = self_of(h);
+    hg__log_msg(in->lg, level, in->name, msg ? msg : "");
+}
+
+static uint32_t svc_log_level(const hg_host *h)
+{
+    return hg__logger_level(self_of(h)->lg);
+}
+
+static uint64_t svc_now_ns(const hg_host *h)
+{
+    (void)h;
+    return mono_ns();
+}
+
+/* --- config view: each getter runs under the host's diag lock, as errors append to it --- */
+
+#define CFG_CALL(h, expr)                                                                    \
+    do {                                                                                     \
+        hg__inst *in_ = self_of(h);                                                          \
+        hg__cfgctx ctx_ = {in_->diag, in_->name};                                            \
+        int rc_;                                                                             \
+        (void)ctx_;                                                                          \
+        if (in_->diag_mu)                                                                    \
+            pthread_mutex_lock(in_->diag_mu);                                                \
+        rc_ = (expr);                                                                        \
+        if (in_->diag_mu)                                                                    \
+            pthread_mutex_unlock(in_->diag_mu);                                              \
+        return rc_;                                                                          \
+    } while (0)
+
+static const hg_config *svc_cfg_root(const hg_host *h)
+{
+    return (const hg_config *)self_of(h)->cfg;
+}
+
+static uint32_t svc_cfg_type(const hg_host *h, const hg_config *node)
+{
+    (void)h;
+    return node ? ((const hg__node *)node)->type : HG_CFG_NONE;
+}
+
+static int svc_cfg_child(const hg_host *h, const hg_config *node, const char *key,
+                         const hg_config **out)
+{
+    (void)h;
+    return hg__cfg_child((const hg__node *)node, key, (const hg__node **)out);
+}
+
+static uint32_t svc_cfg_count(const hg_host *h, const hg_config *node)
+{
+    const hg__node *n = (const hg__node *)node;
+    (void)h;
+    return (n && n->type != HG_CFG_SCALAR) ? n->n : 0;
+}
+
+static int svc_cfg_at(const hg_host *h, const hg_config *node, uint32_t i, const hg_config **out,
+                      const char **key_out)
+{
+    (void)h;
+    return hg__cfg_at((const hg__node *)node, i, (const hg__node **)out, key_out);
+}
+
+static int svc_cfg_string(const hg_host *h, const hg_config *n, const char *k, const char **o)
+{
+    CFG_CALL(h, hg__cfg_string(&ctx_, (const hg__node *)n, k, o));
+}
+static int svc_cfg_int(const hg_host *h, const hg_config *n, const char *k, int64_t *o)
+{
+    CFG_CALL(h, hg__cfg_int(&ctx_, (const hg__node *)n, k, o));
+}
+static int svc_cfg_double(const hg_host *h, const hg_config *n, const char *k, double *o)
+{
+    CFG_CALL(h, hg__cfg_double(&ctx_, (const hg__node *)n, k, o));
+}
+static int svc_cfg_bool(const hg_host *h, const hg_config *n, const char *k, uint8_t *o)
+{
+    CFG_CALL(h, hg__cfg_bool(&ctx_, (const hg__node *)n, k, o));
+}
+static int svc_cfg_size(const hg_host *h, const hg_config *n, const char *k, uint64_t *o)
+{
+    CFG_CALL(h, hg__cfg_size(&ctx_, (const hg__node *)n, k, o));
+}
+static int svc_cfg_duration(const hg_host *h, const hg_config *n, const char *k, uint64_t *o)
+{
+    CFG_CALL(h, hg__cfg_duration(&ctx_, (const hg__node *)n, k, o));
+}
+static int svc_cfg_error(const hg_host *h, const hg_config *n, const char *k, const char *msg)
+{
+    CFG_CALL(h, hg__cfg_error(&ctx_, (const hg__node *)n, k, msg));
+}
+
+/* --- counters, facts, state, records, perf --- */
+
+static int valid_ident(const char *s, int allow_dash)
+{
+    if (s == NULL || *s == '\0' || strlen(s) > 63)
+        return 0;
+    for (; *s; s++) {
+        int ok = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+                 (allow_dash && (*s == '-' || *s == '.'));
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int svc_counter(const hg_host *h, const char *name, uint32_t type, hg_counter **out)
+{
+    hg__inst *in = self_of(h);
+    int rc = 0;
+    if (!valid_ident(name, 0) || (type != HG_COUNTER_SUM && type != HG_COUNTER_GAUGE) || !out)
+        return HG_EINVAL;
+    pthread_mutex_lock(&in->mu);
+    for (uint32_t i = 0; i < in->n_counters; i++) {
+        if (strcmp(in->counters[i].name, name) == 0) {
+            *out = in->counters[i].cell;
+            goto out;
+        }
+    }
+    rc = grow((void **)&in->counters, &in->cap_counters, in->n_counters, sizeof(counter_entry));
+    if (rc != 0)
+        goto out;
+    {
+        counter_entry *e = &in->counters[in->n_counters];
+        e->name = strdup(name);
+        e->cell = calloc(1, sizeof *e->cell);
+        e->type = type;
+        if (e->name == NULL || e->cell == NULL) {
+            free(e->name);
+            free(e->cell);
+            rc = HG_ENOMEM;
+            goto out;
+        }
+        in->n_counters++;
+        *out = e->cell;
+    }
+out:
+    pthread_mutex_unlock(&in->mu);
+    return rc;
+}
+
+static int svc_set_info(const hg_host *h, const char *key, const char *value)
+{
+    hg__inst *in = self_of(h);
+    char *v;
+    int rc = 0;
+    if (!valid_ident(key, 0) || value == NULL)
+        return HG_EINVAL;
+    v = strdup(value);
+    if (v == NULL)
+        return HG_ENOMEM;
+    pthread_mutex_lock(&in->mu);
+    for (uint32_t i = 0; i < in->n_info; i++) {
+        if (strcmp(in->info[i].key, key) == 0) {
+            free(in->info[i].value);
+            in->info[i].value = v;
+            goto out;
+        }
+    }
+    rc = grow((void **)&in->info, &in->cap_info, in->n_info, sizeof(info_entry));
+    if (rc == 0) {
+        in->info[in->n_info].key = strdup(key);
+        if (in->info[in->n_info].key == NULL) {
+            rc = HG_ENOMEM;
+        } else {
+            in->info[in->n_info].value = v;
+            in->n_info++;
+        }
+    }
+    if (rc != 0)
+        free(v);
+out:
+    pthread_mutex_unlock(&in->mu);
+    return rc;
+}
+
+void hg__inst_set_state(hg__inst *in, uint32_t state, int status, const char *message)
+{
+    char *err = message ? strdup(message) : NULL;
+    uint32_t old;
+    pthread_mutex_lock(&in->mu);
+    old = in->state;
+    in->state = state;
+    if (state == HG_STATE_RUNNING && in->started_ns == 0)
+        in->started_ns = mono_ns();
+    if ((state == HG_STATE_STOPPED || state == HG_STATE_FAILED) && in->stopped_ns == 0)
+        in->stopped_ns = mono_ns();
+    if (state == HG_STATE_FAILED || err != NULL) {
+        free(in->error);
+        in->error = err;
+        err = NULL;
+        in->status = status;
+    }
+    pthread_mutex_unlock(&in->mu);
+    free(err);
+    if (state == HG_STATE_FAILED && old != HG_STATE_FAILED)
+        hg__log(in->lg, HG_LOG_ERROR, in->name, "failed: %s (%s)",
+                message ? message : hg_strerror(status), hg_err_name(status));
+    if (in->hooks.state_changed && old != state)
+        in->hooks.state_changed(in->hooks.ud, in);
+}
+
+static void svc_set_state(const hg_host *h, uint32_t state, int status, const char *message)
+{
+    if (state < HG_STATE_CREATED || state > HG_STATE_FAILED)
+        return;
+    hg__inst_set_state(self_of(h), state, status, message);
+}
+
+static int svc_record(const hg_host *h, const hg_conn_record *rec)
+{
+    hg__inst *in = self_of(h);
+    hg_conn_record copy;
+    size_t n;
+    if (rec == NULL || rec->struct_size < offsetof(hg_conn_record, peer))
+        return HG_EINVAL;
+    if (in->ring_cap == 0)
+        return 0;
+    /* Read what the plugin's struct_size says it has; default the rest. */
+    memset(&copy, 0, sizeof copy);
+    n = rec->struct_size < sizeof copy ? rec->struct_size : sizeof copy;
+    memcpy(&copy, rec, n);
+    copy.struct_size = sizeof copy;
+    copy.peer[sizeof copy.peer - 1] = '\0';
+    copy.local[sizeof copy.local - 1] = '\0';
+    pthread_mutex_lock(&in->mu);
+    in->ring[(in->ring_head + in->ring_count) % in->ring_cap] = copy;
+    if (in->ring_count < in->ring_cap) {
+        in->ring_count++;
+    } else {
+        in->ring_head = (in->ring_head + 1) % in->ring_cap;
+        in->ring_dropped++;
+    }
+    pthread_mutex_unlock(&in->mu);
+    return 0;
+}
+
+static int svc_perf_register(const hg_host *h, const char *thread_name, hg_perf **out)
+{
+    hg__inst *in = self_of(h);
+    int rc;
+    if (thread_name == NULL || out == NULL)
+        return HG_EINVAL;
+    pthread_mutex_lock(&in->mu);
+    rc = grow((void **)&in->perf, &in->cap_perf, in->n_perf, sizeof(perf_entry));
+    if (rc == 0) {
+        perf_entry *e = &in->perf[in->n_perf];
+        e->thread = strdup(thread_name);
+        e->cell = calloc(1, sizeof *e->cell);
+        if (e->thread == NULL || e->cell == NULL) {
+            free(e->thread);
+            free(e->cell);
+            rc = HG_ENOMEM;
+        } else {
+            e->cell->struct_size = sizeof *e->cell;
+            in->n_perf++;
+            *out = e->cell;
+        }
+    }
+    pthread_mutex_unlock(&in->mu);
+    return rc;
+}
+
+/* --- threads --- */
+
+static void *thread_main(void *arg)
+{
+    hg_thread *t = arg;
+    pthread_setname_np(pthread_self(), t->name);
+    if (t->core >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(t->core, &set);
+        if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
+            hg__log(t->in->lg, HG_LOG_WARN, t->in->name,
+                    "thread %s: cannot pin to core %d; running unpinned", t->name, t->core);
+    }
+    t->fn(t->arg);
+    return NULL;
+}
+
+static int svc_thread_spawn(const hg_host *h, const char *name, int32_t core,
+                            void (*fn)(void *), void *arg, hg_thread **out)
+{
+    hg__inst *in = self_of(h);
+    hg_thread *t;
+    sigset_t all, old;
+    int err;
+    if (fn == NULL || out == NULL || core < HG_CORE_AUTO)
+        return HG_EINVAL;
+    t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return HG_ENOMEM;
+    t->fn = fn;
+    t->arg = arg;
+    t->in = in;
+    snprintf(t->name, sizeof t->name, "%s", name ? name : in->name);
+    if (core == HG_CORE_AUTO)
+        core = in->hooks.auto_core ? in->hooks.auto_core(in->hooks.ud, in) : HG_CORE_ANY;
+    t->core = core;
+    /* Engine threads never take process signals: `hangar run` waits for them on its own. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    err = pthread_create(&t->tid, NULL, thread_main, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        free(t);
+        return err == EAGAIN ? HG_EAGAIN : HG_ENOMEM;
+    }
+    *out = t;
+    return 0;
+}
+
+static int svc_thread_join(const hg_host *h, hg_thread *t)
+{
+    (void)h;
+    if (t == NULL || pthread_equal(t->tid, pthread_self()))
+        return HG_EINVAL;
+    pthread_join(t->tid, NULL);
+    free(t);
+    return 0;
+}
+
+/* --- cancel tokens --- */
+
+static hg_cancel *svc_cancel_token(const hg_host *h)
+{
+    return self_of(h)->token;
+}
+static int svc_cancel_child(const hg_host *h, hg_cancel *parent, hg_cancel **out)
+{
+    (void)h;
+    return hg__cancel_child(parent, out);
+}
+static void svc_cancel(const hg_host *h, hg_cancel *t)
+{
+    (void)h;
+    hg__cancel_fire(t);
+}
+static uint8_t svc_is_cancelled(const hg_host *h, hg_cancel *t)
+{
+    (void)h;
+    return hg__cancel_is_set(t);
+}
+static int svc_cancel_wait(const hg_host *h, hg_cancel *t, uint64_t timeout_ns)
+{
+    (void)h;
+    return hg__cancel_wait(t, timeout_ns);
+}
+static int svc_cancel_subscribe(const hg_host *h, hg_cancel *t, void (*fn)(void *), void *arg,
+                                uint64_t *sub)
+{
+    (void)h;
+    return hg__cancel_subscribe(t, fn, arg, sub);
+}
+static void svc_cancel_unsubscribe(const hg_host *h, hg_cancel *t, uint64_t sub)
+{
+    (void)h;
+    hg__cancel_unsubscribe(t, sub);
+}
+static void svc_cancel_release(const hg_host *h, hg_cancel *t)
+{
+    (void)h;
+    if (t != NULL && t != self_of(h)->token)
+        hg__cancel_release(t);
+}
+
+/* --- addresses, extensions --- */
+
+static int svc_resolve_address(const hg_host *h, const char *text, char *buf, uint32_t cap)
+{
+    hg__inst *in = self_of(h);
+    if (text == NULL || buf == NULL || cap == 0)
+        return HG_EINVAL;
+    if (hg__addr_is_literal(text)) {
+        if (strlen(text) >= cap)
+            return HG_ENOSPC;
+        strcpy(buf, text);
+        return 0;
+    }
+    if (in->hooks.resolve)
+        return in->hooks.resolve(in->hooks.ud, text, buf, cap);
+    return HG_EINVAL;
+}
+
+static const void *svc_get_extension(const hg_host *h, const char *id)
+{
+    hg__inst *in = self_of(h);
+    if (id == NULL || in->hooks.extension == NULL)
+        return NULL;
+    return in->hooks.extension(in->hooks.ud, in, id);
+}
+
+static void fill_table(hg__inst *in)
+{
+    hg_host *t = &in->table;
+    t->struct_size = sizeof *t;
+    t->abi_major = HG_ABI_MAJOR;
+    t->abi_minor = HG_ABI_MINOR;
+    t->host_data = in;
+    t->name = svc_name;
+    t->log = svc_log;
+    t->log_level = svc_log_level;
+    t->now_ns = svc_now_ns;
+    t->cfg_root = svc_cfg_root;
+    t->cfg_type = svc_cfg_type;
+    t->cfg_child = svc_cfg_child;
+    t->cfg_count = svc_cfg_count;
+    t->cfg_at = svc_cfg_at;
+    t->cfg_string = svc_cfg_string;
+    t->cfg_int = svc_cfg_int;
+    t->cfg_double = svc_cfg_double;
+    t->cfg_bool = svc_cfg_bool;
+    t->cfg_size = svc_cfg_size;
+    t->cfg_duration = svc_cfg_duration;
+    t->cfg_error = svc_cfg_error;
+    t->counter = svc_counter;
+    t->set_info = svc_set_info;
+    t->set_state = svc_set_state;
+    t->record = svc_record;
+    t->perf_register = svc_perf_register;
+    t->thread_spawn = svc_thread_spawn;
+    t->thread_join = svc_thread_join;
+    t->cancel_token = svc_cancel_token;
+    t->cancel_child = svc_cancel_child;
+    t->cancel = svc_cancel;
+    t->is_cancelled = svc_is_cancelled;
+    t->cancel_wait = svc_cancel_wait;
+    t->cancel_subscribe = svc_cancel_subscribe;
+    t->cancel_unsubscribe = svc_cancel_unsubscribe;
+    t->cancel_release = svc_cancel_release;
+    t->resolve_address = svc_resolve_address;
+    t->get_extension = svc_get_extension;
+}
+
+int hg__inst_new(const char *name, const hg__node *cfg, hg__logger *lg, hg__diag *d,
+                 pthread_mutex_t *diag_mu, hg_cancel *parent, const hg__inst_hooks *hooks,
+                 hg__inst **out)
+{
+    hg__inst *in = calloc(1, sizeof *in);
+    int rc = HG_ENOMEM;
+    if (in == NULL)
+        return HG_ENOMEM;
+    pthread_mutex_init(&in->mu, NULL);
+    hg__diag_init(&in->own_diag);
+    in->name = strdup(name ? name : "instance");
+    if (in->name == NULL)
+        goto fail_name;
+    in->cfg = cfg;
+    if (lg == NULL) {
+        rc = hg__logger_new(0, &in->lg);
+        if (rc != 0)
+            goto fail_lg;
+        in->own_lg = 1;
+    } else {
+        in->lg = lg;
+    }
+    in->diag = d ? d : &in->own_diag;
+    in->diag_mu = diag_mu;
+    if (hooks)
+        in->hooks = *hooks;
+    if (parent == NULL) {
+        rc = hg__cancel_root(&in->own_root);
+        if (rc != 0)
+            goto fail_root;
+        parent = in->own_root;
+    }
+    rc = hg__cancel_child(parent, &in->token);
+    if (rc != 0)
+        goto fail_token;
+    in->state = HG_STATE_CREATED;
+    fill_table(in);
+    *out = in;
+    return 0;
+
+fail_token:
+    hg__cancel_release(in->own_root);
+fail_root:
+    if (in->own_lg)
+        hg__logger_free(in->lg);
+fail_lg:
+    free(in->name);
+fail_name:
+    pthread_mutex_destroy(&in->mu);
+    free(in);
+    return rc;
+}
+
+int hg__inst_new_standalone(const char *name, const hg__node *cfg, hg__logger *lg, hg__diag *d,
+                            hg__inst **out)
+{
+    return hg__inst_new(name, cfg, lg, d, NULL, NULL, NULL, out);
+}
+
+void hg__inst_free(hg__inst *in)
+{
+    if (in == NULL)
+        return;
+    hg__cancel_release(in->token);
+    hg__cancel_release(in->own_root);
+    for (uint32_t i = 0; i < in->n_counters; i++) {
+        free(in->counters[i].name);
+        free(in->counters[i].cell);
+    }
+    for (uint32_t i = 0; i < in->n_info; i++) {
+        free(in->info[i].key);
+        free(in->info[i].value);
+    }
+    for (uint32_t i = 0; i < in->n_perf; i++) {
+        free(in->perf[i].thread);
+        free(in->perf[i].cell);
+    }
+    free(in->counters);
+    free(in->info);
+    free(in->perf);
+    free(in->ring);
+    free(in->error);
+    if (in->own_lg)
+        hg__logger_free(in->lg);
+    hg__diag_free(&in->own_diag);
+    free(in->name);
+    pthread_mutex_destroy(&in->mu);
+    free(in);
+}
+
+const hg_host *hg__inst_host(hg__inst *in)
+{
+    return &in->table;
+}
+
+const char *hg__inst_name(const hg__inst *in)
+{
+    return in->name;
+}
+
+hg_cancel *hg__inst_token(hg__inst *in)
+{
+    return in->token;
+}
+
+int hg__inst_counter(hg__inst *in, const char *name, uint64_t *out)
+{
+    int rc = HG_ENOENT;
+    pthread_mutex_lock(&in->mu);
+    for (uint32_t i = 0; i < in->n_counters; i++) {
+        if (strcmp(in->counters[i].name, name) == 0) {
+            *out = hg_counter_get(in->counters[i].cell);
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&in->mu);
+    return rc;
+}
+
+int hg__inst_info(hg__inst *in, const char *key, char *buf, uint32_t cap)
+{
+    int rc = HG_ENOENT;
+    pthread_mutex_lock(&in->mu);
+    for (uint32_t i = 0; i < in->n_info; i++) {
+        if (strcmp(in->info[i].key, key) == 0) {
+            rc = strlen(in->info[i].value) < cap ? 0 : HG_ENOSPC;
+            if (rc == 0)
+                strcpy(buf, in->info[i].value);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&in->mu);
+    return rc;
+}
+
+uint32_t hg__inst_state(hg__inst *in, int *status)
+{
+    uint32_t s;
+    pthread_mutex_lock(&in->mu);
+    s = in->state;
+    if (status)
+        *status = in->status;
+    pthread_mutex_unlock(&in->mu);
+    return s;
+}
+
+void hg__inst_enable_records(hg__inst *in, uint32_t max)
+{
+    hg_conn_record *ring = max ? calloc(max, sizeof *ring) : NULL;
+    pthread_mutex_lock(&in->mu);
+    free(in->ring);
+    in->ring = ring;
+    in->ring_cap = ring ? max : 0;
+    in->ring_head = in->ring_count = 0;
+    pthread_mutex_unlock(&in->mu);
+}
+
+uint32_t hg__inst_records(hg__inst *in)
+{
+    uint32_t n;
+    pthread_mutex_lock(&in->mu);
+    n = in->ring_count;
+    pthread_mutex_unlock(&in->mu);
+    return n;
+}
+
+int hg__inst_record_at(hg__inst *in, uint32_t i, hg_conn_record *out)
+{
+    int rc = HG_ENOENT;
+    pthread_mutex_lock(&in->mu);
+    if (i < in->ring_count) {
+        *out = in->ring[(in->ring_head + i) % in->ring_cap];
+        rc = 0;
+    }
+    pthread_mutex_unlock(&in->mu);
+    return rc;
+}
+
+void *hg__inst_json(hg__inst *in, const char *engine, const char *kind_name)
+{
+    json_t *o = json_object();
+    pthread_mutex_lock(&in->mu);
+    json_object_set_new(o, "engine", json_string(engine ? engine : ""));
+    json_object_set_new(o, "kind", json_string(kind_name ? kind_name : ""));
+    json_object_set_new(o, "state", json_string(hg__state_name(in->state)));
+    json_object_set_new(o, "error", in->error ? json_string(in->error) : json_null());
+    json_object_set_new(o, "started_ns", json_integer((json_int_t)in->started_ns));
+    json_object_set_new(o, "stopped_ns", json_integer((json_int_t)in->stopped_ns));
+    for (uint32_t i = 0; i < in->n_info; i++)
+        json_object_set_new(o, in->info[i].key, json_string(in->info[i].value));
+    for (uint32_t i = 0; i < in->n_counters; i++)
+        json_object_set_new(o, in->counters[i].name,
+                            json_integer((json_int_t)hg_counter_get(in->counters[i].cell)));
+    pthread_mutex_unlock(&in->mu);
+    return o;
+}
+
+void *hg__inst_records_json(hg__inst *in, uint64_t *dropped)
+{
+    json_t *a = json_array();
+    pthread_mutex_lock(&in->mu);
+    for (uint32_t i = 0; i < in->ring_count; i++) {
+        const hg_conn_record *r = &in->ring[(in->ring_head + i) % in->ring_cap];
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer((json_int_t)r->id));
+        json_object_set_new(o, "worker", json_integer(r->worker));
+        json_object_set_new(o, "outgoing", json_boolean(r->outgoing));
+        json_object_set_new(o, "peer", json_string(r->peer));
+        json_object_set_new(o, "local", json_string(r->local));
+        json_object_set_new(o, "t_open_ns", json_integer((json_int_t)r->t_open_ns));
+        json_object_set_new(o, "t_established_ns", json_integer((json_int_t)r->t_established_ns));
+        json_object_set_new(o, "t_first_byte_ns", json_integer((json_int_t)r->t_first_byte_ns));
+        json_object_set_new(o, "t_close_ns", json_integer((json_int_t)r->t_close_ns));
+        json_object_set_new(o, "bytes_in", json_integer((json_int_t)r->bytes_in));
+        json_object_set_new(o, "bytes_out", json_integer((json_int_t)r->bytes_out));
+        json_object_set_new(o, "close_cause", json_string(hg__close_cause_name(r->close_cause)));
+        json_object_set_new(o, "status", json_string(hg_err_name(r->status)));
+        json_array_append_new(a, o);
+    }
+    if (dropped)
+        *dropped = in->ring_dropped;
+    pthread_mutex_unlock(&in->mu);
+    return a;
+}
+
+void hg__inst_perf_json(hg__inst *in, const char *engine_label, void *array)
+{
+    pthread_mutex_lock(&in->mu);
+    for (uint32_t i = 0; i < in->n_perf; i++) {
+        const hg_perf *p = in->perf[i].cell;
+        uint64_t busy = __atomic_load_n(&p->busy_ns, __ATOMIC_RELAXED);
+        uint64_t idle = __atomic_load_n(&p->idle_ns, __ATOMIC_RELAXED);
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(in->perf[i].thread));
+        json_object_set_new(o, "instance", json_string(in->name));
+        json_object_set_new(o, "engine", json_string(engine_label ? engine_label : ""));
+        json_object_set_new(o, "busy_ns", json_integer((json_int_t)busy));
+        json_object_set_new(o, "idle_ns", json_integer((json_int_t)idle));
+        json_object_set_new(o, "busy_pct",
+                            json_real(busy + idle ? 100.0 * (double)busy / (double)(busy + idle)
+                                                  : 0.0));
+        json_object_set_new(o, "turns",
+                            json_integer((json_int_t)__atomic_load_n(&p->turns, __ATOMIC_RELAXED)));
+        json_object_set_new(o, "events", json_integer(
+                                             (json_int_t)__atomic_load_n(&p->events,
+                                                                         __ATOMIC_RELAXED)));
+        json_array_append_new((json_t *)array, o);
+    }
+    pthread_mutex_unlock(&in->mu);
+}

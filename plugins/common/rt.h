@@ -1,0 +1,173 @@
+/* rt.h - code shared by the uv and blocking runtime modes (compiled into each .so): addresses,
+ * status mapping, the runtime's own config keys, per-owner counters and connection records, and
+ * the owner's "everything done" wait used by net_close. SDK headers and libc only. */
+#ifndef HG_RT_H
+#define HG_RT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <hangar/runtime_mode.h>
+
+#define RT_DEFAULT_HIGH (1024u * 1024u)
+#define RT_DEFAULT_LOW (256u * 1024u)
+#define RT_MAX_WORKERS 256
+
+/* The runtime's own keys under `runtime:` (the host owns mode/workers/cores). */
+typedef struct rt_config {
+    uint64_t read_buffer; /* bytes read per recv; one buffer per worker (default 64 KiB) */
+    uint64_t io_budget;   /* bytes one connection may read per loop turn (default 256 KiB) */
+    uint32_t backlog;     /* listen backlog when the pipeline passes 0 (default 511) */
+} rt_config;
+
+extern const char *const rt_config_keys[];
+/* Reads the keys of `cfg` (may be NULL: defaults). Returns 0 or HG_ECONFIG. [control-thread] */
+int rt_config_read(const hg_host *h, const hg_config *cfg, rt_config *out);
+
+/* --- addresses and errors --- */
+
+/* Parses "127.0.0.1:7000", "[::1]:0" or "localhost:80" (resolved, IPv4 first). Returns 0 or
+ * HG_EINVAL. */
+int rt_addr_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len);
+/* Formats "1.2.3.4:80" / "[::1]:80" into buf (empty for an unset address). */
+void rt_addr_format(const struct sockaddr_storage *ss, char *buf, size_t cap);
+/* A positive errno value as an HG_E* code. */
+int rt_status_from_errno(int err);
+/* Opens n listening sockets bound to the same address with SO_REUSEPORT (port 0: the first picks
+ * the port, the others take it). fds[] receives them; *bound the first one's address.
+ * Returns 0 or HG_EADDRINUSE / HG_EADDRNOTAVAIL / HG_EIO (nothing left open). */
+int rt_listen_group(const struct sockaddr_storage *ss, socklen_t len, uint32_t n,
+                    uint32_t backlog, int *fds, struct sockaddr_storage *bound);
+/* Sets SO_LINGER {1, 0} so close() sends a reset. */
+void rt_set_linger0(int fd);
+/* CLOCK_MONOTONIC in ns. */
+uint64_t rt_now_ns(void);
+
+/* --- intrusive doubly linked lists (a sentinel node is the list) --- */
+
+typedef struct rt_link {
+    struct rt_link *prev, *next;
+} rt_link;
+
+static inline void rt_list_init(rt_link *l)
+{
+    l->prev = l->next = l;
+}
+static inline int rt_list_empty(const rt_link *l)
+{
+    return l->next == l;
+}
+static inline void rt_list_push(rt_link *l, rt_link *e)
+{
+    e->prev = l->prev;
+    e->next = l;
+    l->prev->next = e;
+    l->prev = e;
+}
+static inline void rt_list_remove(rt_link *e)
+{
+    e->prev->next = e->next;
+    e->next->prev = e->prev;
+    e->prev = e->next = e;
+}
+#define RT_CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* --- owners --- */
+
+enum {
+    RT_C_ATTEMPTED,
+    RT_C_ESTABLISHED,
+    RT_C_FAILED,
+    RT_C_OPEN,
+    RT_C_BYTES_IN,
+    RT_C_BYTES_OUT,
+    RT_C_FIXED /* closed_<cause> counters follow, indexed by HG_CLOSE_* */
+};
+#define RT_CAUSES 9
+
+/* One owner (pipeline) of an hg_net table. The table is embedded so n->self leads back here.
+ * `live` counts what may still call the owner: connections not yet past on_closed, posts not yet
+ * run, internal tasks in flight. net_close waits for it to reach zero. */
+typedef struct rt_owner {
+    hg_net net;
+    const hg_host *host; /* the owner's services; borrowed until net_close */
+    void *rt;            /* the runtime instance */
+    hg_counter *c[RT_C_FIXED];
+    hg_counter *closed[RT_CAUSES]; /* NULL for NONE and CONNECT_FAILED */
+    uint32_t closing;              /* atomic: net_close began; refuse new work */
+    uint32_t cut;                  /* atomic: connections cut by net_close */
+    uint64_t live;                 /* atomic */
+    uint64_t next_id;              /* atomic: record ids, unique within the owner */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct rt_owner *next; /* the runtime's list of owners (control thread) */
+    void *listeners;       /* the mode's listener list (control thread) */
+} rt_owner;
+
+/* Registers the counters on `owner` and copies the table template. Returns 0 or an HG_E* code. */
+int rt_owner_init(rt_owner *o, const hg_host *owner, const hg_net *tmpl, void *rt);
+void rt_owner_fini(rt_owner *o);
+static inline rt_owner *rt_owner_of(const hg_net *n)
+{
+    return (rt_owner *)n->self;
+}
+static inline int rt_owner_closing(const rt_owner *o)
+{
+    return (int)__atomic_load_n(&o->closing, __ATOMIC_ACQUIRE);
+}
+void rt_owner_hold(rt_owner *o);
+/* Drops one hold; the last one wakes rt_owner_wait_idle. */
+void rt_owner_release(rt_owner *o);
+/* Waits until live is zero. [control-thread] */
+void rt_owner_wait_idle(rt_owner *o);
+
+/* Totals of one worker: written by that worker only, read by anyone. */
+typedef struct rt_totals {
+    uint64_t in, out;
+} rt_totals;
+
+static inline void rt_add1(uint64_t *cell, uint64_t n)
+{
+    /* single writer: a relaxed store is enough and avoids a locked instruction */
+    __atomic_store_n(cell, __atomic_load_n(cell, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+/* One connection's bookkeeping (embedded in each mode's connection). Touched by its worker only. */
+typedef struct rt_track {
+    hg_conn_record rec;
+    struct sockaddr_storage peer, local;
+    uint8_t established;
+    uint8_t closed;
+} rt_track;
+
+/* A connection began (accept returned, or connect is issued): counts attempted. */
+void rt_track_open(rt_owner *o, rt_track *t, int32_t worker, uint8_t outgoing, uint64_t id);
+/* Established (connected, or accepted and kept): counts established and open. */
+void rt_track_established(rt_owner *o, rt_track *t);
+static inline void rt_track_in(rt_owner *o, rt_track *t, rt_totals *tot, uint64_t n)
+{
+    if (t->rec.bytes_in == 0)
+        t->rec.t_first_byte_ns = rt_now_ns();
+    t->rec.bytes_in += n;
+    rt_add1(&tot->in, n);
+    hg_counter_add(o->c[RT_C_BYTES_IN], n);
+}
+static inline void rt_track_out(rt_owner *o, rt_track *t, rt_totals *tot, uint64_t n)
+{
+    t->rec.bytes_out += n;
+    rt_add1(&tot->out, n);
+    hg_counter_add(o->c[RT_C_BYTES_OUT], n);
+}
+/* The record so far, with peer and local formatted. */
+void rt_track_info(const rt_track *t, hg_conn_record *out);
+/* Closed with `cause`/`status`: counts closed_<cause> and open-1 when it was established, failed
+ * otherwise; fills *out and writes it through the owner's record service. */
+void rt_track_close(rt_owner *o, rt_track *t, uint32_t cause, int status, hg_conn_record *out);
+
+/* The JSON reply of the runtimes' `stats` command. */
+int rt_stats_reply(const char *mode, uint32_t workers, uint64_t sent, uint64_t received,
+                   const uint64_t *conns, char *reply, uint32_t cap, uint32_t *len);
+
+#endif

@@ -1,0 +1,199 @@
+/* rt_addr.c - addresses for the runtime modes: parse "HOST:PORT", format a sockaddr, map errno
+ * to HG_E* codes and open a SO_REUSEPORT group of listening sockets. */
+#define _GNU_SOURCE
+#include "rt.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t rt_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Splits text into host and port; the host of "[::1]:80" is "::1". */
+static int split_host_port(const char *text, char *host, size_t cap, long *port)
+{
+    const char *colon, *hs = text, *he;
+    char *end;
+
+    if (text[0] == '[') {
+        he = strchr(text, ']');
+        if (!he || he[1] != ':')
+            return HG_EINVAL;
+        hs = text + 1;
+        colon = he + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (!colon || memchr(text, ':', (size_t)(colon - text)))
+            return HG_EINVAL; /* bare IPv6 needs brackets */
+        he = colon;
+    }
+    if (he == hs || (size_t)(he - hs) >= cap || colon[1] == '\0')
+        return HG_EINVAL;
+    memcpy(host, hs, (size_t)(he - hs));
+    host[he - hs] = '\0';
+    errno = 0;
+    *port = strtol(colon + 1, &end, 10);
+    if (errno || *end != '\0' || *port < 0 || *port > 65535)
+        return HG_EINVAL;
+    return 0;
+}
+
+static int resolve(const char *host, long port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    int rc = HG_EINVAL;
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return HG_EINVAL;
+    for (ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+            continue;
+        if (rc == 0 && ai->ai_family == AF_INET6)
+            continue; /* keep the IPv4 one already found */
+        memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+        *len = ai->ai_addrlen;
+        rc = 0;
+        if (ai->ai_family == AF_INET)
+            break;
+    }
+    freeaddrinfo(res);
+    if (rc == 0 && ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    else if (rc == 0)
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    return rc;
+}
+
+int rt_addr_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[256];
+    long port;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+    if (!text || split_host_port(text, host, sizeof host, &port) != 0)
+        return HG_EINVAL;
+    memset(ss, 0, sizeof *ss);
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        *len = sizeof *s4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *s6;
+        return 0;
+    }
+    if (text[0] == '[')
+        return HG_EINVAL; /* brackets hold a literal IPv6 address only */
+    return resolve(host, port, ss, len);
+}
+
+void rt_addr_format(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN];
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+    if (ss->ss_family == AF_INET && inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip))
+        snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
+    else if (ss->ss_family == AF_INET6 && inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip))
+        snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+    else if (cap > 0)
+        buf[0] = '\0';
+}
+
+int rt_status_from_errno(int err)
+{
+    switch (err) {
+    case 0: return 0;
+    case ECONNREFUSED: return HG_ECONNREFUSED;
+    case ECONNRESET: return HG_ECONNRESET;
+    case EPIPE: return HG_EPIPE;
+    case ETIMEDOUT: return HG_ETIMEDOUT;
+    case EADDRINUSE: return HG_EADDRINUSE;
+    case EADDRNOTAVAIL: return HG_EADDRNOTAVAIL;
+    case ENETUNREACH: case ENETDOWN: return HG_ENETUNREACH;
+    case EHOSTUNREACH: case EHOSTDOWN: return HG_EHOSTUNREACH;
+    case EACCES: case EPERM: return HG_EPERM;
+    case ENOMEM: case ENOBUFS: return HG_ENOMEM;
+    case EINVAL: case EAFNOSUPPORT: return HG_EINVAL;
+    case EAGAIN: return HG_EAGAIN;
+    case ECANCELED: return HG_ECANCELED;
+    case EMFILE: case ENFILE: return HG_ENOSPC;
+    default: return HG_EIO;
+    }
+}
+
+void rt_set_linger0(int fd)
+{
+    struct linger lg = { 1, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
+static int open_one(const struct sockaddr_storage *ss, socklen_t len, uint32_t backlog, int *out)
+{
+    int one = 1, fd, err;
+
+    fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return rt_status_from_errno(errno);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        goto fail;
+    if (ss->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, (int)backlog) != 0)
+        goto fail;
+    *out = fd;
+    return 0;
+fail:
+    err = errno;
+    close(fd);
+    return err == EADDRINUSE || err == EADDRNOTAVAIL ? rt_status_from_errno(err) : HG_EIO;
+}
+
+int rt_listen_group(const struct sockaddr_storage *ss, socklen_t len, uint32_t n,
+                    uint32_t backlog, int *fds, struct sockaddr_storage *bound)
+{
+    struct sockaddr_storage addr = *ss;
+    socklen_t blen = sizeof *bound;
+    uint32_t i;
+    int rc = 0;
+
+    for (i = 0; i < n; i++) {
+        rc = open_one(&addr, len, backlog, &fds[i]);
+        if (rc != 0)
+            goto fail;
+        if (i == 0) {
+            /* port 0: the others must join the port the first one got */
+            if (getsockname(fds[0], (struct sockaddr *)bound, &blen) != 0) {
+                i = 1;
+                rc = HG_EIO;
+                goto fail;
+            }
+            addr = *bound;
+        }
+    }
+    return 0;
+fail:
+    while (i > 0)
+        close(fds[--i]);
+    return rc;
+}

@@ -1,0 +1,417 @@
+/* gen_conn.c - the connections of one tcp-gen worker: opening them (concurrency, max_open and
+ * cps_limit), ping-pong requests with their round-trip times, streaming writes, planned closes
+ * (close_by client or server) and failures by cause. Runs on the worker's thread only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen.h"
+
+/* A streaming connection writes at most this much per turn before letting the others run. */
+#define STREAM_TURN_BYTES (256u * 1024u)
+#define STREAM_TURN_WRITES 1024u
+
+static const hg_conn_handler gen_handler;
+static void pump(gen_worker *w);
+static void stream_fill(gen_conn *gc);
+
+static gen_conn *conn_get(gen_worker *w)
+{
+    gen_conn *gc = w->free;
+    if (gc != NULL)
+        w->free = gc->next;
+    else
+        gc = malloc(sizeof *gc);
+    if (gc != NULL) {
+        memset(gc, 0, sizeof *gc);
+        gc->w = w;
+    }
+    return gc;
+}
+
+static void conn_put(gen_worker *w, gen_conn *gc)
+{
+    gc->next = w->free;
+    w->free = gc;
+}
+
+static void list_add(gen_worker *w, gen_conn *gc)
+{
+    gc->next = w->head.next;
+    gc->prev = &w->head;
+    w->head.next->prev = gc;
+    w->head.next = gc;
+    w->open++;
+}
+
+static void list_del(gen_worker *w, gen_conn *gc)
+{
+    gc->prev->next = gc->next;
+    gc->next->prev = gc->prev;
+    w->open--;
+}
+
+static void fail(gen_worker *w, uint32_t cause)
+{
+    w->d.fail[cause]++;
+    w->d.errors++;
+}
+
+static uint32_t cause_of_status(int status)
+{
+    switch (status) {
+    case HG_ECONNREFUSED: return GEN_FAIL_REFUSED;
+    case HG_ETIMEDOUT: return GEN_FAIL_TIMEOUT;
+    case HG_ECONNRESET:
+    case HG_EPIPE: return GEN_FAIL_RESET;
+    case HG_ENETUNREACH:
+    case HG_EHOSTUNREACH:
+    case HG_EADDRNOTAVAIL: return GEN_FAIL_UNREACHABLE;
+    default: return GEN_FAIL_OTHER;
+    }
+}
+
+static void stop_timer(gen_worker *w, hg_timer **t)
+{
+    if (*t != NULL) {
+        w->g->net->timer_stop(w->g->net, *t);
+        *t = NULL;
+    }
+}
+
+/* The worker is done once it generates nothing more and every connection has closed. */
+static void maybe_finish(gen_worker *w)
+{
+    if (w->finished || !w->done || w->open != 0)
+        return;
+    w->finished = 1;
+    stop_timer(w, &w->tick);
+    stop_timer(w, &w->end_timer);
+    stop_timer(w, &w->cps_timer);
+    hg__gen_flush(w, 1);
+}
+
+/* Closes a connection on purpose: what happens to it next is not a failure. */
+static void close_planned(gen_conn *gc, uint32_t how)
+{
+    const hg_net *net = gc->w->g->net;
+    gc->state = GC_CLOSING;
+    net->close(net, gc->c, how);
+}
+
+/* requests_per_connection reached: hand the slot to a new connection and close this one. */
+static void finish_conn(gen_conn *gc)
+{
+    gen_worker *w = gc->w;
+    const hg_net *net = w->g->net;
+    gc->holds_slot = 0;
+    w->want++;
+    if (w->g->cfg.close_by == GEN_BY_SERVER) {
+        gc->state = GC_CLOSING; /* the server closes once it sees our FIN */
+        net->shutdown_write(net, gc->c);
+    } else {
+        close_planned(gc, HG_CLOSE_GRACEFUL);
+    }
+    pump(w);
+}
+
+/* Takes one request from the budget; 0 when none is left (the worker is then done). */
+static int take_request(gen_worker *w)
+{
+    if (!w->limited)
+        return 1;
+    if (w->budget == 0) {
+        w->done = 1;
+        return 0;
+    }
+    if (--w->budget == 0)
+        w->done = 1;
+    return 1;
+}
+
+static void send_request(gen_conn *gc)
+{
+    gen_worker *w = gc->w;
+    gen *g = w->g;
+    if (!take_request(w)) {
+        close_planned(gc, HG_CLOSE_GRACEFUL);
+        return;
+    }
+    gc->t_sent = g->host->now_ns(g->host);
+    gc->in_flight = 1;
+    gc->got = 0;
+    w->d.requests++;
+    w->d.bytes_out += g->cfg.payload;
+    g->net->write(g->net, gc->c, g->payload, (uint32_t)g->cfg.payload);
+}
+
+/* After a response: the next request, or the end of this connection. */
+static void next_step(gen_conn *gc)
+{
+    gen_worker *w = gc->w;
+    const gen_cfg *cfg = &w->g->cfg;
+    if (cfg->per_conn != 0 && gc->done >= cfg->per_conn)
+        finish_conn(gc);
+    else if (w->done)
+        close_planned(gc, HG_CLOSE_GRACEFUL);
+    else
+        send_request(gc);
+}
+
+static void runq_run(void *arg)
+{
+    gen_worker *w = arg;
+    gen_conn *q = w->runq, *gc;
+    w->runq = NULL;
+    w->runq_posted = 0;
+    while (q != NULL) {
+        gc = q;
+        q = gc->runq_next;
+        gc->in_runq = 0;
+        gc->runq_next = NULL;
+        stream_fill(gc);
+    }
+    maybe_finish(w);
+}
+
+static void runq_push(gen_conn *gc)
+{
+    gen_worker *w = gc->w;
+    if (gc->in_runq)
+        return;
+    gc->in_runq = 1;
+    gc->runq_next = w->runq;
+    w->runq = gc;
+    if (!w->runq_posted && w->g->net->post(w->g->net, (int32_t)w->idx, runq_run, w) == 0)
+        w->runq_posted = 1;
+}
+
+static void runq_remove(gen_conn *gc)
+{
+    gen_conn **pp = &gc->w->runq;
+    while (*pp != NULL && *pp != gc)
+        pp = &(*pp)->runq_next;
+    if (*pp == gc)
+        *pp = gc->runq_next;
+    gc->in_runq = 0;
+}
+
+/* Streams payload-sized writes until the queue passes high water (on_writable resumes) or
+ * this turn's share is written (the run queue resumes). */
+static void stream_fill(gen_conn *gc)
+{
+    gen_worker *w = gc->w;
+    gen *g = w->g;
+    uint32_t n, bytes = 0;
+    int rc;
+    for (n = 0; n < STREAM_TURN_WRITES && bytes < STREAM_TURN_BYTES; n++) {
+        if (gc->state != GC_ACTIVE)
+            return;
+        if (w->done || !take_request(w)) {
+            close_planned(gc, HG_CLOSE_GRACEFUL);
+            return;
+        }
+        rc = g->net->write(g->net, gc->c, g->payload, (uint32_t)g->cfg.payload);
+        if (rc == HG_ECLOSED)
+            return;
+        w->d.requests++;
+        w->d.bytes_out += g->cfg.payload;
+        bytes += (uint32_t)g->cfg.payload;
+        gc->done++;
+        if (g->cfg.per_conn != 0 && gc->done >= g->cfg.per_conn) {
+            finish_conn(gc);
+            return;
+        }
+        if (rc == HG_EAGAIN)
+            return;
+    }
+    runq_push(gc);
+}
+
+static void start_one(gen_worker *w)
+{
+    gen *g = w->g;
+    gen_conn *gc = conn_get(w);
+    int rc;
+    if (gc == NULL) {
+        fail(w, GEN_FAIL_OTHER);
+        w->done = 1;
+        return;
+    }
+    gc->state = GC_CONNECTING;
+    gc->holds_slot = 1;
+    rc = g->net->connect(g->net, g->addr, g->cfg.connect_timeout_ns, &gen_handler, gc, &gc->c);
+    if (rc != 0) {
+        conn_put(w, gc);
+        w->want++;
+        fail(w, cause_of_status(rc));
+        if (rc == HG_EINVAL || rc == HG_ECLOSED || ++w->fails_in_row >= GEN_MAX_CONSECUTIVE_FAILS)
+            w->done = 1;
+        return;
+    }
+    list_add(w, gc);
+}
+
+static void cps_fire(void *ud, hg_timer *t)
+{
+    gen_worker *w = ud;
+    w->cps_timer = NULL; /* a one-shot timer is gone once its callback returns */
+    pump(w);
+}
+
+/* Opens connections for the free slots, within max_open and cps_limit. */
+static void pump(gen_worker *w)
+{
+    gen *g = w->g;
+    uint64_t now;
+    while (!w->done && w->want > 0 && w->open < w->max_open) {
+        if (w->cps_interval_ns != 0) {
+            now = g->host->now_ns(g->host);
+            if (now < w->next_connect_ns) {
+                if (w->cps_timer == NULL)
+                    g->net->timer_start(g->net, w->next_connect_ns - now, 0, cps_fire, w,
+                                        &w->cps_timer);
+                return;
+            }
+            if (w->next_connect_ns + w->cps_interval_ns < now)
+                w->next_connect_ns = now; /* no burst after an idle spell */
+            w->next_connect_ns += w->cps_interval_ns;
+        }
+        w->want--;
+        start_one(w);
+    }
+    maybe_finish(w);
+}
+
+static void on_connected(void *ud, hg_conn *c)
+{
+    gen_conn *gc = ud;
+    gen_worker *w = gc->w;
+    w->fails_in_row = 0;
+    w->d.connects++;
+    if (gc->state != GC_CONNECTING)
+        return;
+    if (w->done) {
+        close_planned(gc, HG_CLOSE_GRACEFUL);
+        return;
+    }
+    gc->state = GC_ACTIVE;
+    if (w->g->cfg.pattern == GEN_PINGPONG)
+        send_request(gc);
+    else
+        stream_fill(gc);
+}
+
+static void on_data(void *ud, hg_conn *c, const uint8_t *data, uint32_t len)
+{
+    gen_conn *gc = ud;
+    gen_worker *w = gc->w;
+    gen *g = w->g;
+    uint64_t now;
+    w->d.bytes_in += len;
+    if (!gc->in_flight || gc->state != GC_ACTIVE)
+        return;
+    gc->got += len;
+    if (gc->got < g->cfg.payload)
+        return;
+    now = g->host->now_ns(g->host);
+    hg__tcp_hist_add(&w->hist, now - gc->t_sent);
+    w->d.responses++;
+    gc->in_flight = 0;
+    gc->done++;
+    next_step(gc);
+}
+
+static void on_writable(void *ud, hg_conn *c)
+{
+    gen_conn *gc = ud;
+    if (gc->w->g->cfg.pattern == GEN_STREAM && gc->state == GC_ACTIVE)
+        stream_fill(gc);
+}
+
+static void on_peer_shutdown(void *ud, hg_conn *c)
+{
+    gen_conn *gc = ud;
+    gen_worker *w = gc->w;
+    if (gc->state != GC_CLOSING && !w->done)
+        fail(w, GEN_FAIL_EOF); /* the server closed in the middle of the run */
+    close_planned(gc, HG_CLOSE_GRACEFUL);
+}
+
+/* Counts a close that we did not ask for. */
+static void count_unplanned(gen_worker *w, const hg_conn_record *rec)
+{
+    switch (rec->close_cause) {
+    case HG_CLOSE_CONNECT_FAILED:
+        fail(w, cause_of_status(rec->status));
+        if (++w->fails_in_row >= GEN_MAX_CONSECUTIVE_FAILS && !w->done) {
+            hg_logf(w->g->host, HG_LOG_WARN, "worker %u: %u connect failures in a row (%s), "
+                    "giving up", w->idx, w->fails_in_row, hg_strerror(rec->status));
+            w->done = 1;
+        }
+        break;
+    case HG_CLOSE_PASSIVE_RESET: fail(w, GEN_FAIL_RESET); break;
+    case HG_CLOSE_TIMEOUT: fail(w, GEN_FAIL_TIMEOUT); break;
+    case HG_CLOSE_PASSIVE: fail(w, GEN_FAIL_EOF); break;
+    case HG_CLOSE_ERROR: fail(w, cause_of_status(rec->status)); break;
+    default: break; /* shutdown by the host, or our own close */
+    }
+}
+
+static void on_closed(void *ud, hg_conn *c, const hg_conn_record *rec)
+{
+    gen_conn *gc = ud;
+    gen_worker *w = gc->w;
+    if (gc->state != GC_CLOSING && !(w->done && rec->close_cause != HG_CLOSE_CONNECT_FAILED))
+        count_unplanned(w, rec);
+    list_del(w, gc);
+    if (gc->in_runq)
+        runq_remove(gc);
+    if (gc->holds_slot)
+        w->want++;
+    conn_put(w, gc);
+    pump(w);
+}
+
+static const hg_conn_handler gen_handler = {
+    .struct_size = sizeof(hg_conn_handler),
+    .on_connected = on_connected,
+    .on_data = on_data,
+    .on_writable = on_writable,
+    .on_peer_shutdown = on_peer_shutdown,
+    .on_closed = on_closed,
+};
+
+void hg__gen_worker_end(gen_worker *w, uint32_t how)
+{
+    gen_conn *gc;
+    w->done = 1;
+    for (gc = w->head.next; gc != &w->head; gc = gc->next) {
+        if (gc->state == GC_CLOSING && how != HG_STOP_NOW)
+            continue;
+        close_planned(gc, how == HG_STOP_NOW ? HG_CLOSE_RESET : HG_CLOSE_GRACEFUL);
+    }
+    maybe_finish(w);
+}
+
+static void end_fire(void *ud, hg_timer *t)
+{
+    gen_worker *w = ud;
+    w->end_timer = NULL;
+    hg__gen_worker_end(w, HG_STOP_GRACEFUL);
+}
+
+void hg__gen_worker_begin(void *arg)
+{
+    gen_worker *w = arg;
+    gen *g = w->g;
+    const hg_net *net = g->net;
+    if (net->timer_start(net, GEN_TICK_NS, GEN_TICK_NS, hg__gen_tick, w, &w->tick) != 0)
+        w->tick = NULL;
+    if (g->cfg.duration_ns != 0 &&
+        net->timer_start(net, g->cfg.duration_ns, 0, end_fire, w, &w->end_timer) != 0)
+        w->done = 1;
+    if (w->slots == 0 || (w->limited && w->budget == 0))
+        w->done = 1;
+    w->want = w->slots;
+    pump(w);
+}

@@ -1,0 +1,76 @@
+/* connector.h - the ops of a stream connector: it spawns streams, workers that turn an outside
+ * source into typed events and take actions back, over bounded channels. Kind HG_KIND_CONNECTOR.
+ *
+ * A stream's event channel is a link: `from: CONNECTOR.STREAM` in the graph's links feeds a
+ * processor's port. Each stream has a cancel token, a child of its connector's, itself a child of
+ * the host's. The stream calls (emit, take actions, publish state) are in the "hangar.stream/1"
+ * extension, looked up with host->get_extension. */
+#ifndef HANGAR_CONNECTOR_H
+#define HANGAR_CONNECTOR_H
+
+#include <stdint.h>
+
+#include "frame.h"
+#include "host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HG_STREAM_EXTENSION "hangar.stream/1"
+
+/* A running stream. Owned by the host; valid until the connector's stream_close returns. */
+typedef struct hg_stream hg_stream;
+
+/* What the host knows about a stream it asks a connector to run (from the config's `streams:`). */
+typedef struct hg_stream_desc {
+    uint32_t struct_size;
+    uint32_t policy;              /* HG_POLICY_* of the event channel */
+    const char *name;             /* the stream's name. Borrowed for stream_open. */
+    const hg_config *cfg;         /* the stream's config node. Borrowed until destroy. */
+    uint32_t max_pending_events;  /* event channel bound */
+    uint32_t max_pending_actions; /* action channel bound */
+    int32_t core;                 /* core policy for its thread (>= 0, HG_CORE_ANY, HG_CORE_AUTO) */
+    uint8_t healthy_at_start;     /* 1: the stream reports healthy before its first event */
+    uint8_t pad[3];
+} hg_stream_desc;
+
+typedef struct hg_connector_ops {
+    uint32_t struct_size;
+    /* As in pipeline.h. [control-thread] */
+    int (*create)(const hg_host *host, const hg_config *cfg, void **out);
+    void (*destroy)(void *inst);
+    /* Validates a stream's config and prepares its state (*stream_ud). [control-thread] */
+    int (*stream_open)(void *inst, const hg_stream_desc *desc, hg_stream *s, void **stream_ud);
+    /* The stream's body, on its own thread: emits events until its cancel token fires, then
+     * returns 0, or a negative HG_E* code (-> failed). [engine-thread: the stream's] */
+    int (*stream_run)(void *stream_ud, hg_stream *s);
+    /* Frees the stream's state after stream_run returned. [control-thread] */
+    void (*stream_close)(void *stream_ud);
+    /* Optional; as in hg_runtime_mode_ops.command. [control-thread] */
+    int (*command)(void *inst, const char *verb, const hg_config *args, char *reply,
+                   uint32_t cap, uint32_t *len);
+} hg_connector_ops;
+
+/* The stream service ("hangar.stream/1"). [engine-thread: the stream's] unless said otherwise. */
+typedef struct hg_stream_api {
+    uint32_t struct_size;
+    /* The stream's cancel token. Borrowed; valid until stream_close. [any-thread] */
+    hg_cancel *(*token)(hg_stream *s);
+    /* Allocates a frame buffer from the stream's pool. Returns 0 or HG_ENOMEM. */
+    int (*buf_alloc)(hg_stream *s, uint32_t size, hg_frame *f);
+    /* Emits an event into the event channel per its policy (the buffer reference moves on 0).
+     * Returns: 0, HG_EAGAIN (dropped and counted), HG_ECANCELED (stopping). */
+    int (*emit)(hg_stream *s, hg_frame *f, uint64_t timeout_ns);
+    /* Takes the next action sent to the stream. Returns: 0, HG_EAGAIN, HG_ECANCELED. */
+    int (*next_action)(hg_stream *s, hg_frame *out, uint64_t timeout_ns);
+    /* Publishes the stream's state cell (HG_STATE_*, plus a JSON object of details, copied);
+     * readers never block the stream. [any-thread, never blocks] */
+    void (*publish)(hg_stream *s, uint32_t state, const char *details_json);
+} hg_stream_api;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HANGAR_CONNECTOR_H */
