@@ -16,17 +16,6 @@ uint64_t hg__now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-const char *hg__kind_name(uint32_t kind)
-{
-    switch (kind) {
-    case HG_KIND_RUNTIME_MODE: return "runtime_mode";
-    case HG_KIND_PIPELINE: return "pipeline";
-    case HG_KIND_CONNECTOR: return "connector";
-    case HG_KIND_PROCESSOR: return "processor";
-    default: return "unknown";
-    }
-}
-
 static uint32_t section_kind(uint32_t section)
 {
     switch (section) {
@@ -400,6 +389,8 @@ void hg__host_destroy(hg__host *h)
 {
     if (h == NULL)
         return;
+    hg__ctl_close(h->ctl);
+    h->ctl = NULL;
     if (h->hub_running) {
         if (h->started && !h->stopped) {
             char *reply = NULL;

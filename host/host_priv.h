@@ -9,6 +9,7 @@
 #include <hangar/hangar.h>
 
 #include "config.h"
+#include "ctl_socket.h"
 #include "host.h"
 #include "loader.h"
 #include "services.h"
@@ -59,6 +60,7 @@ struct hg__host {
     uint32_t cut;              /* connections cut at shutdown */
     char *not_stopped;         /* JSON array text of engines that overran the bound */
     uint64_t started_ns;
+    hg__ctl *ctl;              /* control.socket, when configured */
 };
 
 /* hub.c */
@@ -79,7 +81,6 @@ char *hg__command_run(hg__host *h, const char *text, const char *call_name);
 
 /* host.c */
 hg__entry *hg__host_find(hg__host *h, const char *name);
-const char *hg__kind_name(uint32_t kind);
 uint64_t hg__now_ns(void);
 
 #endif

@@ -396,6 +396,15 @@ int hg__host_start(hg__host *h)
     int rc = hg__hub_start(h);
     if (rc != 0)
         return rc;
+    if (h->cfg->control_socket != NULL) {
+        rc = hg__ctl_open(h, h->cfg->control_socket, &h->ctl);
+        if (rc != 0) {
+            hg__log(h->lg, HG_LOG_ERROR, "host", "control socket %s: %s", h->cfg->control_socket,
+                    hg_strerror(rc));
+            return rc;
+        }
+        hg__log(h->lg, HG_LOG_DEBUG, "host", "control socket at %s", h->cfg->control_socket);
+    }
     rc = send_msg(h, "start", NULL, COMMAND_WAIT_NS, &reply);
     if (rc != 0)
         return rc;

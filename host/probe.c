@@ -61,9 +61,9 @@ static void strv_drop(strv *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* Appends path unless an entry with the same realpath (or, for a missing path, the same text)
- * is there. Returns 0 or HG_ENOMEM. */
-static int strv_add(strv *s, const char *path)
+/* Appends path; with dedup, not when an entry with the same realpath (or, for a missing path,
+ * the same text) is there. Returns 0 or HG_ENOMEM. */
+static int strv_push(strv *s, const char *path, int dedup)
 {
     char *key = realpath(path, NULL);
 
@@ -71,7 +71,7 @@ static int strv_add(strv *s, const char *path)
         key = strdup(path);
     if (!key)
         return HG_ENOMEM;
-    for (uint32_t i = 0; i < s->n; i++) {
+    for (uint32_t i = 0; dedup && i < s->n; i++) {
         if (strcmp(s->keys[i], key) == 0) {
             free(key);
             return 0;
@@ -99,6 +99,11 @@ static int strv_add(strv *s, const char *path)
 nomem:
     free(key);
     return HG_ENOMEM;
+}
+
+static int strv_add(strv *s, const char *path)
+{
+    return strv_push(s, path, 1);
 }
 
 /* The build's own plugin directory, when this executable lives in that build tree. */
@@ -201,7 +206,7 @@ static int scan_dir(strv *found, const char *dir, int depth)
         }
         if (stat(full, &st) == 0) {
             if (S_ISREG(st.st_mode) && ends_with_so(de->d_name))
-                rc = strv_add(found, full);
+                rc = strv_push(found, full, 0); /* deduplicated once sorted */
             else if (S_ISDIR(st.st_mode) && depth > 0)
                 rc = scan_dir(found, full, depth - 1);
         }

@@ -1,1 +1,763 @@
-/* scenario/lua_host.c - being written. */
+/* lua_host.c - the `hangar` table of a scenario: start and check hosts, drive them through
+ * control commands, capture their log lines (log_like, unexpected errors), time helpers. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include <hangar/plugin.h>
+#include <hangar/status.h>
+
+#include "host.h"
+#include "scenario.h"
+
+#define HOST_MT "hangar.host"
+#define MAX_LINES 100000u
+#define POLL_NS (5ull * 1000000ull)
+
+typedef struct log_line {
+    uint32_t level;
+    uint8_t seen; /* a log_like matched it */
+    char *text;   /* "[level] who: msg" */
+} log_line;
+
+struct hg__scn_host {
+    hg__host *h;        /* NULL once destroyed */
+    char label[160];    /* the config file, or "<inline>" */
+    int started, stopped, expect_errors;
+    pthread_mutex_t mu; /* guards lines (the sink runs on host threads) */
+    log_line *lines;
+    uint32_t n_lines, cap_lines, dropped;
+    char **expected;    /* expect_error_log patterns */
+    uint32_t n_expected;
+};
+
+typedef struct host_ud {
+    hg__scn_host *sh; /* owned by the run (hg__scn.hosts) */
+} host_ud;
+
+/* ---- log capture ---- */
+
+/* [any-thread] Called with the host's logger lock held. */
+static void sink(void *ud, uint32_t level, const char *who, const char *msg)
+{
+    hg__scn_host *sh = ud;
+    size_t len = strlen(msg) + strlen(who ? who : "") + 24;
+    char *text = malloc(len);
+    if (!text)
+        return;
+    snprintf(text, len, "[%s] %s: %s", hg__log_level_name(level), who ? who : "host", msg);
+    pthread_mutex_lock(&sh->mu);
+    if (sh->n_lines == sh->cap_lines && sh->n_lines < MAX_LINES) {
+        uint32_t cap = sh->cap_lines ? sh->cap_lines * 2 : 64;
+        log_line *nl = realloc(sh->lines, cap * sizeof(*nl));
+        if (nl) {
+            sh->lines = nl;
+            sh->cap_lines = cap;
+        }
+    }
+    if (sh->n_lines < sh->cap_lines) {
+        sh->lines[sh->n_lines++] = (log_line){level, 0, text};
+        text = NULL;
+    } else {
+        sh->dropped++;
+    }
+    pthread_mutex_unlock(&sh->mu);
+    free(text);
+}
+
+/* Pushes a sequence of the host's log lines so far. */
+static void push_lines(lua_State *L, hg__scn_host *sh)
+{
+    pthread_mutex_lock(&sh->mu);
+    lua_createtable(L, (int)sh->n_lines, 0);
+    for (uint32_t i = 0; i < sh->n_lines; i++) {
+        lua_pushstring(L, sh->lines[i].text);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    pthread_mutex_unlock(&sh->mu);
+}
+
+static void mark_seen(hg__scn_host *sh, uint32_t i)
+{
+    pthread_mutex_lock(&sh->mu);
+    if (i < sh->n_lines)
+        sh->lines[i].seen = 1;
+    pthread_mutex_unlock(&sh->mu);
+}
+
+/* string.find(s, pattern) for the string at s_idx and pattern at p_idx. */
+static int find(lua_State *L, int s_idx, int p_idx)
+{
+    int found;
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "find");
+    lua_remove(L, -2);
+    lua_pushvalue(L, s_idx);
+    lua_pushvalue(L, p_idx);
+    lua_call(L, 2, 1);
+    found = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    return found;
+}
+
+/* ---- hosts of the run ---- */
+
+static hg__scn_host *host_new(hg__scn *s, const char *label)
+{
+    hg__scn_host *sh = calloc(1, sizeof(*sh));
+    if (!sh)
+        return NULL;
+    if (s->n_hosts == s->cap_hosts) {
+        uint32_t cap = s->cap_hosts ? s->cap_hosts * 2 : 8;
+        hg__scn_host **nh = realloc(s->hosts, cap * sizeof(*nh));
+        if (!nh) {
+            free(sh);
+            return NULL;
+        }
+        s->hosts = nh;
+        s->cap_hosts = cap;
+    }
+    snprintf(sh->label, sizeof(sh->label), "%s", label);
+    pthread_mutex_init(&sh->mu, NULL);
+    s->hosts[s->n_hosts++] = sh;
+    return sh;
+}
+
+static void host_close(hg__scn_host *sh, int kill)
+{
+    if (!sh->h)
+        return;
+    if (kill)
+        hg__host_kill(sh->h);
+    else if (sh->started && !sh->stopped)
+        hg__host_shutdown(sh->h);
+    sh->stopped = 1;
+    hg__host_destroy(sh->h);
+    sh->h = NULL;
+}
+
+void hg__lua_hosts_stop(lua_State *L, hg__scn *s, int kill)
+{
+    (void)L;
+    for (uint32_t i = 0; i < s->n_hosts; i++)
+        host_close(s->hosts[i], kill);
+}
+
+void hg__lua_hosts_free(hg__scn *s)
+{
+    for (uint32_t i = 0; i < s->n_hosts; i++) {
+        hg__scn_host *sh = s->hosts[i];
+        host_close(sh, 1);
+        for (uint32_t j = 0; j < sh->n_lines; j++)
+            free(sh->lines[j].text);
+        for (uint32_t j = 0; j < sh->n_expected; j++)
+            free(sh->expected[j]);
+        free(sh->lines);
+        free(sh->expected);
+        pthread_mutex_destroy(&sh->mu);
+        free(sh);
+    }
+    free(s->hosts);
+    s->hosts = NULL;
+    s->n_hosts = s->cap_hosts = 0;
+}
+
+static int find_protected(lua_State *L)
+{
+    lua_pushboolean(L, find(L, 1, 2));
+    return 1;
+}
+
+/* 1 when line (at the top) matches one of the host's expect_error_log patterns. */
+static int expected_error(lua_State *L, hg__scn_host *sh)
+{
+    int line = lua_gettop(L);
+    for (uint32_t i = 0; i < sh->n_expected; i++) {
+        int hit;
+        lua_pushcfunction(L, find_protected);
+        lua_pushvalue(L, line);
+        lua_pushstring(L, sh->expected[i]);
+        hit = lua_pcall(L, 2, 1, 0) == LUA_OK && lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (hit)
+            return 1;
+    }
+    return 0;
+}
+
+static void check_host_logs(lua_State *L, hg__scn *s, hg__scn_host *sh)
+{
+    int bad = 0, base = lua_gettop(L);
+    char name[224];
+    if (sh->expect_errors)
+        return;
+    for (uint32_t i = 0; i < sh->n_lines; i++) {
+        if (sh->lines[i].level != HG_LOG_ERROR || sh->lines[i].seen)
+            continue;
+        lua_pushstring(L, sh->lines[i].text);
+        if (!expected_error(L, sh)) {
+            if (bad == 0) {
+                snprintf(name, sizeof(name), "host %s logged no unexpected error", sh->label);
+                hg__tap_result(&s->tap, 0, name, NULL, 0);
+            }
+            if (bad++ < 20)
+                hg__tap_printf(&s->tap, "#     %s", sh->lines[i].text);
+        }
+        lua_settop(L, base);
+    }
+    if (bad > 20)
+        hg__tap_printf(&s->tap, "#     (%d more)", bad - 20);
+}
+
+void hg__lua_hosts_check_logs(lua_State *L, hg__scn *s)
+{
+    s->tap.depth = s->tap.base;
+    for (uint32_t i = 0; i < s->n_hosts; i++)
+        check_host_logs(L, s, s->hosts[i]);
+}
+
+/* ---- start and check ---- */
+
+/* Fills opts from the table at idx; the strings it points to are anchored on the stack. */
+static void read_opts(lua_State *L, int idx, hg__host_opts *o, const char **label)
+{
+    memset(o, 0, sizeof(*o));
+    o->src.limits = (hg__cfg_limits)HG__CFG_LIMITS_DEFAULT;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_getfield(L, idx, "config");
+    o->src.path = lua_tostring(L, -1);
+    lua_getfield(L, idx, "yaml");
+    o->src.yaml = lua_tostring(L, -1);
+    if (o->src.path && o->src.yaml)
+        luaL_error(L, "give config= or yaml=, not both");
+    *label = o->src.path ? o->src.path : o->src.yaml ? "<inline>" : "<default>";
+    lua_getfield(L, idx, "log");
+    if (!lua_isnil(L, -1)) {
+        o->log_level = (int32_t)hg__log_level_from_name(luaL_checkstring(L, -1));
+        if (o->log_level == 0)
+            luaL_error(L, "log= is one of error, warn, info, debug, trace");
+    }
+    lua_getfield(L, idx, "set");
+    if (!lua_isnil(L, -1)) {
+        int t = lua_gettop(L), n = 0;
+        const char **sets;
+        luaL_checktype(L, t, LUA_TTABLE);
+        lua_newtable(L); /* anchors the "path=value" strings */
+        lua_pushnil(L);
+        while (lua_next(L, t)) {
+            if (lua_type(L, -2) == LUA_TSTRING)
+                lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), luaL_tolstring(L, -1, NULL));
+            else
+                lua_pushstring(L, luaL_checkstring(L, -1));
+            lua_rawseti(L, t + 1, ++n);
+            lua_settop(L, t + 2);
+        }
+        sets = lua_newuserdatauv(L, sizeof(*sets) * (size_t)(n + 1), 0);
+        for (int i = 0; i < n; i++) {
+            lua_rawgeti(L, t + 1, i + 1);
+            sets[i] = lua_tostring(L, -1);
+            lua_pop(L, 1);
+        }
+        o->src.sets = sets;
+        o->src.n_sets = (uint32_t)n;
+    }
+}
+
+/* Pushes the diagnostics as a sequence of "FILE:LINE:COL: msg" strings. */
+static void push_diag(lua_State *L, const hg__diag *d)
+{
+    lua_createtable(L, (int)d->n, 0);
+    for (uint32_t i = 0; i < d->n; i++) {
+        char *m = hg__diag_format(d, i);
+        lua_pushstring(L, m ? m : "(out of memory)");
+        free(m);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+/* Creates the host of sh from o, capturing its log. On failure pushes the error table. */
+static int create(lua_State *L, hg__scn_host *sh, hg__host_opts *o)
+{
+    hg__diag d;
+    int rc;
+    hg__diag_init(&d);
+    o->log_sink = sink;
+    o->log_sink_ud = sh;
+    o->log_to_stderr = hg__scn_get(L)->verbose;
+    rc = hg__host_create(o, &d, &sh->h);
+    if (rc < 0) {
+        if (d.n == 0)
+            hg__diag_add(&d, NULL, 0, 0, "%s", hg_strerror(rc));
+        push_diag(L, &d);
+    }
+    hg__diag_free(&d);
+    return rc;
+}
+
+static int l_check(lua_State *L)
+{
+    hg__host_opts o;
+    const char *label;
+    hg__scn_host *sh;
+    read_opts(L, 1, &o, &label);
+    sh = host_new(hg__scn_get(L), label);
+    if (!sh)
+        return luaL_error(L, "out of memory");
+    sh->expect_errors = 1; /* check reports errors as data */
+    if (create(L, sh, &o) < 0) {
+        lua_pushboolean(L, 0);
+        lua_insert(L, -2);
+        return 2;
+    }
+    host_close(sh, 0);
+    lua_pushboolean(L, 1);
+    lua_newtable(L);
+    return 2;
+}
+
+/* The error lines the host logged so far, for a start failure's message. */
+static void push_error_lines(lua_State *L, hg__scn_host *sh)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    pthread_mutex_lock(&sh->mu);
+    for (uint32_t i = 0; i < sh->n_lines; i++) {
+        if (sh->lines[i].level > HG_LOG_WARN)
+            continue;
+        luaL_addstring(&b, "\n  ");
+        luaL_addstring(&b, sh->lines[i].text);
+    }
+    pthread_mutex_unlock(&sh->mu);
+    luaL_pushresult(&b);
+}
+
+static int l_start(lua_State *L)
+{
+    hg__host_opts o;
+    const char *label;
+    hg__scn_host *sh;
+    host_ud *u;
+    int rc;
+    read_opts(L, 1, &o, &label);
+    sh = host_new(hg__scn_get(L), label);
+    if (!sh)
+        return luaL_error(L, "out of memory");
+    lua_getfield(L, 1, "expect_errors");
+    sh->expect_errors = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (create(L, sh, &o) < 0) {
+        lua_getglobal(L, "table");
+        lua_getfield(L, -1, "concat");
+        lua_pushvalue(L, -3);
+        lua_pushliteral(L, "\n  ");
+        lua_call(L, 2, 1);
+        return luaL_error(L, "%s does not validate:\n  %s", label, lua_tostring(L, -1));
+    }
+    rc = hg__host_start(sh->h);
+    hg__scn_check(L);
+    sh->started = 1;
+    if (rc < 0) {
+        sh->stopped = 1;
+        push_error_lines(L, sh);
+        return luaL_error(L, "%s did not start: %s%s", label, hg_strerror(rc), lua_tostring(L, -1));
+    }
+    u = lua_newuserdatauv(L, sizeof(*u), 0);
+    u->sh = sh;
+    luaL_setmetatable(L, HOST_MT);
+    return 1;
+}
+
+/* ---- handle methods ---- */
+
+static hg__scn_host *check_host(lua_State *L)
+{
+    host_ud *u = luaL_checkudata(L, 1, HOST_MT);
+    if (!u->sh->h)
+        luaL_error(L, "host %s is closed", u->sh->label);
+    return u->sh;
+}
+
+/* Pushes the reply of one command (or `call` when name is not NULL) as a table. */
+static void command(lua_State *L, hg__scn_host *sh, const char *text, const char *name,
+                    const char *args)
+{
+    char *reply = NULL;
+    json_error_t err;
+    json_t *j;
+    int rc = name ? hg__host_call(sh->h, name, args, &reply)
+                  : hg__host_command(sh->h, text, &reply);
+    if (rc < 0) {
+        free(reply);
+        hg__scn_check(L);
+        luaL_error(L, "command '%s' to host %s: %s", name ? name : text, sh->label,
+                   hg_strerror(rc));
+    }
+    j = json_loads(reply ? reply : "", 0, &err);
+    if (!j) {
+        lua_pushfstring(L, "command '%s': the reply is not JSON (%s): %s", name ? name : text,
+                        err.text, reply ? reply : "(none)");
+        free(reply);
+        lua_error(L);
+    }
+    free(reply);
+    hg__lua_push_json(L, j);
+    json_decref(j);
+    hg__scn_check(L);
+}
+
+static int l_command(lua_State *L)
+{
+    hg__scn_host *sh = check_host(L);
+    command(L, sh, luaL_checkstring(L, 2), NULL, NULL);
+    return 1;
+}
+
+static int l_call(lua_State *L)
+{
+    hg__scn_host *sh = check_host(L);
+    const char *name = luaL_checkstring(L, 2);
+    if (lua_type(L, 3) == LUA_TSTRING) {
+        command(L, sh, NULL, name, lua_tostring(L, 3));
+    } else {
+        json_t *j = lua_isnoneornil(L, 3) ? json_object() : hg__lua_to_json(L, 3);
+        char *args = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(j);
+        if (!args)
+            return luaL_error(L, "out of memory");
+        lua_pushstring(L, args);
+        free(args);
+        command(L, sh, NULL, name, lua_tostring(L, -1));
+    }
+    return 1;
+}
+
+/* Runs "verb [name]" and pushes reply[field] (reply[field][name] when nested); raises the
+ * reply's error when it is not ok. */
+static int query(lua_State *L, const char *verb, int name_idx, const char *field, int nested)
+{
+    hg__scn_host *sh = check_host(L);
+    const char *name = NULL;
+    if (name_idx) {
+        name = luaL_checkstring(L, name_idx);
+        luaL_argcheck(L, *name && strcspn(name, " \t\r\n") == strlen(name), name_idx,
+                      "an instance name");
+    }
+    lua_pushfstring(L, name ? "%s %s" : "%s", verb, name);
+    command(L, sh, lua_tostring(L, -1), NULL, NULL);
+    lua_getfield(L, -1, "ok");
+    if (lua_toboolean(L, -1) != 1) {
+        lua_getfield(L, -2, "error");
+        return luaL_error(L, "%s: %s", lua_tostring(L, -4),
+                          lua_tostring(L, -1) ? lua_tostring(L, -1) : "failed");
+    }
+    lua_getfield(L, -2, field);
+    if (nested && name && lua_istable(L, -1))
+        lua_getfield(L, -1, name);
+    return 1;
+}
+
+static int l_counters(lua_State *L)
+{
+    return query(L, "counters", lua_isnoneornil(L, 2) ? 0 : 2, "counters", 1);
+}
+
+static int l_records(lua_State *L)
+{
+    return query(L, "records", 2, "records", 0);
+}
+
+static int l_perf(lua_State *L)
+{
+    return query(L, "perf", 0, "threads", 0);
+}
+
+static int l_state(lua_State *L)
+{
+    return query(L, "state", 2, "state", 0);
+}
+
+static int l_address(lua_State *L)
+{
+    query(L, "counters", 2, "counters", 1);
+    if (!lua_istable(L, -1))
+        return 0;
+    lua_getfield(L, -1, "address");
+    return 1;
+}
+
+static void format_ns(uint64_t ns, char *buf, size_t len)
+{
+    if (ns % 1000000000ull == 0)
+        snprintf(buf, len, "%llus", (unsigned long long)(ns / 1000000000ull));
+    else if (ns % 1000000ull == 0)
+        snprintf(buf, len, "%llums", (unsigned long long)(ns / 1000000ull));
+    else
+        snprintf(buf, len, "%gs", (double)ns / 1e9);
+}
+
+/* Polls the function at fn_idx until it returns true or the timeout at t_idx passes. */
+static int wait_for(lua_State *L, int fn_idx, int t_idx)
+{
+    uint64_t timeout = hg__scn_duration(L, t_idx, 5000000000ull);
+    uint64_t deadline = hg__scn_now_ns() + timeout;
+    hg__tap *t = &hg__scn_get(L)->tap;
+    char file[256], name[96], tbuf[32];
+    int line, st;
+    luaL_checktype(L, fn_idx, LUA_TFUNCTION);
+    hg__scn_where(L, 1, file, sizeof(file), &line);
+    for (;;) {
+        lua_pushvalue(L, fn_idx);
+        st = hg__scn_pcall(L, 0, 1);
+        if (st != LUA_OK) {
+            hg__tap_result(t, 0, "wait_for condition runs without error", file, line);
+            hg__tap_diag(t, lua_tostring(L, -1) ? lua_tostring(L, -1) : "(error object)");
+            lua_pushboolean(L, 0);
+            return 1;
+        }
+        if (lua_toboolean(L, -1))
+            return 1;
+        lua_pop(L, 1);
+        if (hg__scn_now_ns() >= deadline)
+            break;
+        hg__scn_sleep(L, POLL_NS);
+    }
+    format_ns(timeout, tbuf, sizeof(tbuf));
+    snprintf(name, sizeof(name), "wait_for timed out after %s", tbuf);
+    hg__tap_result(t, 0, name, file, line);
+    lua_pushboolean(L, 0);
+    return 1;
+}
+
+static int l_wait_for(lua_State *L)
+{
+    check_host(L);
+    return wait_for(L, 2, 3);
+}
+
+static int l_hangar_wait_for(lua_State *L)
+{
+    return wait_for(L, 1, 2);
+}
+
+static int l_shutdown(lua_State *L)
+{
+    hg__scn_host *sh = check_host(L);
+    int rc = 0;
+    if (!sh->stopped)
+        rc = hg__host_shutdown(sh->h);
+    sh->stopped = 1;
+    hg__scn_check(L);
+    if (rc < 0) {
+        luaL_pushfail(L);
+        lua_pushstring(L, hg_strerror(rc));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_kill(lua_State *L)
+{
+    hg__scn_host *sh = check_host(L);
+    hg__host_kill(sh->h);
+    sh->stopped = 1;
+    return 0;
+}
+
+/* close(): shutdown if needed and free the host now (its log stays for the end checks). */
+static int l_close(lua_State *L)
+{
+    host_ud *u = luaL_checkudata(L, 1, HOST_MT);
+    host_close(u->sh, 0);
+    return 0;
+}
+
+static int l_done(lua_State *L)
+{
+    lua_pushboolean(L, hg__host_done(check_host(L)->h));
+    return 1;
+}
+
+/* wait_done([timeout]): until every finite engine finished (or the host stopped). */
+static int l_wait_done(lua_State *L)
+{
+    hg__scn_host *sh = check_host(L);
+    uint64_t deadline = hg__scn_now_ns() + hg__scn_duration(L, 2, 30000000000ull);
+    for (;;) {
+        uint64_t now = hg__scn_now_ns();
+        uint64_t step = deadline > now ? deadline - now : 0;
+        if (step > 50000000ull)
+            step = 50000000ull;
+        if (hg__host_wait(sh->h, 1, step) == 0) {
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+        hg__scn_check(L);
+        if (hg__scn_now_ns() >= deadline)
+            break;
+    }
+    lua_pushboolean(L, 0);
+    return 1;
+}
+
+static int l_log(lua_State *L)
+{
+    push_lines(L, check_host(L));
+    return 1;
+}
+
+/* Matches pattern (at 2) against every line; marks matches seen; pushes the count. */
+static int count_matches(lua_State *L, hg__scn_host *sh, int mark)
+{
+    int n = 0, lines;
+    luaL_checkstring(L, 2);
+    push_lines(L, sh);
+    lines = lua_gettop(L);
+    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, lines); i++) {
+        lua_rawgeti(L, lines, i);
+        if (find(L, lua_gettop(L), 2)) {
+            n++;
+            if (mark)
+                mark_seen(sh, (uint32_t)(i - 1));
+        }
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
+static int l_logged(lua_State *L)
+{
+    lua_pushinteger(L, count_matches(L, check_host(L), 0));
+    return 1;
+}
+
+/* log_like / no_log_like: one test each. */
+static int log_test(lua_State *L, int want)
+{
+    hg__scn_host *sh = check_host(L);
+    hg__tap *t = &hg__scn_get(L)->tap;
+    char file[256], name[256];
+    int line, n, ok, lines;
+    lua_settop(L, 3);
+    n = count_matches(L, sh, want);
+    lines = lua_gettop(L);
+    ok = want ? n > 0 : n == 0;
+    snprintf(name, sizeof(name), "%s", lua_tostring(L, 3) ? lua_tostring(L, 3) : "");
+    if (!*name)
+        snprintf(name, sizeof(name), "log %s '%s'", want ? "matches" : "does not match",
+                 lua_tostring(L, 2));
+    hg__scn_where(L, 1, file, sizeof(file), &line);
+    if (!hg__tap_result(t, ok, name, file, line)) {
+        lua_Integer total = (lua_Integer)lua_rawlen(L, lines);
+        if (want)
+            hg__tap_printf(t, "#     none of %lld log lines matches '%s'; the last ones:",
+                           (long long)total, lua_tostring(L, 2));
+        else
+            hg__tap_printf(t, "#     log lines matching '%s':", lua_tostring(L, 2));
+        for (lua_Integer i = want ? (total > 10 ? total - 9 : 1) : 1; i <= total; i++) {
+            lua_rawgeti(L, lines, i);
+            if (want || find(L, lua_gettop(L), 2))
+                hg__tap_printf(t, "#       %s", lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+    }
+    lua_pushboolean(L, ok);
+    return 1;
+}
+
+static int l_log_like(lua_State *L)
+{
+    return log_test(L, 1);
+}
+
+static int l_no_log_like(lua_State *L)
+{
+    return log_test(L, 0);
+}
+
+static int l_expect_error_log(lua_State *L)
+{
+    host_ud *u = luaL_checkudata(L, 1, HOST_MT);
+    hg__scn_host *sh = u->sh;
+    char **ne;
+    lua_pushliteral(L, "");
+    find(L, lua_gettop(L), 2); /* a malformed pattern raises here, not at the end */
+    ne = realloc(sh->expected, (sh->n_expected + 1) * sizeof(*ne));
+    if (!ne)
+        return luaL_error(L, "out of memory");
+    sh->expected = ne;
+    sh->expected[sh->n_expected] = strdup(lua_tostring(L, 2));
+    if (sh->expected[sh->n_expected])
+        sh->n_expected++;
+    return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+    host_ud *u = luaL_checkudata(L, 1, HOST_MT);
+    lua_pushfstring(L, "hangar.host(%s)", u->sh->label);
+    return 1;
+}
+
+/* ---- the hangar table ---- */
+
+static int l_sleep(lua_State *L)
+{
+    hg__scn_sleep(L, hg__scn_duration(L, 1, 0));
+    return 0;
+}
+
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)hg__scn_now_ns() / 1e9);
+    return 1;
+}
+
+static int l_duration(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    lua_pushnumber(L, (lua_Number)hg__scn_duration(L, 1, 0) / 1e9);
+    return 1;
+}
+
+void hg__lua_host_open(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"command", l_command},   {"call", l_call},
+        {"counters", l_counters}, {"records", l_records},
+        {"perf", l_perf},         {"state", l_state},
+        {"address", l_address},   {"wait_for", l_wait_for},
+        {"shutdown", l_shutdown}, {"kill", l_kill},
+        {"close", l_close},       {"done", l_done},
+        {"wait_done", l_wait_done}, {"log", l_log},
+        {"logged", l_logged},     {"log_like", l_log_like},
+        {"no_log_like", l_no_log_like}, {"expect_error_log", l_expect_error_log},
+        {NULL, NULL},
+    };
+    static const luaL_Reg fns[] = {
+        {"start", l_start}, {"check", l_check},       {"sleep", l_sleep},
+        {"now", l_now},     {"duration", l_duration}, {"wait_for", l_hangar_wait_for},
+        {NULL, NULL},
+    };
+    luaL_newmetatable(L, HOST_MT);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__close");
+    lua_pop(L, 1);
+
+    luaL_newlib(L, fns);
+    hg__lua_push_null(L);
+    lua_setfield(L, -2, "null");
+    hg__lua_tcp_push(L);
+    lua_setfield(L, -2, "tcp");
+    hg__lua_json_push(L);
+    lua_setfield(L, -2, "json");
+    lua_pushstring(L, HG_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_setglobal(L, "hangar");
+}

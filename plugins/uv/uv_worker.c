@@ -148,6 +148,12 @@ static void on_idle(uv_idle_t *i)
         uv_idle_stop(i);
 }
 
+void uvw_defer(uvw *w, rt_link *l)
+{
+    rt_list_push(&w->deferred, l);
+    uv_idle_start(&w->idle, on_idle);
+}
+
 int uvw_init(uvrt *rt, uvw *w, int32_t index)
 {
     char name[32];
@@ -245,8 +251,7 @@ void uvw_cut_owner(void *arg)
         next = l->next;
         if (uvc_owner(uvc_of_link(l)) != o)
             continue;
-        uvc_cut(uvc_of_link(l));
-        n++;
+        n += (uint32_t)uvc_cut(uvc_of_link(l));
     }
     for (l = w->timers.next; l != &w->timers; l = l->next) {
         if (uvt_of_link(l)->o == o)

@@ -68,6 +68,8 @@ int uvw_init(uvrt *rt, uvw *w, int32_t index);
 void uvw_fini(uvw *w);
 void uvw_main(void *arg);
 void uvw_wake_stop(uvw *w);
+/* Puts a connection that used its budget on the deferred list; the idle handle resumes it. */
+void uvw_defer(uvw *w, rt_link *l);
 /* net_close's two phases on this worker (tasks; arg = the owner, held). */
 void uvw_cut_owner(void *arg);
 void uvw_free_owner_timers(void *arg);
@@ -75,7 +77,7 @@ void uvw_free_owner_timers(void *arg);
 /* uv_conn.c */
 extern const hg_net uv_net_template;
 void uvc_on_connection(uv_stream_t *server, int status);
-void uvc_cut(hg_conn *c); /* closes with HG_CLOSE_SHUTDOWN */
+int uvc_cut(hg_conn *c); /* closes with HG_CLOSE_SHUTDOWN; 1 if it was not closing yet */
 rt_owner *uvc_owner(const hg_conn *c);
 hg_conn *uvc_of_link(rt_link *l);
 void uvc_resume_deferred(uvw *w);

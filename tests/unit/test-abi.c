@@ -330,7 +330,7 @@ static void test_descriptor_engines(void)
 
 static void test_descriptor_ops(void)
 {
-    hg_runtime_mode_ops rt = {sizeof(hg_runtime_mode_ops), 0};
+    hg_runtime_mode_ops rt = {.struct_size = sizeof(hg_runtime_mode_ops)};
     hg_pipeline_ops pl = good_pl;
     hg_connector_ops co = {sizeof(hg_connector_ops), nop_create, nop_destroy, NULL, NULL, NULL, NULL};
     hg_processor_ops pr = {sizeof(hg_processor_ops), 2, NULL, nop_create, nop_destroy, NULL,

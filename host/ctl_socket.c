@@ -1,0 +1,255 @@
+/* ctl_socket.c - the optional control socket (`control.socket`): a Unix stream socket created
+ * 0600; each line in is a command (plain text, or a JSON object {"cmd": "...", "name": ...,
+ * "args": ...} for `call`), each line out the JSON reply. One thread serves every client with
+ * poll(2); a pipe wakes it to stop. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ctl_socket.h"
+#include "host_priv.h"
+
+#define MAX_CLIENTS 32
+#define MAX_LINE (64 * 1024)
+
+typedef struct client {
+    int fd;
+    char *buf;
+    size_t len;
+} client;
+
+struct hg__ctl {
+    hg__host *host;
+    char *path;
+    int lfd;
+    int wake[2];
+    pthread_t tid;
+    client cl[MAX_CLIENTS];
+};
+
+static void drop(client *c)
+{
+    close(c->fd);
+    free(c->buf);
+    c->fd = -1;
+    c->buf = NULL;
+    c->len = 0;
+}
+
+static char *run_line(hg__ctl *ctl, const char *line)
+{
+    char *reply = NULL;
+    json_t *j;
+    int rc;
+    if (line[0] != '{') {
+        rc = hg__host_command(ctl->host, line, &reply);
+    } else if ((j = json_loads(line, 0, NULL)) == NULL) {
+        return strdup("{\"ok\":false,\"error\":\"not JSON\",\"code\":\"EINVAL\"}");
+    } else {
+        const char *cmd = json_string_value(json_object_get(j, "cmd"));
+        const char *name = json_string_value(json_object_get(j, "name"));
+        if (cmd && strcmp(cmd, "call") == 0 && name) {
+            json_t *args = json_object_get(j, "args");
+            char *a = args ? json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            rc = hg__host_call(ctl->host, name, a ? a : "null", &reply);
+            free(a);
+        } else if (cmd) {
+            rc = hg__host_command(ctl->host, cmd, &reply);
+        } else {
+            rc = HG_EINVAL;
+        }
+        json_decref(j);
+    }
+    if (rc != 0 || reply == NULL) {
+        free(reply);
+        return strdup(rc == HG_EINVAL
+                          ? "{\"ok\":false,\"error\":\"give {\\\"cmd\\\": \\\"...\\\"}\",\"code\":\"EINVAL\"}"
+                          : "{\"ok\":false,\"error\":\"the host did not answer\",\"code\":\"ETIMEDOUT\"}");
+    }
+    return reply;
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads what is there and answers every complete line. Returns -1 to drop the client. */
+static int serve(hg__ctl *ctl, client *c)
+{
+    char tmp[4096];
+    ssize_t r = recv(c->fd, tmp, sizeof tmp, 0);
+    char *nl;
+    if (r <= 0)
+        return (r < 0 && errno == EINTR) ? 0 : -1;
+    if (c->len + (size_t)r > MAX_LINE)
+        return -1; /* a line longer than any command: a hostile or broken client */
+    {
+        char *nb = realloc(c->buf, c->len + (size_t)r + 1);
+        if (nb == NULL)
+            return -1;
+        c->buf = nb;
+    }
+    memcpy(c->buf + c->len, tmp, (size_t)r);
+    c->len += (size_t)r;
+    c->buf[c->len] = '\0';
+    while ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
+        size_t used = (size_t)(nl - c->buf) + 1;
+        char *reply;
+        *nl = '\0';
+        if (nl > c->buf && nl[-1] == '\r')
+            nl[-1] = '\0';
+        if (c->buf[0] != '\0') {
+            reply = run_line(ctl, c->buf);
+            if (reply == NULL || write_all(c->fd, reply, strlen(reply)) != 0 ||
+                write_all(c->fd, "\n", 1) != 0) {
+                free(reply);
+                return -1;
+            }
+            free(reply);
+        }
+        memmove(c->buf, c->buf + used, c->len - used);
+        c->len -= used;
+    }
+    return 0;
+}
+
+static void *ctl_main(void *arg)
+{
+    hg__ctl *ctl = arg;
+    pthread_setname_np(pthread_self(), "hangar-ctl");
+    for (;;) {
+        struct pollfd p[MAX_CLIENTS + 2];
+        int idx[MAX_CLIENTS + 2];
+        nfds_t n = 0;
+        p[n].fd = ctl->wake[0];
+        p[n++].events = POLLIN;
+        p[n].fd = ctl->lfd;
+        p[n++].events = POLLIN;
+        for (int i = 0; i < MAX_CLIENTS; i++) {
+            if (ctl->cl[i].fd >= 0) {
+                idx[n] = i;
+                p[n].fd = ctl->cl[i].fd;
+                p[n++].events = POLLIN;
+            }
+        }
+        if (poll(p, n, -1) < 0 && errno != EINTR)
+            break;
+        if (p[0].revents)
+            break;
+        if (p[1].revents & POLLIN) {
+            int fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC);
+            int slot = -1;
+            for (int i = 0; fd >= 0 && i < MAX_CLIENTS && slot < 0; i++)
+                if (ctl->cl[i].fd < 0)
+                    slot = i;
+            if (slot >= 0)
+                ctl->cl[slot].fd = fd;
+            else if (fd >= 0)
+                close(fd);
+        }
+        for (nfds_t k = 2; k < n; k++)
+            if (p[k].revents && serve(ctl, &ctl->cl[idx[k]]) != 0)
+                drop(&ctl->cl[idx[k]]);
+    }
+    return NULL;
+}
+
+int hg__ctl_open(hg__host *h, const char *path, hg__ctl **out)
+{
+    hg__ctl *ctl;
+    struct sockaddr_un sa;
+    sigset_t all, old;
+    mode_t um;
+    int rc = HG_EIO;
+
+    if (strlen(path) >= sizeof sa.sun_path)
+        return HG_ENOSPC;
+    ctl = calloc(1, sizeof *ctl);
+    if (ctl == NULL)
+        return HG_ENOMEM;
+    ctl->host = h;
+    ctl->wake[0] = ctl->wake[1] = -1;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        ctl->cl[i].fd = -1;
+    ctl->path = strdup(path);
+    ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (ctl->path == NULL || ctl->lfd < 0 || pipe2(ctl->wake, O_CLOEXEC) != 0)
+        goto fail;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    strcpy(sa.sun_path, path);
+    unlink(path); /* a stale socket from a host that died */
+    um = umask(0177);
+    if (bind(ctl->lfd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        umask(um);
+        rc = errno == EACCES ? HG_EPERM : HG_EIO;
+        goto fail;
+    }
+    umask(um);
+    if (listen(ctl->lfd, 16) != 0)
+        goto fail_bound;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&ctl->tid, NULL, ctl_main, ctl) == 0 ? 0 : HG_EAGAIN;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        goto fail_bound;
+    *out = ctl;
+    return 0;
+
+fail_bound:
+    unlink(path);
+fail:
+    if (ctl->lfd >= 0)
+        close(ctl->lfd);
+    if (ctl->wake[0] >= 0) {
+        close(ctl->wake[0]);
+        close(ctl->wake[1]);
+    }
+    free(ctl->path);
+    free(ctl);
+    return rc == 0 ? HG_EIO : rc;
+}
+
+void hg__ctl_close(hg__ctl *ctl)
+{
+    if (ctl == NULL)
+        return;
+    if (write(ctl->wake[1], "x", 1) < 0) {
+        /* The pipe is ours and empty: a failed write leaves only the join below to hang,
+         * which cannot happen as poll also wakes on the closed write end. */
+        close(ctl->wake[1]);
+        ctl->wake[1] = -1;
+    }
+    pthread_join(ctl->tid, NULL);
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (ctl->cl[i].fd >= 0)
+            drop(&ctl->cl[i]);
+    close(ctl->lfd);
+    unlink(ctl->path);
+    close(ctl->wake[0]);
+    if (ctl->wake[1] >= 0)
+        close(ctl->wake[1]);
+    free(ctl->path);
+    free(ctl);
+}

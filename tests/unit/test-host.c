@@ -1,0 +1,240 @@
+/* test-host.c - a host with no engines: create, start, the command channel's replies, shutdown,
+ * kill, and no thread left behind; plus the standalone instance services. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <jansson.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "services.h"
+#include "tap.h"
+
+static int thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static json_t *cmd(hg__host *h, const char *text)
+{
+    char *reply = NULL;
+    json_t *j = NULL;
+    if (hg__host_command(h, text, &reply) == 0)
+        j = json_loads(reply, 0, NULL);
+    free(reply);
+    return j;
+}
+
+static void test_empty_host(void)
+{
+    hg__host_opts o;
+    hg__diag d;
+    hg__host *h = NULL;
+    json_t *j;
+    int threads = thread_count();
+
+    memset(&o, 0, sizeof o);
+    o.src.yaml = "hangar: 1\ncontrol: { shutdown_timeout: 2s }\n";
+    o.src.limits = (hg__cfg_limits)HG__CFG_LIMITS_DEFAULT;
+    hg__diag_init(&d);
+    is_int(hg__host_create(&o, &d, &h), 0, "host creates from a config with no engines");
+    is_int(hg__host_start(h), 0, "host starts its control hub");
+
+    j = cmd(h, "help");
+    ok(json_is_true(json_object_get(j, "ok")) &&
+           json_array_size(json_object_get(j, "commands")) >= 10,
+       "help lists the commands");
+    json_decref(j);
+
+    j = cmd(h, "counters");
+    ok(json_is_object(json_object_get(json_object_get(j, "counters"), "host")),
+       "counters has the host's own object");
+    is_str(json_string_value(json_object_get(
+               json_object_get(json_object_get(j, "counters"), "host"), "state")),
+           "running", "the host reports itself running");
+    json_decref(j);
+
+    j = cmd(h, "perf");
+    ok(json_is_array(json_object_get(j, "threads")), "perf answers with a thread list");
+    json_decref(j);
+
+    j = cmd(h, "counters nosuch");
+    ok(json_is_false(json_object_get(j, "ok")), "counters of an unknown instance fails");
+    is_str(json_string_value(json_object_get(j, "error")), "unknown instance 'nosuch'",
+           "and names it");
+    is_str(json_string_value(json_object_get(j, "code")), "ENOENT", "with code ENOENT");
+    json_decref(j);
+
+    j = cmd(h, "frobnicate now");
+    is_str(json_string_value(json_object_get(j, "error")),
+           "unknown command 'frobnicate' (try `help`)", "an unknown command is refused by name");
+    json_decref(j);
+
+    j = cmd(h, "call nosuch \"stats\"");
+    ok(json_is_false(json_object_get(j, "ok")), "call to an unknown instance fails");
+    json_decref(j);
+
+    j = cmd(h, "shutdown");
+    ok(json_is_true(json_object_get(j, "ok")) && json_integer_value(json_object_get(j, "cut")) == 0,
+       "shutdown succeeds and cuts nothing");
+    json_decref(j);
+    is_int(hg__host_wait(h, 0, 1000000000ull), 0, "wait returns once the host stopped");
+
+    j = cmd(h, "counters");
+    is_str(json_string_value(json_object_get(
+               json_object_get(json_object_get(j, "counters"), "host"), "state")),
+           "stopped", "counters stay readable after shutdown");
+    json_decref(j);
+    hg__host_kill(h);
+    ok(1, "kill after shutdown is harmless");
+    hg__host_destroy(h);
+    is_int(thread_count(), threads, "no host thread is left after destroy");
+    hg__diag_free(&d);
+}
+
+static void test_bad_config(void)
+{
+    hg__host_opts o;
+    hg__diag d;
+    hg__host *h = NULL;
+    memset(&o, 0, sizeof o);
+    o.src.yaml = "hangar: 2\n";
+    o.src.limits = (hg__cfg_limits)HG__CFG_LIMITS_DEFAULT;
+    hg__diag_init(&d);
+    ok(hg__host_create(&o, &d, &h) != 0 && h == NULL, "a bad config creates no host");
+    ok(d.n >= 1, "and reports at least one error");
+    hg__diag_free(&d);
+}
+
+static void test_standalone_services(void)
+{
+    hg__inst *in = NULL;
+    const hg_host *h;
+    hg_counter *c, *c2;
+    hg_conn_record rec;
+    char buf[64];
+
+    is_int(hg__inst_new_standalone("demo", NULL, NULL, NULL, &in), 0,
+           "a standalone instance is created");
+    h = hg__inst_host(in);
+    ok(h->struct_size == sizeof(hg_host) && h->abi_major == HG_ABI_MAJOR,
+       "its table carries struct_size and the ABI version");
+    is_str(h->name(h), "demo", "name() returns the instance name");
+    is_int(h->counter(h, "hits", HG_COUNTER_SUM, &c), 0, "counter registers");
+    h->counter(h, "hits", HG_COUNTER_SUM, &c2);
+    ok(c == c2, "registering the same counter twice returns the same cell");
+    is_int(h->counter(h, "Bad Name", HG_COUNTER_SUM, &c2), HG_EINVAL, "a bad counter name is refused");
+    hg_counter_add(c, 5);
+    {
+        uint64_t v = 0;
+        hg__inst_counter(in, "hits", &v);
+        is_int(v, 5, "the host reads what the plugin added");
+    }
+    h->set_info(h, "address", "127.0.0.1:1234");
+    hg__inst_info(in, "address", buf, sizeof buf);
+    is_str(buf, "127.0.0.1:1234", "set_info publishes a fact");
+    is_int(h->resolve_address(h, "127.0.0.1:80", buf, sizeof buf), 0, "a literal address resolves");
+    is_int(h->resolve_address(h, "127.0.0.1:99999", buf, sizeof buf), HG_EINVAL,
+           "a port over 65535 is not an address");
+    memset(&rec, 0, sizeof rec);
+    rec.struct_size = sizeof rec;
+    rec.id = 7;
+    is_int(h->record(h, &rec), 0, "record is a no-op while records are off");
+    is_int(hg__inst_records(in), 0, "and keeps nothing");
+    hg__inst_enable_records(in, 2);
+    for (int i = 1; i <= 3; i++) {
+        rec.id = (uint64_t)i;
+        h->record(h, &rec);
+    }
+    hg__inst_record_at(in, 0, &rec);
+    ok(hg__inst_records(in) == 2 && rec.id == 2, "the records ring keeps the newest, bounded");
+    h->set_state(h, HG_STATE_FAILED, HG_EIO, "disk on fire");
+    {
+        int st = 0;
+        is_int(hg__inst_state(in, &st), HG_STATE_FAILED, "set_state reports failure");
+        is_int(st, HG_EIO, "with its status");
+    }
+    ok(h->get_extension(h, "hangar.nosuch/1") == NULL, "an unknown extension id gives NULL");
+    hg__inst_free(in);
+}
+
+static json_t *sock_cmd(int fd, const char *line)
+{
+    char buf[8192];
+    size_t n = 0;
+    if (write(fd, line, strlen(line)) < 0)
+        return NULL;
+    while (n < sizeof buf - 1) {
+        ssize_t r = read(fd, buf + n, 1);
+        if (r <= 0 || buf[n] == '\n')
+            break;
+        n++;
+    }
+    buf[n] = '\0';
+    return json_loads(buf, 0, NULL);
+}
+
+static void test_control_socket(void)
+{
+    char dir[] = "/tmp/hangar-ctl-XXXXXX", yaml[256], path[128];
+    hg__host_opts o;
+    hg__diag d;
+    hg__host *h = NULL;
+    struct sockaddr_un sa;
+    struct stat st;
+    json_t *j;
+    int fd;
+
+    if (mkdtemp(dir) == NULL) {
+        ok(0, "a temporary directory for the control socket");
+        return;
+    }
+    snprintf(path, sizeof path, "%s/hangar.sock", dir);
+    snprintf(yaml, sizeof yaml, "hangar: 1\ncontrol: { socket: %s }\n", path);
+    memset(&o, 0, sizeof o);
+    o.src.yaml = yaml;
+    o.src.limits = (hg__cfg_limits)HG__CFG_LIMITS_DEFAULT;
+    hg__diag_init(&d);
+    hg__host_create(&o, &d, &h);
+    is_int(hg__host_start(h), 0, "a host with a control socket starts");
+    ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "the control socket is created 0600");
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    strcpy(sa.sun_path, path);
+    is_int(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "a client connects to it");
+    j = sock_cmd(fd, "counters\n");
+    ok(json_is_true(json_object_get(j, "ok")), "a plain-text command gets a JSON line back");
+    json_decref(j);
+    j = sock_cmd(fd, "{\"cmd\": \"perf\"}\n");
+    ok(json_is_array(json_object_get(j, "threads")), "a JSON command gets its reply");
+    json_decref(j);
+    j = sock_cmd(fd, "{not json\n");
+    is_str(json_string_value(json_object_get(j, "code")), "EINVAL", "a broken JSON line is refused");
+    json_decref(j);
+    close(fd);
+    hg__host_destroy(h);
+    ok(stat(path, &st) != 0, "the socket file is removed when the host goes");
+    rmdir(dir);
+    hg__diag_free(&d);
+}
+
+int main(void)
+{
+    test_control_socket();
+    test_empty_host();
+    test_bad_config();
+    test_standalone_services();
+    return tap_done();
+}
