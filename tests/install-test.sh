@@ -1,0 +1,73 @@
+#!/bin/sh
+# install-test.sh SRCDIR BUILDDIR - installs the build into a temporary DESTDIR, builds
+# sdk/template against that installed SDK alone (pkg-config, no path into the source tree) and
+# checks that the installed hangar lists the template's engine. TAP on stdout.
+set -u
+SRC=$1
+BUILD=$2
+TMP=$(mktemp -d /tmp/hg-install-XXXXXX) || exit 1
+trap 'rm -rf "$TMP"' EXIT INT TERM
+ROOT=$TMP/root
+n=0
+failed=0
+
+echo "TAP version 13"
+echo "1..7"
+check() { # STATUS DESCRIPTION [LOG]
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $n - $2"
+    else
+        echo "not ok $n - $2"
+        failed=1
+        [ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/# /' "$3" | tail -n 30
+    fi
+}
+skip_rest() { # REASON
+    while [ "$n" -lt 7 ]; do
+        n=$((n + 1))
+        echo "ok $n - # SKIP $1"
+    done
+    exit 1
+}
+
+meson install -C "$BUILD" --destdir "$ROOT" --no-rebuild >"$TMP/install.log" 2>&1
+check $? "the build installs into a temporary DESTDIR" "$TMP/install.log"
+
+PC=$(find "$ROOT" -name hangar-sdk.pc | head -n 1)
+[ -n "$PC" ]
+check $? "hangar-sdk.pc is installed"
+[ -n "$PC" ] || skip_rest "no hangar-sdk.pc"
+PCDIR=$(dirname "$PC")
+
+# Only the installed .pc is visible; the sysroot maps its /usr/local/... paths into DESTDIR.
+export PKG_CONFIG_LIBDIR="$PCDIR" PKG_CONFIG_PATH="$PCDIR" PKG_CONFIG_SYSROOT_DIR="$ROOT"
+CFLAGS_SDK=$(pkg-config --cflags hangar-sdk 2>&1)
+case "$CFLAGS_SDK" in
+*"$ROOT"*) st=0 ;;
+*) st=1 ;;
+esac
+check $st "pkg-config --cflags hangar-sdk points into the installed tree ($CFLAGS_SDK)"
+
+env -u CFLAGS -u CPPFLAGS meson setup "$TMP/tpl" "$SRC/sdk/template" >"$TMP/setup.log" 2>&1 &&
+    ninja -C "$TMP/tpl" >>"$TMP/setup.log" 2>&1
+check $? "sdk/template builds against the installed SDK" "$TMP/setup.log"
+
+grep -q -- "-I$SRC/sdk/include\|-I\.\./.*sdk/include" "$TMP/tpl/compile_commands.json" 2>/dev/null
+[ $? -ne 0 ]
+check $? "the template's compile line has no path into the source tree"
+
+HANGAR=$(find "$ROOT" -path '*/bin/hangar' -type f | head -n 1)
+[ -n "$HANGAR" ] || skip_rest "no installed hangar executable"
+env -u HANGAR_PLUGIN_PATH "$HANGAR" plugins --path "$TMP/tpl" --json >"$TMP/plugins.json" 2>"$TMP/plugins.err"
+check $? "the installed hangar lists plugins with --path pointing at the template's build" "$TMP/plugins.err"
+
+python3 - "$TMP/plugins.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+found = [e for p in doc["plugins"] if p["id"] == "org.example.upper" for e in p["engines"]
+         if e["name"] == "example-upper" and e["kind"] == "processor"]
+sys.exit(0 if found else 1)
+PY
+check $? "its JSON lists org.example.upper with the processor example-upper" "$TMP/plugins.json"
+exit $failed

@@ -131,15 +131,12 @@ static void free_conns(gen_worker *w)
     }
 }
 
+static void reset_run(gen *g);
+
 static void gen_destroy(void *inst)
 {
     gen *g = inst;
-    uint32_t i;
-    for (i = 0; g->workers != NULL && i < g->n_workers; i++)
-        free_conns(&g->workers[i]);
-    free(g->workers);
-    free(g->payload);
-    free(g->summary);
+    reset_run(g);
     pthread_mutex_destroy(&g->mu);
     free(g);
 }
@@ -195,6 +192,28 @@ static int setup_workers(gen *g, uint32_t n)
     return 0;
 }
 
+/* Forgets a previous run (restart): its connections are gone with its net. */
+static void reset_run(gen *g)
+{
+    uint32_t i;
+    for (i = 0; g->workers != NULL && i < g->n_workers; i++)
+        free_conns(&g->workers[i]);
+    free(g->workers);
+    free(g->payload);
+    free(g->summary);
+    g->workers = NULL;
+    g->payload = NULL;
+    g->summary = NULL;
+    g->n_workers = 0;
+    g->started = 0;
+    g->finished = 0;
+    g->t_end = 0;
+    memset(&g->total, 0, sizeof g->total);
+    memset(&g->at_report, 0, sizeof g->at_report);
+    hg__tcp_hist_clear(&g->cum);
+    hg__tcp_hist_clear(&g->interval);
+}
+
 static int gen_start(void *inst, const hg_net *net)
 {
     gen *g = inst;
@@ -202,6 +221,7 @@ static int gen_start(void *inst, const hg_net *net)
     int rc = hg__tcp_resolve(g->host, g->cfg.connect, g->addr, sizeof g->addr);
     if (rc != 0)
         return rc;
+    reset_run(g);
     g->net = net;
     g->payload = malloc(g->cfg.payload);
     if (g->payload == NULL)

@@ -29,6 +29,11 @@ int hg__tcp_srv_start(tcp_srv *s, const hg_net *net, const char *addr,
     int rc;
     if (n == 0)
         n = 1;
+    /* A restart starts over: the previous run's connections are all gone (net_close). */
+    free(s->wl);
+    s->n_open = 0;
+    s->stopping = 0;
+    s->reported = 0;
     s->net = net;
     s->wl = aligned_alloc(64, sizeof(tcp_wlist) * n);
     if (s->wl == NULL)
