@@ -236,12 +236,11 @@ fail:
 
 /* Reports keys that occur twice in a map, each at the second occurrence. Sorting an index keeps
  * this O(n log n) even for a hostile map with many keys. */
-static const hg__node *const *g_sort_keys;
-
-static int cmp_key_idx(const void *pa, const void *pb)
+static int cmp_key_idx(const void *pa, const void *pb, void *arg)
 {
+    hg__node *const *keys = arg;
     uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-    int c = strcmp(g_sort_keys[a]->value, g_sort_keys[b]->value);
+    int c = strcmp(keys[a]->value, keys[b]->value);
 
     if (c != 0)
         return c;
@@ -266,8 +265,7 @@ static int check_duplicates(builder *b, hg__node *map)
         if (map->keys[i]->type == HG_CFG_SCALAR)
             idx[m++] = i;
     }
-    g_sort_keys = (const hg__node *const *)map->keys;
-    qsort(idx, m, sizeof(*idx), cmp_key_idx);
+    qsort_r(idx, m, sizeof(*idx), cmp_key_idx, map->keys);
     for (uint32_t j = 1, run = 0; j < m; j++) {
         if (strcmp(map->keys[idx[j]]->value, map->keys[idx[run]]->value) == 0)
             first_of[idx[j]] = idx[run];
@@ -479,7 +477,8 @@ static int on_event(builder *b, const yaml_event_t *ev, uint32_t *docs)
     case YAML_STREAM_END_EVENT:
         return 1;
     case YAML_DOCUMENT_START_EVENT:
-        if (++*docs > 1)
+        *docs += 1;
+        if (*docs > 1)
             err_at(b, &ev->start_mark, 1, "%s",
                    "a config file holds one YAML document; a second one starts here");
         return 0;

@@ -306,13 +306,16 @@ static void destroy_entry(hg__entry *e)
 static int create_all(hg__host *h, int want_runtime)
 {
     int rc = 0;
-    if (want_runtime)
+    if (want_runtime && hg__registry_find(h->reg, h->cfg->runtime_mode) != NULL)
         rc = create_runtime(h);
     h->ents = calloc(h->cfg->n_instances ? h->cfg->n_instances : 1, sizeof *h->ents);
     if (h->ents == NULL)
         return HG_ENOMEM;
     for (uint32_t i = 0; i < h->cfg->n_instances; i++) {
-        int r = create_entry(h, &h->cfg->instances[i], &h->ents[h->n_ents]);
+        int r;
+        if (hg__registry_find(h->reg, h->cfg->instances[i].engine) == NULL)
+            continue; /* reported by load_plugins */
+        r = create_entry(h, &h->cfg->instances[i], &h->ents[h->n_ents]);
         if (h->ents[h->n_ents].in != NULL)
             h->n_ents++;
         if (r != 0 && rc == 0)
@@ -369,8 +372,12 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
         hg__logger_set_level(h->lg, h->cfg->log_level);
     want_runtime = h->cfg->runtime_node != NULL || h->cfg->n_instances > 0;
     rc = load_plugins(h, opts, want_runtime);
-    if (rc == 0)
-        rc = create_all(h, want_runtime);
+    /* Go on with the engines that were found, so one run reports every error of the file. */
+    if (rc != HG_ENOMEM && h->reg != NULL) {
+        int rc2 = create_all(h, want_runtime);
+        if (rc == 0)
+            rc = rc2;
+    }
     if (rc == 0 && d->n > 0)
         rc = HG_ECONFIG;
     if (rc != 0)

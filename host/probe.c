@@ -233,8 +233,15 @@ int hg__plugin_candidates(char *const *search_path, char ***out)
                 rc = strv_add(&all, here.v[i]);
             strv_drop(&here);
         } else if (stat(*e, &st) == 0 || ends_with_so(*e)) {
-            /* A file (or a missing *.so named on purpose): a candidate, reported if bad. */
-            rc = strv_add(&all, *e);
+            /* A file (or a missing *.so named on purpose): a candidate, reported if bad. A
+             * name without '/' gets "./" so that dlopen does not search the library path. */
+            char *p = NULL;
+            if (asprintf(&p, "%s%s", strchr(*e, '/') ? "" : "./", *e) < 0) {
+                rc = HG_ENOMEM;
+                break;
+            }
+            rc = strv_add(&all, p);
+            free(p);
         }
     }
     if (rc == 0 && !all.v)

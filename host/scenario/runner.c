@@ -329,7 +329,8 @@ static void report_end(hg__scn *s, lua_State *L, int st)
     t->depth = t->base; /* an abort may have unwound subtests */
     t->todo_left = 0;
     if (!a) {
-        hg__tap_result(t, 0, "script runs without error", s->script, 0);
+        s->ended_early = 1;
+        hg__tap_result(t, 0, "script runs without error", NULL, 0);
         hg__tap_diag(t, lua_tostring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)");
         (void)st;
         return;
@@ -337,6 +338,7 @@ static void report_end(hg__scn *s, lua_State *L, int st)
     s->abort_kind = a->kind;
     s->exit_code = a->code;
     if (a->kind == HG__ABORT_TIMEOUT) {
+        s->ended_early = 1;
         snprintf(name, sizeof(name), "scenario finishes within %s", s->timeout_text);
         hg__tap_result(t, 0, name, NULL, 0);
         hg__tap_printf(t, "# scenario timed out after %s", s->timeout_text);
@@ -409,7 +411,8 @@ static int run_once(const run_opts *o, int depth)
     if (s.abort_kind == HG__ABORT_SKIP_ALL)
         passed = 1;
     else if (s.abort_kind != HG__ABORT_BAIL)
-        passed = hg__tap_finish(&s.tap, loaded && s.abort_kind != HG__ABORT_EXIT) && loaded;
+        passed = hg__tap_finish(&s.tap, loaded && !s.ended_early && s.abort_kind != HG__ABORT_EXIT) &&
+                 loaded;
     lua_close(L);
     hg__lua_hosts_free(&s);
     if (s.abort_kind == HG__ABORT_BAIL)
@@ -502,8 +505,8 @@ int hg__cli_scenario(int argc, char **argv)
     rc = parse_opts(argc, argv, &o, &repeat);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    setvbuf(stdout, NULL, _IOLBF, 0);
     printf("TAP version 13\n");
+    fflush(stdout);
     f = fopen(o.script, "r");
     if (!f) {
         int e = errno;

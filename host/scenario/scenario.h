@@ -79,6 +79,7 @@ typedef struct hg__scn {
     const char *script;
     int abort_kind;         /* HG__ABORT_*, once the script ended early */
     int exit_code;          /* os.exit's code */
+    int ended_early;        /* a Lua error or the timeout ended the script */
 } hg__scn;
 
 /* The run a Lua state belongs to. */

@@ -240,7 +240,9 @@ int uvn_timer_start(const hg_net *n, uint64_t delay_ns, uint64_t repeat_ns,
 
     if (!cb)
         return HG_EINVAL;
-    if (!w || w->stopping || rt_owner_closing(o))
+    if (!w)
+        return HG_ESTATE; /* timers live on a worker's loop: post there first */
+    if (w->stopping || rt_owner_closing(o))
         return HG_ECLOSED;
     t = calloc(1, sizeof *t);
     if (!t)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -440,6 +441,47 @@ static void test_fixture_refusals(void)
             HG_ELOAD, "a missing file named on the path");
 }
 
+/* As root, chmod 000 does not stop reading: probe in a child that drops to uid/gid 65534. */
+static void unreadable_as_nobody(const char *dir, const char *file)
+{
+    char want[512], got[512] = "";
+    int fds[2], status = 0;
+    ssize_t n = 0;
+    pid_t pid;
+
+    snprintf(want, sizeof want, "%s: cannot open shared object file: Permission denied", file);
+    if (chmod(dir, 0755) != 0 || pipe(fds) != 0) {
+        printf("ok %d - # SKIP cannot set up the unprivileged probe\n", ++tap_n);
+        return;
+    }
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        char *path[] = {(char *)file, NULL};
+        hg__probe_set s = {0};
+        close(fds[0]);
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(3);
+        if (hg__probe_path(path, &s) != 0 || s.n != 1 || !s.items[0].error)
+            _exit(4);
+        if (write(fds[1], s.items[0].error, strlen(s.items[0].error)) < 0)
+            _exit(5);
+        _exit(0);
+    }
+    close(fds[1]);
+    if (pid > 0)
+        n = read(fds[0], got, sizeof got - 1);
+    close(fds[0]);
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    got[n > 0 ? n : 0] = '\0';
+    if (pid < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 3)) {
+        printf("ok %d - # SKIP running as root and cannot drop to uid 65534\n", ++tap_n);
+        return;
+    }
+    is_str(got, want, "loader refuses a plugin file it may not read (probed as uid 65534)");
+}
+
 static void test_unreadable(void)
 {
     char dir[] = "/tmp/hg-abi-XXXXXX";
@@ -451,9 +493,7 @@ static void test_unreadable(void)
     snprintf(cmd, sizeof cmd, "cp %s/fixture-good.so %s && chmod 000 %s", GOOD, file, file);
     ok(made && system(cmd) == 0, "an unreadable copy of a good plugin is made");
     if (geteuid() == 0) {
-        printf("ok %d - # SKIP running as root: chmod 000 does not stop root reading a file\n",
-               ++tap_n);
-        printf("ok %d - # SKIP (the non-regular file below stands in for it)\n", ++tap_n);
+        unreadable_as_nobody(dir, file);
     } else {
         refused(file, "cannot open shared object file: Permission denied", HG_ELOAD,
                 "a plugin file it may not read");

@@ -206,14 +206,16 @@ static void test_config_set(void)
     is_str(joined(&d), "--set runtime.workers: expected PATH=VALUE", "and says what it wants");
     hg__diag_free(&d);
     load(NULL, through_scalar, 1, NULL, &d);
-    is_str(joined(&d), "--set runtime.mode.x: 'runtime.mode' is a single value, not a map or a list",
+    is_str(joined(&d),
+           "--set runtime.mode.x: 'runtime.mode' is a single value, not a map or a list",
            "--set through a scalar is refused");
     hg__diag_free(&d);
 }
 
 static void test_config_limits(void)
 {
-    static const char big[] = "hangar: 1\n# this comment makes the text seventy bytes long..........\n\n";
+    static const char big[] = "hangar: 1\n"
+                              "# this comment makes the text seventy bytes long..........\n\n";
     hg__cfg_limits lim = { 64, 4, 50 };
     hg__doc *doc = NULL;
     hg__diag d;

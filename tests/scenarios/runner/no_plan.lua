@@ -1,0 +1,2 @@
+-- runner test: tests without a plan or done_testing() fail.
+ok(true, "one")
