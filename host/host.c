@@ -187,6 +187,10 @@ static int load_plugins(hg__host *h, const hg__host_opts *opts, int want_runtime
             rc = HG_ECONFIG;
         }
     }
+    /* A refused file may be the one that was meant to provide a missing engine: say which. */
+    for (uint32_t i = 0; rc == HG_ECONFIG && i < ps.n; i++)
+        if (ps.items[i].status != 0)
+            hg__diag_add(h->diag, NULL, 0, 0, "note: refused %s", ps.items[i].error);
 out:
     free(needed);
     hg__probe_set_free(&ps);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <hangar/connector.h>
 #include <hangar/pipeline.h>
@@ -426,16 +427,41 @@ void hg__registry_free(hg__registry *r)
 }
 
 /* "PATH: reason" from dlerror, whose text usually starts with the path already. */
-static void add_dlerror(hg__diag *d, const char *path, const char *what)
+static void add_dlerror(hg__diag *d, const char *path)
 {
     const char *e = dlerror();
     size_t n = strlen(path);
 
     if (!e)
-        e = what;
+        e = "cannot be opened";
     if (strncmp(e, path, n) == 0 && e[n] == ':' && e[n + 1] == ' ')
         e += n + 2;
     hg__diag_add(d, path, 0, 0, "%s", e);
+}
+
+int hg__open_plugin_file(const char *path, void **dl, const hg_plugin **sym, hg__diag *d)
+{
+    struct stat st;
+
+    *dl = NULL;
+    *sym = NULL;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        hg__diag_add(d, path, 0, 0, "not a regular file"); /* a FIFO would block dlopen */
+        return HG_ELOAD;
+    }
+    dlerror();
+    *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!*dl) {
+        add_dlerror(d, path);
+        return HG_ELOAD;
+    }
+    *sym = dlsym(*dl, HG_ENTRY_SYMBOL);
+    if (!*sym) {
+        hg__diag_add(d, path, 0, 0, "no symbol '%s' (not a hangar plugin, or built without "
+                     "HG_EXPORT)", HG_ENTRY_SYMBOL);
+        return HG_ELOAD;
+    }
+    return 0;
 }
 
 /* Opens and checks a file; *out is not yet in the registry. */
@@ -451,21 +477,9 @@ static int plugin_open(const char *path, hg__plugin **out, hg__diag *d)
         rc = HG_ENOMEM;
         goto fail;
     }
-    dlerror();
-    pl->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!pl->dl) {
-        add_dlerror(d, path, "cannot be opened");
-        rc = HG_ELOAD;
-        goto fail;
-    }
-    pl->sym = dlsym(pl->dl, HG_ENTRY_SYMBOL);
-    if (!pl->sym) {
-        hg__diag_add(d, path, 0, 0, "no symbol '%s' (not a hangar plugin, or built without "
-                     "HG_EXPORT)", HG_ENTRY_SYMBOL);
-        rc = HG_ELOAD;
-        goto fail;
-    }
-    rc = hg__check_descriptor(path, pl->sym, d);
+    rc = hg__open_plugin_file(path, &pl->dl, &pl->sym, d);
+    if (rc == 0)
+        rc = hg__check_descriptor(path, pl->sym, d);
     if (rc != 0)
         goto fail;
     copy_by_size(&pl->copy, sizeof pl->copy, pl->sym, pl->sym->struct_size);

@@ -82,6 +82,10 @@ int hg__plugin_candidates(char *const *search_path, char ***out);
 /* Checks a descriptor already dlsym'd (used by the probe child and by registry loads).
  * Appends "PATH: reason" lines to d. Returns 0, HG_EABI, HG_EINVAL. */
 int hg__check_descriptor(const char *path, const hg_plugin *desc, hg__diag *d);
+/* Opens one file with dlopen(RTLD_NOW|RTLD_LOCAL) (refusing what is not a regular file) and
+ * looks up HG_ENTRY_SYMBOL, without checking it. On error, "PATH: reason" goes into d and *dl
+ * may still be open (dlclose it when non-NULL). Returns 0 or HG_ELOAD. */
+int hg__open_plugin_file(const char *path, void **dl, const hg_plugin **sym, hg__diag *d);
 /* Engine i of a descriptor that passed hg__check_descriptor, read by the engines' own
  * struct_size (the array stride), with the fields its ABI minor lacks defaulted (config_keys
  * NULL for a 1.0 engine). */

@@ -5,7 +5,6 @@
 #include "loader.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -157,10 +156,11 @@ int hg__plugin_search_path(const char *const *extra, uint32_t n_extra,
         rc = strv_add(&s, cfg_dirs[i]);
     if (rc == 0)
         rc = add_env_path(&s);
+    /* An uninstalled build uses its own plugins instead of the installed ones: mixing them
+     * would refuse one set as duplicates of the other. */
     if (rc == 0)
-        rc = strv_add(&s, HG_INSTALLED_PLUGIN_DIR);
-    if (rc == 0 && running_from_build_tree())
-        rc = strv_add(&s, HG_BUILD_PLUGIN_DIR);
+        rc = strv_add(&s, running_from_build_tree() ? HG_BUILD_PLUGIN_DIR
+                                                    : HG_INSTALLED_PLUGIN_DIR);
     if (rc == 0 && !s.v)
         rc = strv_add(&s, HG_INSTALLED_PLUGIN_DIR); /* keeps *out non-NULL */
     if (rc != 0) {
@@ -194,7 +194,7 @@ static int scan_dir(strv *found, const char *dir, int depth)
 
     if (!dh)
         return 0; /* missing or unreadable directories are skipped */
-    while (rc == 0 && (de = readdir(dh)) != NULL) {
+    for (de = readdir(dh); rc == 0 && de; de = readdir(dh)) {
         char *full = NULL;
         struct stat st;
 
@@ -275,35 +275,14 @@ static json_t *engines_json(const hg_plugin *p)
 static void probe_one(const char *path, json_t *rec)
 {
     hg__diag d;
-    struct stat st;
     const hg_plugin *p;
     void *dl;
-    int rc = 0;
+    int rc;
 
     hg__diag_init(&d);
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        hg__diag_add(&d, path, 0, 0, "not a regular file");
-        rc = HG_ELOAD;
+    rc = hg__open_plugin_file(path, &dl, &p, &d);
+    if (rc != 0)
         goto out;
-    }
-    dlerror();
-    dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!dl) {
-        const char *e = dlerror();
-        size_t n = strlen(path);
-        if (e && strncmp(e, path, n) == 0 && e[n] == ':' && e[n + 1] == ' ')
-            e += n + 2;
-        hg__diag_add(&d, path, 0, 0, "%s", e ? e : "cannot be opened");
-        rc = HG_ELOAD;
-        goto out;
-    }
-    p = dlsym(dl, HG_ENTRY_SYMBOL);
-    if (!p) {
-        hg__diag_add(&d, path, 0, 0, "no symbol '%s' (not a hangar plugin, or built without "
-                     "HG_EXPORT)", HG_ENTRY_SYMBOL);
-        rc = HG_ELOAD;
-        goto out;
-    }
     if (p->struct_size >= offsetof(hg_plugin, abi_minor) + sizeof(p->abi_minor)) {
         json_object_set_new(rec, "abi_major", json_integer(p->abi_major));
         json_object_set_new(rec, "abi_minor", json_integer(p->abi_minor));
@@ -446,10 +425,11 @@ static uint64_t now_ms(void)
 /* Parses every complete line in buf[0..*len) into items; *next is the next expected index. */
 static int take_lines(hg__probe_set *set, char *buf, size_t *len, uint32_t *next)
 {
-    char *start = buf, *nl;
+    char *start = buf;
+    char *nl = memchr(start, '\n', *len);
     int rc = 0;
 
-    while (rc == 0 && (nl = memchr(start, '\n', *len - (size_t)(start - buf))) != NULL) {
+    for (; rc == 0 && nl; nl = memchr(start, '\n', *len - (size_t)(start - buf))) {
         json_t *rec = json_loadb(start, (size_t)(nl - start), 0, NULL);
         json_int_t i = rec ? json_integer_value(json_object_get(rec, "i")) : -1;
 
@@ -465,8 +445,9 @@ static int take_lines(hg__probe_set *set, char *buf, size_t *len, uint32_t *next
     return rc;
 }
 
-/* Runs one child over files[*next..]; returns when it is gone, with *next past what it did
- * and past the file it crashed or hung on. */
+/* Runs one child over items[*next..]; returns when it is gone, with *next past what it did
+ * and past the file it crashed or hung on. Kept in one piece (fork, read loop with a deadline
+ * renewed at each record, reap, verdict) because the pid and the pipe must not escape it. */
 static int run_child(hg__probe_set *set, uint32_t *next, uint32_t timeout_ms)
 {
     char buf[65536];

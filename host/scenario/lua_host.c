@@ -247,9 +247,11 @@ static void read_opts(lua_State *L, int idx, hg__host_opts *o, const char **labe
         lua_newtable(L); /* anchors the "path=value" strings */
         lua_pushnil(L);
         while (lua_next(L, t)) {
-            if (lua_type(L, -2) == LUA_TSTRING)
-                lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), luaL_tolstring(L, -1, NULL));
-            else
+            if (lua_type(L, -2) == LUA_TSTRING) {
+                const char *path = lua_tostring(L, -2);
+                const char *value = luaL_tolstring(L, -1, NULL);
+                lua_pushfstring(L, "%s=%s", path, value);
+            } else
                 lua_pushstring(L, luaL_checkstring(L, -1));
             lua_rawseti(L, t + 1, ++n);
             lua_settop(L, t + 2);

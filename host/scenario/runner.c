@@ -296,6 +296,15 @@ static void set_args(lua_State *L, const run_opts *o)
         lua_rawseti(L, -2, i + 1);
     }
     lua_setglobal(L, "arg");
+    /* hangar.script_dir: configs beside a script are found wherever it runs from */
+    lua_getglobal(L, "hangar");
+    const char *slash = strrchr(o->script, '/');
+    if (slash)
+        lua_pushlstring(L, o->script, (size_t)(slash - o->script));
+    else
+        lua_pushliteral(L, ".");
+    lua_setfield(L, -2, "script_dir");
+    lua_pop(L, 1);
 }
 
 static int abort_tostring(lua_State *L)

@@ -103,7 +103,7 @@ typedef struct rt_owner {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct rt_owner *next; /* the runtime's list of owners (control thread) */
-    void *listeners;       /* the mode's listener list (control thread) */
+    rt_link listeners;     /* the mode's listeners, by their `olink` (control thread) */
 } rt_owner;
 
 /* Registers the counters on `owner` and copies the table template. Returns 0 or an HG_E* code. */
@@ -166,8 +166,58 @@ void rt_track_info(const rt_track *t, hg_conn_record *out);
  * otherwise; fills *out and writes it through the owner's record service. */
 void rt_track_close(rt_owner *o, rt_track *t, uint32_t cause, int status, hg_conn_record *out);
 
-/* The JSON reply of the runtimes' `stats` command. */
-int rt_stats_reply(const char *mode, uint32_t workers, uint64_t sent, uint64_t received,
-                   const uint64_t *conns, char *reply, uint32_t cap, uint32_t *len);
+/* --- the part of a runtime instance both modes share (rt_base.c) --- */
+
+typedef struct rt_base rt_base;
+
+/* What rt_base needs from a mode. */
+typedef struct rt_mode {
+    const char *name;   /* "uv", "blocking" */
+    const hg_net *tmpl; /* the mode's hg_net functions */
+    /* Queues an internal task on a worker. Returns 0 or HG_ECLOSED (worker stopped: it will not
+     * run; the worker cut everything of every owner when it stopped). [any-thread] */
+    int (*post)(rt_base *b, uint32_t worker, void (*fn)(void *), void *arg);
+    /* Closes a listener (by its olink) and waits until no worker touches it. [control-thread] */
+    void (*close_listener)(rt_link *olink);
+    /* Tasks, arg = the owner, holding it: phase 1 of net_close (cut its connections, silence
+     * its timers) and phase 2 (free its timers). */
+    void (*cut_owner)(void *owner);
+    void (*free_owner_timers)(void *owner);
+    rt_totals *(*totals)(rt_base *b, uint32_t worker);
+    uint64_t (*conns)(rt_base *b, uint32_t worker);
+    hg_thread **(*thread)(rt_base *b, uint32_t worker);
+} rt_mode;
+
+struct rt_base {
+    const rt_mode *mode;
+    const hg_host *host;
+    rt_config cfg;
+    uint32_t n_workers;
+    uint32_t stop; /* atomic */
+    int started, joined;
+    pthread_mutex_t mu; /* join's wait */
+    pthread_cond_t cv;
+    uint32_t exited; /* under mu */
+    uint32_t rr;     /* atomic: round robin for connects from a thread that is no worker */
+    rt_owner *owners;
+};
+
+int rt_base_init(rt_base *b, const rt_mode *m, const hg_host *h, const hg_config *cfg);
+/* Frees owners whose net_close never came (the workers must be gone). */
+void rt_base_fini(rt_base *b);
+static inline int rt_base_stopping(const rt_base *b)
+{
+    return (int)__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE);
+}
+/* Sets the stop flag. Returns 1 when this call set it and the workers run (wake them). */
+int rt_base_request_stop(rt_base *b);
+/* A worker thread is about to return. */
+void rt_base_worker_exited(rt_base *b);
+int rt_base_join(rt_base *b, uint64_t timeout_ns);
+uint64_t rt_base_bytes_sent(rt_base *b);
+uint64_t rt_base_bytes_received(rt_base *b);
+int rt_base_net_open(rt_base *b, const hg_host *owner, const hg_net **out);
+uint32_t rt_base_net_close(rt_base *b, const hg_net *net);
+int rt_base_command(rt_base *b, const char *verb, char *reply, uint32_t cap, uint32_t *len);
 
 #endif

@@ -73,6 +73,7 @@ int rt_owner_init(rt_owner *o, const hg_host *owner, const hg_net *tmpl, void *r
         if (rc != 0)
             return rc;
     }
+    rt_list_init(&o->listeners);
     pthread_mutex_init(&o->mu, NULL);
     pthread_cond_init(&o->cv, NULL);
     return 0;
@@ -148,26 +149,4 @@ void rt_track_close(rt_owner *o, rt_track *t, uint32_t cause, int status, hg_con
     }
     rt_track_info(t, out);
     o->host->record(o->host, out);
-}
-
-int rt_stats_reply(const char *mode, uint32_t workers, uint64_t sent, uint64_t received,
-                   const uint64_t *conns, char *reply, uint32_t cap, uint32_t *len)
-{
-    char buf[256 + RT_MAX_WORKERS * 24];
-    size_t n;
-    uint32_t i;
-
-    n = (size_t)snprintf(buf, sizeof buf,
-                         "{\"mode\":\"%s\",\"workers\":%u,\"bytes_sent\":%llu,"
-                         "\"bytes_received\":%llu,\"connections\":[",
-                         mode, workers, (unsigned long long)sent, (unsigned long long)received);
-    for (i = 0; i < workers && n < sizeof buf - 32; i++)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%llu", i ? "," : "",
-                              (unsigned long long)conns[i]);
-    n += (size_t)snprintf(buf + n, sizeof buf - n, "]}");
-    *len = (uint32_t)n;
-    if (n + 1 > cap)
-        return HG_ENOSPC;
-    memcpy(reply, buf, n + 1);
-    return 0;
 }

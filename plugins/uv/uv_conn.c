@@ -348,7 +348,7 @@ static void over_budget(hg_conn *c, uint64_t n)
         c->turn_bytes = 0;
     }
     c->turn_bytes += n;
-    if (c->turn_bytes < w->rt->cfg.io_budget || (c->flags & (F_BUDGET | F_CLOSING)))
+    if (c->turn_bytes < w->rt->base.cfg.io_budget || (c->flags & (F_BUDGET | F_CLOSING)))
         return;
     c->flags |= F_BUDGET;
     update_reading(c);
@@ -636,7 +636,7 @@ static int connect_elsewhere(uvrt *rt, rt_owner *o, const struct sockaddr_storag
                              uint64_t ms, const hg_conn_handler *h, void *ud, hg_conn **out)
 {
     connect_args *a = calloc(1, sizeof *a);
-    uint32_t i = __atomic_fetch_add(&rt->rr, 1, __ATOMIC_RELAXED) % rt->n_workers;
+    uint32_t i = __atomic_fetch_add(&rt->base.rr, 1, __ATOMIC_RELAXED) % rt->base.n_workers;
 
     if (!a)
         return HG_ENOMEM;
@@ -677,7 +677,7 @@ static int conn_connect(const hg_net *n, const char *addr, uint64_t timeout_ns,
 
     if (!h || rt_addr_parse(addr, &ss, &len) != 0)
         return HG_EINVAL;
-    if (rt_owner_closing(o) || __atomic_load_n(&rt->stop, __ATOMIC_ACQUIRE) || !rt->started)
+    if (rt_owner_closing(o) || __atomic_load_n(&rt->base.stop, __ATOMIC_ACQUIRE) || !rt->base.started)
         return HG_ECLOSED;
     if (!w)
         return connect_elsewhere(rt, o, &ss, uv_ms_of_ns(timeout_ns), h, ud, out);

@@ -10,7 +10,7 @@
 
 uint32_t uvn_workers(const hg_net *n)
 {
-    return uv_rt_of(n)->n_workers;
+    return uv_rt_of(n)->base.n_workers;
 }
 
 int32_t uvn_current_worker(const hg_net *n)
@@ -24,7 +24,7 @@ int uvn_post(const hg_net *n, int32_t worker, void (*fn)(void *arg), void *arg)
     uvrt *rt = uv_rt_of(n);
     rt_owner *o = rt_owner_of(n);
 
-    if (!fn || worker < 0 || (uint32_t)worker >= rt->n_workers || !rt->started)
+    if (!fn || worker < 0 || (uint32_t)worker >= rt->base.n_workers || !rt->base.started)
         return HG_EINVAL;
     if (rt_owner_closing(o))
         return HG_ECLOSED;
@@ -108,18 +108,18 @@ int uvn_listen(const hg_net *n, const char *addr, uint32_t backlog, const hg_con
 
     if (!h || rt_addr_parse(addr, &ss, &len) != 0)
         return HG_EINVAL;
-    if (!rt->started || rt_owner_closing(o) || __atomic_load_n(&rt->stop, __ATOMIC_ACQUIRE))
+    if (!rt->base.started || rt_owner_closing(o) || __atomic_load_n(&rt->base.stop, __ATOMIC_ACQUIRE))
         return HG_ECLOSED;
     l = calloc(1, sizeof *l);
     if (!l)
         return HG_ENOMEM;
-    l->slots = calloc(rt->n_workers, sizeof *l->slots);
+    l->slots = calloc(rt->base.n_workers, sizeof *l->slots);
     if (!l->slots) {
         free(l);
         return HG_ENOMEM;
     }
-    l->backlog = backlog ? backlog : rt->cfg.backlog;
-    rc = rt_listen_group(&ss, len, rt->n_workers, l->backlog, fds, &bound);
+    l->backlog = backlog ? backlog : rt->base.cfg.backlog;
+    rc = rt_listen_group(&ss, len, rt->base.n_workers, l->backlog, fds, &bound);
     if (rc != 0) {
         free(l->slots);
         free(l);
@@ -128,7 +128,7 @@ int uvn_listen(const hg_net *n, const char *addr, uint32_t backlog, const hg_con
     l->o = o;
     l->h = h;
     l->ud = ud;
-    l->n = rt->n_workers;
+    l->n = rt->base.n_workers;
     rt_addr_format(&bound, l->addr, sizeof l->addr);
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
@@ -143,8 +143,7 @@ int uvn_listen(const hg_net *n, const char *addr, uint32_t backlog, const hg_con
             l->busy -= 2;
         }
     }
-    l->next = o->listeners;
-    o->listeners = l;
+    rt_list_push(&o->listeners, &l->olink);
     *out = l;
     return 0;
 }
@@ -160,11 +159,13 @@ int uvn_listener_address(const hg_net *n, hg_listener *l, char *buf, uint32_t ca
 }
 
 /* Closes every slot on its worker and waits until no worker touches l. */
-void uvl_close(hg_listener *l)
+void uvl_close(rt_link *olink)
 {
-    uvrt *rt = l->o->rt;
+    hg_listener *l = RT_CONTAINER(olink, hg_listener, olink);
+    uvrt *rt = (uvrt *)l->o->rt;
     uint32_t i;
 
+    rt_list_remove(&l->olink);
     for (i = 0; i < l->n; i++) {
         pthread_mutex_lock(&l->mu);
         l->busy++;
@@ -185,16 +186,7 @@ void uvl_close(hg_listener *l)
 
 void uvn_listener_close(const hg_net *n, hg_listener *l)
 {
-    rt_owner *o = rt_owner_of(n);
-    hg_listener **p;
-
-    for (p = (hg_listener **)&o->listeners; *p; p = &(*p)->next) {
-        if (*p == l) {
-            *p = l->next;
-            break;
-        }
-    }
-    uvl_close(l);
+    uvl_close(&l->olink);
 }
 
 /* --- timers --- */

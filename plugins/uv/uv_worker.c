@@ -110,7 +110,7 @@ static void on_async(uv_async_t *a)
     if (w->stopping)
         return;
     run_tasks(w, take_tasks(w, 0));
-    if (__atomic_load_n(&w->rt->stop, __ATOMIC_ACQUIRE))
+    if (__atomic_load_n(&w->rt->base.stop, __ATOMIC_ACQUIRE))
         worker_stop(w);
 }
 
@@ -166,7 +166,7 @@ int uvw_init(uvrt *rt, uvw *w, int32_t index)
     rt_list_init(&w->timers);
     rt_list_init(&w->slots);
     rt_list_init(&w->deferred);
-    w->rbuf_len = rt->cfg.read_buffer;
+    w->rbuf_len = rt->base.cfg.read_buffer;
     w->rbuf = malloc(w->rbuf_len);
     if (!w->rbuf)
         return HG_ENOMEM;
@@ -186,7 +186,7 @@ int uvw_init(uvrt *rt, uvw *w, int32_t index)
     uv_unref((uv_handle_t *)&w->check);
     pthread_mutex_init(&w->mu, NULL);
     snprintf(name, sizeof name, "uv-%d", (int)index);
-    if (rt->host->perf_register(rt->host, name, &w->perf) != 0)
+    if (rt->base.host->perf_register(rt->base.host, name, &w->perf) != 0)
         w->perf = NULL;
     return 0;
 fail_buf:
@@ -223,7 +223,7 @@ void uvw_main(void *arg)
     tls_worker = w;
     w->last_check_ns = uv_hrtime();
     /* request_stop may have come before the async handle could see it */
-    if (__atomic_load_n(&rt->stop, __ATOMIC_ACQUIRE))
+    if (__atomic_load_n(&rt->base.stop, __ATOMIC_ACQUIRE))
         worker_stop(w);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     /* every connection is closed; timers the pipeline never stopped are freed now */
@@ -234,16 +234,13 @@ void uvw_main(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
     tls_worker = NULL;
-    pthread_mutex_lock(&rt->mu);
-    rt->exited++;
-    pthread_cond_broadcast(&rt->cv);
-    pthread_mutex_unlock(&rt->mu);
+    rt_base_worker_exited(&rt->base);
 }
 
 void uvw_cut_owner(void *arg)
 {
     rt_owner *o = arg;
-    uvw *w = uvw_current(o->rt);
+    uvw *w = uvw_current((uvrt *)o->rt);
     rt_link *l, *next;
     uint32_t n = 0;
 
@@ -264,7 +261,7 @@ void uvw_cut_owner(void *arg)
 void uvw_free_owner_timers(void *arg)
 {
     rt_owner *o = arg;
-    uvw *w = uvw_current(o->rt);
+    uvw *w = uvw_current((uvrt *)o->rt);
     rt_link *l, *next;
 
     for (l = w->timers.next; l != &w->timers; l = next) {

@@ -47,17 +47,8 @@ struct uvw {
 } __attribute__((aligned(64)));
 
 struct uvrt {
-    const hg_host *host;
-    rt_config cfg;
-    uint32_t n_workers;
+    rt_base base; /* first: an owner's `rt` points here */
     uvw *workers;
-    uint32_t stop;    /* atomic */
-    int started, joined;
-    pthread_mutex_t mu; /* join's wait */
-    pthread_cond_t cv;
-    uint32_t exited;    /* under mu */
-    uint32_t rr;        /* atomic: round robin for connects from a non-worker thread */
-    rt_owner *owners;   /* control thread */
 };
 
 /* uv_worker.c */
@@ -103,11 +94,12 @@ struct hg_listener {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint32_t busy; /* under mu: slots open + tasks queued */
-    struct hg_listener *next; /* the owner's listeners */
+    rt_link olink; /* the owner's listeners */
 };
 
 void uvl_slot_close(void *arg);
-void uvl_close(hg_listener *l);
+/* rt_mode.close_listener */
+void uvl_close(rt_link *olink);
 
 struct hg_timer {
     uv_timer_t t;
