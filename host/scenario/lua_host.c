@@ -1,5 +1,5 @@
 /* lua_host.c - the `hangar` table of a scenario: start and check hosts, drive them through
- * control commands, capture their log lines (log_like, unexpected errors), time helpers. */
+ * control commands, wait for conditions, time helpers. Log capture is lua_log.c's. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,94 +13,11 @@
 #include "scenario.h"
 
 #define HOST_MT "hangar.host"
-#define MAX_LINES 100000u
 #define POLL_NS (5ull * 1000000ull)
-
-typedef struct log_line {
-    uint32_t level;
-    uint8_t seen; /* a log_like matched it */
-    char *text;   /* "[level] who: msg" */
-} log_line;
-
-struct hg__scn_host {
-    hg__host *h;        /* NULL once destroyed */
-    char label[160];    /* the config file, or "<inline>" */
-    int started, stopped, expect_errors;
-    pthread_mutex_t mu; /* guards lines (the sink runs on host threads) */
-    log_line *lines;
-    uint32_t n_lines, cap_lines, dropped;
-    char **expected;    /* expect_error_log patterns */
-    uint32_t n_expected;
-};
 
 typedef struct host_ud {
     hg__scn_host *sh; /* owned by the run (hg__scn.hosts) */
 } host_ud;
-
-/* ---- log capture ---- */
-
-/* [any-thread] Called with the host's logger lock held. */
-static void sink(void *ud, uint32_t level, const char *who, const char *msg)
-{
-    hg__scn_host *sh = ud;
-    size_t len = strlen(msg) + strlen(who ? who : "") + 24;
-    char *text = malloc(len);
-    if (!text)
-        return;
-    snprintf(text, len, "[%s] %s: %s", hg__log_level_name(level), who ? who : "host", msg);
-    pthread_mutex_lock(&sh->mu);
-    if (sh->n_lines == sh->cap_lines && sh->n_lines < MAX_LINES) {
-        uint32_t cap = sh->cap_lines ? sh->cap_lines * 2 : 64;
-        log_line *nl = realloc(sh->lines, cap * sizeof(*nl));
-        if (nl) {
-            sh->lines = nl;
-            sh->cap_lines = cap;
-        }
-    }
-    if (sh->n_lines < sh->cap_lines) {
-        sh->lines[sh->n_lines++] = (log_line){level, 0, text};
-        text = NULL;
-    } else {
-        sh->dropped++;
-    }
-    pthread_mutex_unlock(&sh->mu);
-    free(text);
-}
-
-/* Pushes a sequence of the host's log lines so far. */
-static void push_lines(lua_State *L, hg__scn_host *sh)
-{
-    pthread_mutex_lock(&sh->mu);
-    lua_createtable(L, (int)sh->n_lines, 0);
-    for (uint32_t i = 0; i < sh->n_lines; i++) {
-        lua_pushstring(L, sh->lines[i].text);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    pthread_mutex_unlock(&sh->mu);
-}
-
-static void mark_seen(hg__scn_host *sh, uint32_t i)
-{
-    pthread_mutex_lock(&sh->mu);
-    if (i < sh->n_lines)
-        sh->lines[i].seen = 1;
-    pthread_mutex_unlock(&sh->mu);
-}
-
-/* string.find(s, pattern) for the string at s_idx and pattern at p_idx. */
-static int find(lua_State *L, int s_idx, int p_idx)
-{
-    int found;
-    lua_getglobal(L, "string");
-    lua_getfield(L, -1, "find");
-    lua_remove(L, -2);
-    lua_pushvalue(L, s_idx);
-    lua_pushvalue(L, p_idx);
-    lua_call(L, 2, 1);
-    found = !lua_isnil(L, -1);
-    lua_pop(L, 1);
-    return found;
-}
 
 /* ---- hosts of the run ---- */
 
@@ -150,72 +67,13 @@ void hg__lua_hosts_free(hg__scn *s)
     for (uint32_t i = 0; i < s->n_hosts; i++) {
         hg__scn_host *sh = s->hosts[i];
         host_close(sh, 1);
-        for (uint32_t j = 0; j < sh->n_lines; j++)
-            free(sh->lines[j].text);
-        for (uint32_t j = 0; j < sh->n_expected; j++)
-            free(sh->expected[j]);
-        free(sh->lines);
-        free(sh->expected);
+        hg__scn_log_free(sh);
         pthread_mutex_destroy(&sh->mu);
         free(sh);
     }
     free(s->hosts);
     s->hosts = NULL;
     s->n_hosts = s->cap_hosts = 0;
-}
-
-static int find_protected(lua_State *L)
-{
-    lua_pushboolean(L, find(L, 1, 2));
-    return 1;
-}
-
-/* 1 when line (at the top) matches one of the host's expect_error_log patterns. */
-static int expected_error(lua_State *L, hg__scn_host *sh)
-{
-    int line = lua_gettop(L);
-    for (uint32_t i = 0; i < sh->n_expected; i++) {
-        int hit;
-        lua_pushcfunction(L, find_protected);
-        lua_pushvalue(L, line);
-        lua_pushstring(L, sh->expected[i]);
-        hit = lua_pcall(L, 2, 1, 0) == LUA_OK && lua_toboolean(L, -1);
-        lua_pop(L, 1);
-        if (hit)
-            return 1;
-    }
-    return 0;
-}
-
-static void check_host_logs(lua_State *L, hg__scn *s, hg__scn_host *sh)
-{
-    int bad = 0, base = lua_gettop(L);
-    char name[224];
-    if (sh->expect_errors)
-        return;
-    for (uint32_t i = 0; i < sh->n_lines; i++) {
-        if (sh->lines[i].level != HG_LOG_ERROR || sh->lines[i].seen)
-            continue;
-        lua_pushstring(L, sh->lines[i].text);
-        if (!expected_error(L, sh)) {
-            if (bad == 0) {
-                snprintf(name, sizeof(name), "host %s logged no unexpected error", sh->label);
-                hg__tap_result(&s->tap, 0, name, NULL, 0);
-            }
-            if (bad++ < 20)
-                hg__tap_printf(&s->tap, "#     %s", sh->lines[i].text);
-        }
-        lua_settop(L, base);
-    }
-    if (bad > 20)
-        hg__tap_printf(&s->tap, "#     (%d more)", bad - 20);
-}
-
-void hg__lua_hosts_check_logs(lua_State *L, hg__scn *s)
-{
-    s->tap.depth = s->tap.base;
-    for (uint32_t i = 0; i < s->n_hosts; i++)
-        check_host_logs(L, s, s->hosts[i]);
 }
 
 /* ---- start and check ---- */
@@ -285,7 +143,7 @@ static int create(lua_State *L, hg__scn_host *sh, hg__host_opts *o)
     hg__diag d;
     int rc;
     hg__diag_init(&d);
-    o->log_sink = sink;
+    o->log_sink = hg__scn_log_sink;
     o->log_sink_ud = sh;
     o->log_to_stderr = hg__scn_get(L)->verbose;
     rc = hg__host_create(o, &d, &sh->h);
@@ -319,22 +177,6 @@ static int l_check(lua_State *L)
     return 2;
 }
 
-/* The error lines the host logged so far, for a start failure's message. */
-static void push_error_lines(lua_State *L, hg__scn_host *sh)
-{
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    pthread_mutex_lock(&sh->mu);
-    for (uint32_t i = 0; i < sh->n_lines; i++) {
-        if (sh->lines[i].level > HG_LOG_WARN)
-            continue;
-        luaL_addstring(&b, "\n  ");
-        luaL_addstring(&b, sh->lines[i].text);
-    }
-    pthread_mutex_unlock(&sh->mu);
-    luaL_pushresult(&b);
-}
-
 static int l_start(lua_State *L)
 {
     hg__host_opts o;
@@ -362,7 +204,7 @@ static int l_start(lua_State *L)
     sh->started = 1;
     if (rc < 0) {
         sh->stopped = 1;
-        push_error_lines(L, sh);
+        hg__scn_log_push_errors(L, sh);
         return luaL_error(L, "%s did not start: %s%s", label, hg_strerror(rc), lua_tostring(L, -1));
     }
     u = lua_newuserdatauv(L, sizeof(*u), 0);
@@ -373,12 +215,17 @@ static int l_start(lua_State *L)
 
 /* ---- handle methods ---- */
 
-static hg__scn_host *check_host(lua_State *L)
+hg__scn_host *hg__lua_host_arg(lua_State *L, int open)
 {
     host_ud *u = luaL_checkudata(L, 1, HOST_MT);
-    if (!u->sh->h)
+    if (open && !u->sh->h)
         luaL_error(L, "host %s is closed", u->sh->label);
     return u->sh;
+}
+
+static hg__scn_host *check_host(lua_State *L)
+{
+    return hg__lua_host_arg(L, 1);
 }
 
 /* Pushes the reply of one command (or `call` when name is not NULL) as a table. */
@@ -604,98 +451,6 @@ static int l_wait_done(lua_State *L)
     return 1;
 }
 
-static int l_log(lua_State *L)
-{
-    push_lines(L, check_host(L));
-    return 1;
-}
-
-/* Matches pattern (at 2) against every line; marks matches seen; pushes the count. */
-static int count_matches(lua_State *L, hg__scn_host *sh, int mark)
-{
-    int n = 0, lines;
-    luaL_checkstring(L, 2);
-    push_lines(L, sh);
-    lines = lua_gettop(L);
-    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, lines); i++) {
-        lua_rawgeti(L, lines, i);
-        if (find(L, lua_gettop(L), 2)) {
-            n++;
-            if (mark)
-                mark_seen(sh, (uint32_t)(i - 1));
-        }
-        lua_pop(L, 1);
-    }
-    return n;
-}
-
-static int l_logged(lua_State *L)
-{
-    lua_pushinteger(L, count_matches(L, check_host(L), 0));
-    return 1;
-}
-
-/* log_like / no_log_like: one test each. */
-static int log_test(lua_State *L, int want)
-{
-    hg__scn_host *sh = check_host(L);
-    hg__tap *t = &hg__scn_get(L)->tap;
-    char file[256], name[256];
-    int line, n, ok, lines;
-    lua_settop(L, 3);
-    n = count_matches(L, sh, want);
-    lines = lua_gettop(L);
-    ok = want ? n > 0 : n == 0;
-    snprintf(name, sizeof(name), "%s", lua_tostring(L, 3) ? lua_tostring(L, 3) : "");
-    if (!*name)
-        snprintf(name, sizeof(name), "log %s '%s'", want ? "matches" : "does not match",
-                 lua_tostring(L, 2));
-    hg__scn_where(L, 1, file, sizeof(file), &line);
-    if (!hg__tap_result(t, ok, name, file, line)) {
-        lua_Integer total = (lua_Integer)lua_rawlen(L, lines);
-        if (want)
-            hg__tap_printf(t, "#     none of %lld log lines matches '%s'; the last ones:",
-                           (long long)total, lua_tostring(L, 2));
-        else
-            hg__tap_printf(t, "#     log lines matching '%s':", lua_tostring(L, 2));
-        for (lua_Integer i = want ? (total > 10 ? total - 9 : 1) : 1; i <= total; i++) {
-            lua_rawgeti(L, lines, i);
-            if (want || find(L, lua_gettop(L), 2))
-                hg__tap_printf(t, "#       %s", lua_tostring(L, -1));
-            lua_pop(L, 1);
-        }
-    }
-    lua_pushboolean(L, ok);
-    return 1;
-}
-
-static int l_log_like(lua_State *L)
-{
-    return log_test(L, 1);
-}
-
-static int l_no_log_like(lua_State *L)
-{
-    return log_test(L, 0);
-}
-
-static int l_expect_error_log(lua_State *L)
-{
-    host_ud *u = luaL_checkudata(L, 1, HOST_MT);
-    hg__scn_host *sh = u->sh;
-    char **ne;
-    lua_pushliteral(L, "");
-    find(L, lua_gettop(L), 2); /* a malformed pattern raises here, not at the end */
-    ne = realloc(sh->expected, (sh->n_expected + 1) * sizeof(*ne));
-    if (!ne)
-        return luaL_error(L, "out of memory");
-    sh->expected = ne;
-    sh->expected[sh->n_expected] = strdup(lua_tostring(L, 2));
-    if (sh->expected[sh->n_expected])
-        sh->n_expected++;
-    return 0;
-}
-
 static int l_tostring(lua_State *L)
 {
     host_ud *u = luaL_checkudata(L, 1, HOST_MT);
@@ -733,10 +488,7 @@ void hg__lua_host_open(lua_State *L)
         {"address", l_address},   {"wait_for", l_wait_for},
         {"shutdown", l_shutdown}, {"kill", l_kill},
         {"close", l_close},       {"done", l_done},
-        {"wait_done", l_wait_done}, {"log", l_log},
-        {"logged", l_logged},     {"log_like", l_log_like},
-        {"no_log_like", l_no_log_like}, {"expect_error_log", l_expect_error_log},
-        {NULL, NULL},
+        {"wait_done", l_wait_done}, {NULL, NULL},
     };
     static const luaL_Reg fns[] = {
         {"start", l_start}, {"check", l_check},       {"sleep", l_sleep},
@@ -745,6 +497,7 @@ void hg__lua_host_open(lua_State *L)
     };
     luaL_newmetatable(L, HOST_MT);
     luaL_newlib(L, methods);
+    hg__lua_log_methods(L);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_tostring);
     lua_setfield(L, -2, "__tostring");

@@ -433,8 +433,8 @@ static int run_once(const run_opts *o, int depth)
 
 static void usage(FILE *f)
 {
-    fputs("usage: hangar scenario [--timeout DURATION] [--repeat N] [-v|-q] SCRIPT.lua "
-          "[ARGS...]\n"
+    fputs("usage: hangar scenario [OPTIONS] SCRIPT.lua [OPTIONS] [--] [ARGS...]\n"
+          "  ARGS go to the script's `arg` table; TAP goes to stdout\n"
           "  --timeout D   limit for each run of the script (default 60s)\n"
           "  --repeat N    run the script N times, each run a TAP subtest\n"
           "  -v            host log lines to stderr too\n"
@@ -442,48 +442,73 @@ static void usage(FILE *f)
           f);
 }
 
-static int parse_opts(int argc, char **argv, run_opts *o, int *repeat)
+/* One runner option at argv[*i]. Returns 1 (taken; *i moved past its value), 0 (not a runner
+ * option), 2 (--help), -1 (bad value). */
+static int take_opt(int argc, char **argv, int *i, run_opts *o, int *repeat)
 {
-    int i;
-    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            o->verbose = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            o->quiet = 1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 1;
-        } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
-            o->timeout_text = argv[++i];
-            if (hg__parse_duration(o->timeout_text, &o->timeout_ns) < 0 || o->timeout_ns == 0) {
-                fprintf(stderr, "hangar scenario: --timeout: not a duration: %s\n", argv[i]);
-                return -1;
-            }
-        } else if (strcmp(a, "--repeat") == 0 && i + 1 < argc) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (*end || n < 1 || n > 1000000) {
-                fprintf(stderr, "hangar scenario: --repeat: not a count: %s\n", argv[i]);
-                return -1;
-            }
-            *repeat = (int)n;
-        } else {
-            fprintf(stderr, "hangar scenario: unknown option %s\n", a);
-            usage(stderr);
+    const char *a = argv[*i];
+    if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+        o->verbose = 1;
+    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+        o->quiet = 1;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        return 2;
+    } else if (strcmp(a, "--timeout") == 0 && *i + 1 < argc) {
+        o->timeout_text = argv[++*i];
+        if (hg__parse_duration(o->timeout_text, &o->timeout_ns) < 0 || o->timeout_ns == 0) {
+            fprintf(stderr, "hangar scenario: --timeout: not a duration: %s\n", argv[*i]);
             return -1;
         }
+    } else if (strcmp(a, "--repeat") == 0 && *i + 1 < argc) {
+        char *end;
+        long n = strtol(argv[++*i], &end, 10);
+        if (*end || n < 1 || n > 1000000) {
+            fprintf(stderr, "hangar scenario: --repeat: not a count: %s\n", argv[*i]);
+            return -1;
+        }
+        *repeat = (int)n;
+    } else {
+        return 0;
     }
+    return 1;
+}
+
+/* Runner options come before the script, or right after it (until the first other argument or
+ * `--`); the rest are the script's. Returns 0, 1 (--help), -1 (usage error). */
+static int parse_opts(int argc, char **argv, run_opts *o, int *repeat)
+{
+    int i = 1, r;
+    for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++) {
+        r = take_opt(argc, argv, &i, o, repeat);
+        if (r == 0)
+            fprintf(stderr, "hangar scenario: unknown option %s\n", argv[i]);
+        if (r == 0 || r == 2)
+            usage(r ? stdout : stderr);
+        if (r != 1)
+            return r == 2 ? 1 : -1;
+    }
+    if (i < argc && strcmp(argv[i], "--") == 0)
+        i++;
     if (i >= argc) {
         usage(stderr);
         return -1;
     }
-    o->script = argv[i];
-    o->args = argv + i + 1;
-    o->nargs = argc - i - 1;
+    o->script = argv[i++];
+    for (; i < argc; i++) {
+        r = strcmp(argv[i], "--") == 0 ? 0 : take_opt(argc, argv, &i, o, repeat);
+        if (r < 0)
+            return -1;
+        if (r == 2)
+            usage(stdout);
+        if (r == 2)
+            return 1;
+        if (r == 0)
+            break;
+    }
+    if (i < argc && strcmp(argv[i], "--") == 0)
+        i++;
+    o->args = argv + i;
+    o->nargs = argc - i;
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #ifndef HG_SCENARIO_H
 #define HG_SCENARIO_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -107,7 +108,36 @@ uint64_t hg__scn_now_ns(void);
  * traceback) on the stack; an abort object (timeout, os.exit, bail_out) is raised again. */
 int hg__scn_pcall(lua_State *L, int nargs, int nres);
 
-/* ---- the host bindings (lua_host.c) ---- */
+/* ---- the host bindings (lua_host.c) and their log capture (lua_log.c) ---- */
+
+typedef struct hg__scn_log_line {
+    uint32_t level;
+    uint8_t seen; /* a log_like matched it */
+    char *text;   /* "[level] who: msg"; owned */
+} hg__scn_log_line;
+
+/* One host the run started. Owned by the run (hg__scn.hosts); freed after lua_close. */
+struct hg__scn_host {
+    struct hg__host *h;   /* NULL once destroyed */
+    char label[160];      /* the config file, "<inline>" or "<default>" */
+    int started, stopped, expect_errors;
+    pthread_mutex_t mu;   /* guards lines: the sink runs on host threads */
+    hg__scn_log_line *lines;
+    uint32_t n_lines, cap_lines, dropped;
+    char **expected;      /* expect_error_log patterns; owned */
+    uint32_t n_expected;
+};
+
+/* The host handle at stack index 1; raises when it is not one, or (open) when closed. */
+hg__scn_host *hg__lua_host_arg(lua_State *L, int open);
+/* The host's log sink (hg__host_opts.log_sink; ud is the hg__scn_host). [any-thread] */
+void hg__scn_log_sink(void *ud, uint32_t level, const char *who, const char *msg);
+/* Pushes the host's warn and error lines so far, each on its own indented line. */
+void hg__scn_log_push_errors(lua_State *L, hg__scn_host *sh);
+/* Frees the captured lines and expected patterns. */
+void hg__scn_log_free(hg__scn_host *sh);
+/* Adds log, logged, log_like, no_log_like, expect_error_log to the method table on top. */
+void hg__lua_log_methods(lua_State *L);
 
 /* Registers the global `hangar` table (start, check, sleep, now, tcp, json, null, ...). */
 void hg__lua_host_open(lua_State *L);

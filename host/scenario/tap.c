@@ -143,15 +143,43 @@ static int record(lua_State *L, int ok, int name_idx)
     return hg__tap_result(tap_of(L), ok, name, file, line);
 }
 
-/* Pushes a value the way a diagnostic shows it: strings quoted, the rest through tostring. */
+#define SHOW_MAX 160
+
+/* Pushes a value the way a diagnostic shows it on one line: strings quoted with control bytes
+ * escaped and cut after SHOW_MAX bytes (with their length), the rest through tostring. */
 static const char *show(lua_State *L, int idx)
 {
+    luaL_Buffer b;
+    size_t len;
+    const unsigned char *str;
     idx = lua_absindex(L, idx);
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        lua_pushfstring(L, "'%s'", lua_tostring(L, idx));
-        return lua_tostring(L, -1);
+    if (lua_type(L, idx) != LUA_TSTRING)
+        return luaL_tolstring(L, idx, NULL);
+    str = (const unsigned char *)lua_tolstring(L, idx, &len);
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '\'');
+    for (size_t i = 0; i < len && i < SHOW_MAX; i++) {
+        char esc[8];
+        if (str[i] == '\n')
+            luaL_addstring(&b, "\\n");
+        else if (str[i] == '\r')
+            luaL_addstring(&b, "\\r");
+        else if (str[i] == '\t')
+            luaL_addstring(&b, "\\t");
+        else if (str[i] < 0x20 || str[i] == 0x7f) {
+            snprintf(esc, sizeof(esc), "\\x%02x", str[i]);
+            luaL_addstring(&b, esc);
+        } else
+            luaL_addchar(&b, (char)str[i]);
     }
-    return luaL_tolstring(L, idx, NULL);
+    luaL_addchar(&b, '\'');
+    if (len > SHOW_MAX) {
+        char more[48];
+        snprintf(more, sizeof(more), "... (%zu bytes)", len);
+        luaL_addstring(&b, more);
+    }
+    luaL_pushresult(&b);
+    return lua_tostring(L, -1);
 }
 
 static void diag_got_expected(lua_State *L, int got, int exp)

@@ -147,19 +147,24 @@ void rt_set_linger0(int fd)
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 }
 
-static int open_one(const struct sockaddr_storage *ss, socklen_t len, uint32_t backlog, int *out)
+/* Opens one socket bound to ss; with `group`, SO_REUSEPORT and listening. */
+static int open_one(const struct sockaddr_storage *ss, socklen_t len, int group,
+                    uint32_t backlog, int *out)
 {
     int one = 1, fd, err;
 
     fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return rt_status_from_errno(errno);
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+        goto fail;
+    if (group && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
         goto fail;
     if (ss->ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, (int)backlog) != 0)
+    if (bind(fd, (const struct sockaddr *)ss, len) != 0)
+        goto fail;
+    if (group && listen(fd, (int)backlog) != 0)
         goto fail;
     *out = fd;
     return 0;
@@ -169,27 +174,27 @@ fail:
     return err == EADDRINUSE || err == EADDRNOTAVAIL ? rt_status_from_errno(err) : HG_EIO;
 }
 
+/* SO_REUSEPORT would let the group join another listener of this user on the same port (and a
+ * port-0 bind could land on one), so a plain socket is bound first: it fails with EADDRINUSE
+ * when anything listens there, and for port 0 it picks a port nobody uses. */
 int rt_listen_group(const struct sockaddr_storage *ss, socklen_t len, uint32_t n,
                     uint32_t backlog, int *fds, struct sockaddr_storage *bound)
 {
-    struct sockaddr_storage addr = *ss;
     socklen_t blen = sizeof *bound;
-    uint32_t i;
-    int rc = 0;
+    uint32_t i = 0;
+    int probe, rc;
 
+    rc = open_one(ss, len, 0, 0, &probe);
+    if (rc != 0)
+        return rc;
+    rc = getsockname(probe, (struct sockaddr *)bound, &blen) == 0 ? 0 : HG_EIO;
+    close(probe);
+    if (rc != 0)
+        return rc;
     for (i = 0; i < n; i++) {
-        rc = open_one(&addr, len, backlog, &fds[i]);
+        rc = open_one(bound, len, 1, backlog, &fds[i]);
         if (rc != 0)
             goto fail;
-        if (i == 0) {
-            /* port 0: the others must join the port the first one got */
-            if (getsockname(fds[0], (struct sockaddr *)bound, &blen) != 0) {
-                i = 1;
-                rc = HG_EIO;
-                goto fail;
-            }
-            addr = *bound;
-        }
     }
     return 0;
 fail:

@@ -1,4 +1,4 @@
-/* test-runner.c - the scenario runner against bad scripts (tests/scenarios/runner/*.lua): each
+/* test-runner.c - the scenario runner against bad scripts (tests/scenarios/runner/): each
  * runs in this process through hg__cli_scenario with stdout captured; checks the exit status,
  * the TAP it printed, and that no host thread is left running afterwards. */
 #include <dirent.h>

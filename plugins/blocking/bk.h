@@ -1,0 +1,138 @@
+/* bk.h - internals of the blocking runtime mode: N worker threads, each running a poll(2) loop
+ * over its own blocking sockets, its listening sockets (one SO_REUSEPORT socket per worker) and
+ * an eventfd for posts; timers are a list the loop turns into its poll timeout. */
+#ifndef HG_BK_H
+#define HG_BK_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "../common/rt.h"
+
+typedef struct bkrt bkrt;
+typedef struct bkw bkw;
+
+typedef struct bk_task {
+    struct bk_task *next;
+    void (*fn)(void *arg);
+    void *arg;
+    rt_owner *owner; /* a pipeline's post, holding the owner; NULL: internal */
+} bk_task;
+
+/* One worker. Touched by its thread only, except the task queue (mu), `totals`, `n_conns`. */
+struct bkw {
+    bkrt *rt;
+    int32_t index;
+    int efd; /* eventfd: tasks and stop */
+    hg_thread *thread;
+    hg_perf *perf;
+    pthread_mutex_t mu;
+    bk_task *head, *tail; /* under mu */
+    int closed;           /* under mu */
+    int stopping;
+    char *rbuf;
+    size_t rbuf_len;
+    rt_link conns, timers, slots, reap;
+    uint64_t now;  /* ns, taken once per turn and after the poll */
+    uint64_t turn, events;
+    struct pollfd *pfd; /* the poll set built each turn, and what each entry is */
+    void **pitem;
+    size_t pcap;
+    uint64_t n_conns; /* atomic */
+    rt_totals totals __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
+
+struct bkrt {
+    rt_base base; /* first: an owner's `rt` points here */
+    bkw *workers;
+};
+
+/* bk_worker.c */
+bkw *bkw_current(const bkrt *rt);
+int bkw_post(bkw *w, void (*fn)(void *), void *arg, rt_owner *owner);
+int bkw_init(bkrt *rt, bkw *w, int32_t index);
+void bkw_fini(bkw *w);
+void bkw_main(void *arg);
+void bkw_wake(bkw *w);
+void bkw_cut_owner(void *arg);
+void bkw_free_owner_timers(void *arg);
+
+/* bk_conn.c */
+extern const hg_net bk_net_template;
+typedef struct bk_slot bk_slot;
+/* Accepts one connection from a ready listening socket. */
+void bkc_accept(bk_slot *s);
+/* What the connection wants from poll (0: leave it out). */
+short bkc_events(hg_conn *c);
+int bkc_fd(const hg_conn *c);
+void bkc_ready(hg_conn *c, short revents);
+/* Checks the connection's timeouts; returns its next deadline (UINT64_MAX: none). */
+uint64_t bkc_timeouts(hg_conn *c, uint64_t now);
+uint64_t bkc_deadline(const hg_conn *c);
+/* Closes with HG_CLOSE_SHUTDOWN; 1 if it was not closing yet. */
+int bkc_cut(hg_conn *c);
+rt_owner *bkc_owner(const hg_conn *c);
+hg_conn *bkc_of_link(rt_link *l);
+/* Finishes the connections on w->reap: close the socket, write the record, on_closed. */
+void bkc_reap(bkw *w);
+
+/* bk_net.c: listeners, timers, posts */
+struct bk_slot {
+    struct hg_listener *l;
+    bkw *w;
+    int fd;
+    int open;
+    rt_link link; /* w->slots */
+};
+
+struct hg_listener {
+    rt_owner *o;
+    const hg_conn_handler *h;
+    void *ud;
+    char addr[64];
+    uint32_t n;
+    bk_slot *slots;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint32_t busy; /* under mu: slots open + tasks queued */
+    rt_link olink; /* the owner's listeners */
+};
+
+void bkl_slot_close(bk_slot *s);
+void bkl_close(rt_link *olink);
+
+struct hg_timer {
+    bkw *w;
+    rt_owner *o;
+    void (*cb)(void *ud, hg_timer *t);
+    void *ud;
+    uint64_t due, repeat; /* ns */
+    uint64_t born;        /* the turn it was started in */
+    rt_link link;         /* w->timers */
+    uint8_t dead, silenced;
+};
+
+hg_timer *bkt_of_link(rt_link *l);
+/* Runs the due timers; returns the next deadline (UINT64_MAX: none). */
+uint64_t bkt_run(bkw *w);
+/* Frees the timers marked dead. */
+void bkt_sweep(bkw *w);
+
+int bkn_listen(const hg_net *n, const char *addr, uint32_t backlog, const hg_conn_handler *h,
+               void *ud, hg_listener **out);
+int bkn_listener_address(const hg_net *n, hg_listener *l, char *buf, uint32_t cap);
+void bkn_listener_close(const hg_net *n, hg_listener *l);
+int bkn_timer_start(const hg_net *n, uint64_t delay_ns, uint64_t repeat_ns,
+                    void (*cb)(void *ud, hg_timer *t), void *ud, hg_timer **out);
+void bkn_timer_stop(const hg_net *n, hg_timer *t);
+uint32_t bkn_workers(const hg_net *n);
+int32_t bkn_current_worker(const hg_net *n);
+int bkn_post(const hg_net *n, int32_t worker, void (*fn)(void *arg), void *arg);
+
+static inline bkrt *bk_rt_of(const hg_net *n)
+{
+    return (bkrt *)rt_owner_of(n)->rt;
+}
+
+#endif

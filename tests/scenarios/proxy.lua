@@ -1,0 +1,48 @@
+-- tcp-proxy between a Lua client and a Lua upstream on a runtime mode (arg[1]): bytes pass both
+-- ways, half-close and close propagate, a dead upstream is counted.
+local mode = arg[1] or "uv"
+local up = assert(hangar.tcp.listen("127.0.0.1:0"))
+local h = hangar.start { yaml = string.format([[
+hangar: 1
+runtime: { mode: %s, workers: 2 }
+pipelines:
+  - { name: front, engine: tcp-proxy, listen: "127.0.0.1:0", upstream: "%s",
+      high_water: 64KiB, connect_timeout: 2s }
+]], mode, up:address()) }
+local front = h:address("front")
+
+local c = assert(hangar.tcp.connect(front, "2s"))
+local u = up:accept("2s")
+ok(u, mode .. ": the proxy connects upstream for a client")
+c:send("to upstream")
+is(u:recv(11, "2s"), "to upstream", "client bytes reach the upstream")
+u:send("to client")
+is(c:recv(9, "2s"), "to client", "upstream bytes reach the client")
+
+local big = string.rep("p", 1 << 20)
+c:send(big, "10s")
+is(u:recv(#big, "10s"), big, "1 MiB crosses a 64 KiB high-water mark intact")
+
+c:shutdown_write()
+local data, why = u:recv_all("2s")
+is(data, "", "the client's half-close reaches the upstream")
+u:send("after half-close")
+u:close()
+is(c:recv_all("2s"), "after half-close", "the upstream still answers, then its close arrives")
+c:close()
+
+ok(h:wait_for(function() return h:counters("front").connections_open == 0 end, "2s"),
+   "no connection is left open")
+cmp_ok(h:counters("front").bytes_in, ">=", 11 + #big, "bytes_in counts what crossed")
+
+up:close()
+local c2 = assert(hangar.tcp.connect(front, "2s"))
+data, why = c2:recv(1, "3s")
+is(data, nil, "with the upstream gone the client is closed")
+ok(why == "closed" or why == "reset", "closed or reset")
+ok(h:wait_for(function() return h:counters("front").upstream_failed >= 1 end, "3s"),
+   "upstream_failed counts it")
+c2:close()
+h:expect_error_log("upstream") -- a proxy may log the failed upstream as an error
+is(h:shutdown(), true, "the proxy shuts down")
+done_testing()
