@@ -36,7 +36,9 @@ typedef struct hg_timer hg_timer;
 /* How to close a connection. Fixed values. */
 enum {
     HG_CLOSE_GRACEFUL = 1, /* send what is queued, then close (FIN) */
-    HG_CLOSE_RESET = 2     /* drop the queue and reset (RST) */
+    HG_CLOSE_RESET = 2,    /* drop the queue and reset (RST) */
+    HG_CLOSE_CUT = 3       /* reset because the host is stopping the owner now (a pipeline's
+                            * stop(HG_STOP_NOW)): counted and recorded as HG_CLOSE_SHUTDOWN */
 };
 
 /* Which timeout fired. Fixed values. */
