@@ -1,0 +1,54 @@
+/* services_priv.h - the inside of an instance (hg__inst), shared by services.c (the hg_host
+ * table) and inst.c (what the host reads back: counters, facts, records, JSON). */
+#ifndef HG_SERVICES_PRIV_H
+#define HG_SERVICES_PRIV_H
+
+#include "services.h"
+
+typedef struct counter_entry {
+    char *name;
+    uint32_t type;
+    hg_counter *cell;
+} counter_entry;
+
+typedef struct info_entry {
+    char *key;
+    char *value;
+} info_entry;
+
+typedef struct perf_entry {
+    char *thread;
+    hg_perf *cell;
+} perf_entry;
+
+struct hg__inst {
+    hg_host table; /* handed to the plugin; table.host_data points back here */
+    char *name;
+    const hg__node *cfg;
+    hg__logger *lg;
+    int own_lg;
+    hg__diag *diag;
+    hg__diag own_diag;
+    pthread_mutex_t *diag_mu;
+    hg__inst_hooks hooks;
+    hg_cancel *token;
+    hg_cancel *own_root; /* standalone: the root our token hangs off */
+
+    pthread_mutex_t mu; /* counters, info, state, records, perf */
+    counter_entry *counters;
+    uint32_t n_counters, cap_counters;
+    info_entry *info;
+    uint32_t n_info, cap_info;
+    perf_entry *perf;
+    uint32_t n_perf, cap_perf;
+    uint32_t state;
+    int status;
+    char *error;
+    uint64_t started_ns, stopped_ns;
+
+    hg_conn_record *ring;
+    uint32_t ring_cap, ring_head, ring_count;
+    uint64_t ring_dropped;
+};
+
+#endif
