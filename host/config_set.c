@@ -1,0 +1,167 @@
+/* config_set.c - the `--set PATH=VALUE` overrides: reads the value as YAML and grafts it into the
+ * config tree at PATH (map keys, list indexes or item names), before the schema check. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hangar/host.h>
+#include <hangar/status.h>
+
+#include "config_priv.h"
+#include "units.h"
+
+
+static void unposition(hg__node *n)
+{
+    n->line = n->col = 0;
+    for (uint32_t i = 0; i < n->n; i++) {
+        if (n->keys)
+            unposition(n->keys[i]);
+        unposition(n->items[i]);
+    }
+}
+
+/* The index of seq item `seg` (a number or an item's `name:`), or -1. */
+static int64_t seq_index(const hg__node *seq, const char *seg)
+{
+    int64_t i;
+
+    if (hg__parse_int(seg, &i) == 0 && seg[0] != '-' && seg[0] != '+')
+        return i < (int64_t)seq->n ? i : -1;
+    for (uint32_t j = 0; j < seq->n; j++) {
+        const hg__node *name = hg__node_get(seq->items[j], "name");
+        if (name && name->type == HG_CFG_SCALAR && strcmp(name->value, seg) == 0)
+            return j;
+    }
+    return -1;
+}
+
+static int64_t map_index(const hg__node *map, const char *seg)
+{
+    for (uint32_t j = 0; j < map->n; j++)
+        if (map->keys[j]->type == HG_CFG_SCALAR && strcmp(map->keys[j]->value, seg) == 0)
+            return j;
+    return -1;
+}
+
+/* Adds key seg to map with value v (a new empty map when v is NULL). Returns the value node. */
+static hg__node *map_add(hg__node *map, const char *seg, const char *file, hg__node *v)
+{
+    hg__node *k = hg__node_new(HG_CFG_SCALAR, seg);
+    hg__node *val = v ? v : hg__node_new(HG_CFG_MAP, NULL);
+
+    if (!k || !val || hg__node_append(map, k, val) != 0) {
+        hg__node_free(k);
+        if (!v)
+            hg__node_free(val);
+        return NULL;
+    }
+    k->file = file;
+    if (!v)
+        val->file = file;
+    return val;
+}
+
+/* Walks `path` in doc and puts v there (owned by the tree on 0). Returns 0, HG_ECONFIG
+ * (reported as "--set PATH: ...") or HG_ENOMEM. */
+static int graft(hg__doc *doc, const char *path, const char *file, hg__node *v, hg__diag *d)
+{
+    hg__node *cur = doc->root;
+    const char *seg = path;
+    char name[256];
+
+    if (!cur) {
+        cur = doc->root = hg__node_new(HG_CFG_MAP, NULL);
+        if (!cur)
+            return HG_ENOMEM;
+    }
+    for (;;) {
+        const char *dot = strchr(seg, '.');
+        size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
+        int prefix = seg > path ? (int)(seg - path - 1) : 0;
+        int64_t i;
+
+        if (len == 0 || len >= sizeof(name)) {
+            hg__diag_add(d, NULL, 0, 0, "%s: the path has an empty or overlong part", file);
+            return HG_ECONFIG;
+        }
+        memcpy(name, seg, len);
+        name[len] = '\0';
+        if (cur->type == HG_CFG_SCALAR) {
+            hg__diag_add(d, NULL, 0, 0, "%s: '%.*s' is a single value, not a map or a list",
+                         file, prefix, path);
+            return HG_ECONFIG;
+        }
+        i = cur->type == HG_CFG_MAP ? map_index(cur, name) : seq_index(cur, name);
+        if (i < 0 && cur->type == HG_CFG_SEQ) {
+            hg__diag_add(d, NULL, 0, 0, "%s: no item named '%s' in '%.*s'", file, name, prefix,
+                         path);
+            return HG_ECONFIG;
+        }
+        if (i < 0) {
+            hg__node *added = map_add(cur, name, file, dot ? NULL : v);
+            if (!added)
+                return HG_ENOMEM;
+            if (!dot)
+                return 0;
+            cur = added;
+        } else if (!dot) {
+            hg__node_free(cur->items[i]);
+            cur->items[i] = v;
+            return 0;
+        } else {
+            cur = cur->items[i];
+        }
+        seg = dot + 1;
+    }
+}
+
+static int keep_set_doc(hg__config *cfg, hg__doc *vdoc)
+{
+    hg__doc **p = realloc(cfg->set_docs, (cfg->n_set_docs + 1) * sizeof(*p));
+
+    if (!p)
+        return HG_ENOMEM;
+    cfg->set_docs = p;
+    p[cfg->n_set_docs++] = vdoc;
+    return 0;
+}
+
+/* One "path=value": the value is read as YAML (a scalar, or a flow list/map like [0, 1]). */
+int hg__config_apply_set(hg__config *cfg, const char *spec, const hg__cfg_limits *lim,
+                         hg__diag *d)
+{
+    const char *eq = strchr(spec, '=');
+    char *label = NULL;
+    hg__doc *vdoc = NULL;
+    hg__node *v;
+    int rc;
+
+    if (!eq || eq == spec) {
+        hg__diag_add(d, NULL, 0, 0, "--set %s: expected PATH=VALUE", spec);
+        return HG_ECONFIG;
+    }
+    if (asprintf(&label, "--set %.*s", (int)(eq - spec), spec) < 0)
+        return HG_ENOMEM;
+    rc = hg__doc_read(NULL, label, eq + 1, strlen(eq + 1), lim, 0, &vdoc, d);
+    free(label);
+    if (rc != 0)
+        return rc;
+    rc = keep_set_doc(cfg, vdoc);
+    if (rc != 0) {
+        hg__doc_free(vdoc);
+        return rc;
+    }
+    v = vdoc->root ? vdoc->root : hg__node_new(HG_CFG_SCALAR, NULL);
+    if (!v)
+        return HG_ENOMEM;
+    vdoc->root = NULL;
+    unposition(v);
+    v->file = vdoc->file;
+    rc = graft(cfg->doc, vdoc->file + 6, vdoc->file, v, d);
+    if (rc != 0)
+        hg__node_free(v);
+    return rc;
+}
+
