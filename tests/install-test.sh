@@ -12,7 +12,7 @@ n=0
 failed=0
 
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 check() { # STATUS DESCRIPTION [LOG]
     n=$((n + 1))
     if [ "$1" -eq 0 ]; then
@@ -24,7 +24,7 @@ check() { # STATUS DESCRIPTION [LOG]
     fi
 }
 skip_rest() { # REASON
-    while [ "$n" -lt 7 ]; do
+    while [ "$n" -lt 8 ]; do
         n=$((n + 1))
         echo "ok $n - # SKIP $1"
     done
@@ -66,8 +66,28 @@ python3 - "$TMP/plugins.json" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 found = [e for p in doc["plugins"] if p["id"] == "org.example.upper" for e in p["engines"]
-         if e["name"] == "example-upper" and e["kind"] == "processor"]
+         if e["name"] == "example-upper" and e["kind"] == "pipeline"]
 sys.exit(0 if found else 1)
 PY
-check $? "its JSON lists org.example.upper with the processor example-upper" "$TMP/plugins.json"
+check $? "its JSON lists org.example.upper with the pipeline example-upper" "$TMP/plugins.json"
+
+# The template runs: the installed hangar, its installed runtime mode, and the template engine.
+PLUGDIR=$(dirname "$(find "$ROOT" -name uv.so | head -n 1)")
+cat >"$TMP/upper.lua" <<'LUA'
+local h = hangar.start { yaml = [[
+hangar: 1
+pipelines:
+  - { name: up, engine: example-upper, listen: "127.0.0.1:0" }
+]] }
+local c = assert(hangar.tcp.connect(h:address("up"), "2s"))
+c:send("hello, hangar")
+is(c:recv(13, "2s"), "HELLO, HANGAR", "the template engine answers in upper case")
+c:close()
+h:wait_for(function() return h:counters("up").open == 0 end, "2s")
+is(h:counters("up").bytes_converted, 13, "and counts what it converted")
+h:shutdown()
+done_testing()
+LUA
+HANGAR_PLUGIN_PATH="$PLUGDIR:$TMP/tpl" "$HANGAR" scenario "$TMP/upper.lua" >"$TMP/upper.tap" 2>&1
+check $? "the installed hangar runs the template's engine in a scenario" "$TMP/upper.tap"
 exit $failed

@@ -12,6 +12,7 @@
 
 typedef struct bkrt bkrt;
 typedef struct bkw bkw;
+typedef struct bk_slot bk_slot;
 
 typedef struct bk_task {
     struct bk_task *next;
@@ -58,9 +59,54 @@ void bkw_wake(bkw *w);
 void bkw_cut_owner(void *arg);
 void bkw_free_owner_timers(void *arg);
 
-/* bk_conn.c */
+/* bk_conn.c, bk_open.c: connections */
+enum {
+    CF_CONNECTING = 1u << 0,
+    CF_ESTABLISHED = 1u << 1,
+    CF_NOTIFY = 1u << 2, /* on_closed is owed */
+    CF_PAUSED = 1u << 3,
+    CF_EOF = 1u << 4,
+    CF_EOF_FIRST = 1u << 5, /* the peer's FIN came before ours */
+    CF_SHUT_REQ = 1u << 6,
+    CF_SHUT_DONE = 1u << 7,
+    CF_CLOSE_REQ = 1u << 8,
+    CF_CLOSING = 1u << 9,
+    CF_HIGH = 1u << 10,
+    CF_IN_TIMEOUT = 1u << 11,
+    CF_RESET = 1u << 12
+};
+
+typedef struct bchunk {
+    struct bchunk *next;
+    uint32_t len, off;
+    uint8_t data[];
+} bchunk;
+
+struct hg_conn {
+    int fd;
+    bkw *w;
+    rt_owner *o;
+    const hg_conn_handler *h;
+    void *ud;
+    rt_track t;
+    rt_link link, reap_link;
+    uint32_t flags, cause, req_cause;
+    int status, req_status;
+    bchunk *qhead, *qtail;
+    uint64_t queued, high, low;
+    uint64_t idle_ns, read_ns, write_ns, connect_ns;
+    uint64_t last_io, last_read, last_write, opened;
+};
+
 extern const hg_net bk_net_template;
-typedef struct bk_slot bk_slot;
+
+/* Marks the connection closed; the reap closes the socket and reports it. */
+void bkc_close_now(hg_conn *c, uint32_t cause, int status, int reset);
+/* Sends the FIN once the queue is empty, and closes once both directions are done. */
+void bkc_progress(hg_conn *c);
+void bkc_finish_connect(hg_conn *c);
+int bkc_connect(const hg_net *n, const char *addr, uint64_t timeout_ns, const hg_conn_handler *h,
+                void *ud, hg_conn **out);
 /* Accepts one connection from a ready listening socket. */
 void bkc_accept(bk_slot *s);
 /* What the connection wants from poll (0: leave it out). */

@@ -1,4 +1,4 @@
-/* bk_conn.c - a TCP connection on a blocking worker. The socket stays in blocking mode; the
+/* bk_conn.c - a TCP connection on a blocking worker (accept and connect are in bk_open.c). The socket stays in blocking mode; the
  * worker's poll says when it is readable or writable, and each recv/send passes MSG_DONTWAIT so
  * a wrong guess costs an EAGAIN, never a stalled worker. A write sends what the kernel takes at
  * once and copies the rest into the connection's queue, which the loop flushes on POLLOUT (the
@@ -18,44 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum {
-    CF_CONNECTING = 1u << 0,
-    CF_ESTABLISHED = 1u << 1,
-    CF_NOTIFY = 1u << 2, /* on_closed is owed */
-    CF_PAUSED = 1u << 3,
-    CF_EOF = 1u << 4,
-    CF_EOF_FIRST = 1u << 5, /* the peer's FIN came before ours */
-    CF_SHUT_REQ = 1u << 6,
-    CF_SHUT_DONE = 1u << 7,
-    CF_CLOSE_REQ = 1u << 8,
-    CF_CLOSING = 1u << 9,
-    CF_HIGH = 1u << 10,
-    CF_IN_TIMEOUT = 1u << 11,
-    CF_RESET = 1u << 12
-};
-
-typedef struct bchunk {
-    struct bchunk *next;
-    uint32_t len, off;
-    uint8_t data[];
-} bchunk;
-
-struct hg_conn {
-    int fd;
-    bkw *w;
-    rt_owner *o;
-    const hg_conn_handler *h;
-    void *ud;
-    rt_track t;
-    rt_link link, reap_link;
-    uint32_t flags, cause, req_cause;
-    int status, req_status;
-    bchunk *qhead, *qtail;
-    uint64_t queued, high, low;
-    uint64_t idle_ns, read_ns, write_ns, connect_ns;
-    uint64_t last_io, last_read, last_write, opened;
-};
 
 rt_owner *bkc_owner(const hg_conn *c)
 {
@@ -94,7 +56,7 @@ short bkc_events(hg_conn *c)
 }
 
 /* Marks the connection closed; the reap closes the socket and reports it. */
-static void close_now(hg_conn *c, uint32_t cause, int status, int reset)
+void bkc_close_now(hg_conn *c, uint32_t cause, int status, int reset)
 {
     if (c->flags & CF_CLOSING)
         return;
@@ -107,14 +69,14 @@ static void close_now(hg_conn *c, uint32_t cause, int status, int reset)
 static void close_on_error(hg_conn *c, int err)
 {
     uint32_t cause = (err == ECONNRESET || err == EPIPE) ? HG_CLOSE_PASSIVE_RESET : HG_CLOSE_ERROR;
-    close_now(c, cause, rt_status_from_errno(err), 0);
+    bkc_close_now(c, cause, rt_status_from_errno(err), 0);
 }
 
 int bkc_cut(hg_conn *c)
 {
     if (c->flags & CF_CLOSING)
         return 0;
-    close_now(c, HG_CLOSE_SHUTDOWN, 0, 0);
+    bkc_close_now(c, HG_CLOSE_SHUTDOWN, 0, 0);
     return 1;
 }
 
@@ -155,7 +117,7 @@ void bkc_reap(bkw *w)
 }
 
 /* Sends the FIN once the queue is empty, and closes once both directions are done. */
-static void progress(hg_conn *c)
+void bkc_progress(hg_conn *c)
 {
     if (c->flags & (CF_CLOSING | CF_CONNECTING))
         return;
@@ -169,9 +131,9 @@ static void progress(hg_conn *c)
     if (!(c->flags & CF_SHUT_DONE))
         return;
     if (c->flags & CF_CLOSE_REQ)
-        close_now(c, c->req_cause, c->req_status, 0);
+        bkc_close_now(c, c->req_cause, c->req_status, 0);
     else if (c->flags & CF_EOF)
-        close_now(c, (c->flags & CF_EOF_FIRST) ? HG_CLOSE_PASSIVE : HG_CLOSE_ACTIVE, 0, 0);
+        bkc_close_now(c, (c->flags & CF_EOF_FIRST) ? HG_CLOSE_PASSIVE : HG_CLOSE_ACTIVE, 0, 0);
 }
 
 /* --- writing --- */
@@ -182,7 +144,7 @@ static int flush(hg_conn *c)
     bchunk *ch;
     ssize_t n;
 
-    while ((ch = c->qhead) != NULL) {
+    for (ch = c->qhead; ch; ch = c->qhead) {
         n = send(c->fd, ch->data + ch->off, ch->len - ch->off, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             break;
@@ -266,7 +228,7 @@ static int conn_shutdown_write(const hg_net *n, hg_conn *c)
     if (c->flags & (CF_CLOSING | CF_CLOSE_REQ))
         return HG_ECLOSED;
     c->flags |= CF_SHUT_REQ;
-    progress(c);
+    bkc_progress(c);
     return 0;
 }
 
@@ -282,7 +244,7 @@ static void conn_close(const hg_net *n, hg_conn *c, uint32_t how)
         status = HG_ETIMEDOUT;
     }
     if (how == HG_CLOSE_RESET || !(c->flags & CF_ESTABLISHED)) {
-        close_now(c, cause, status, how == HG_CLOSE_RESET && (c->flags & CF_ESTABLISHED));
+        bkc_close_now(c, cause, status, how == HG_CLOSE_RESET && (c->flags & CF_ESTABLISHED));
         return;
     }
     if (cause == HG_CLOSE_ACTIVE && (c->flags & CF_EOF_FIRST))
@@ -290,7 +252,7 @@ static void conn_close(const hg_net *n, hg_conn *c, uint32_t how)
     c->flags |= CF_CLOSE_REQ | CF_SHUT_REQ;
     c->req_cause = cause;
     c->req_status = status;
-    progress(c);
+    bkc_progress(c);
 }
 
 /* --- reading --- */
@@ -301,7 +263,7 @@ static void on_eof(hg_conn *c)
     if (!(c->flags & CF_SHUT_REQ))
         c->flags |= CF_EOF_FIRST;
     if (c->flags & CF_SHUT_DONE)
-        close_now(c, (c->flags & CF_EOF_FIRST) ? HG_CLOSE_PASSIVE : HG_CLOSE_ACTIVE, 0, 0);
+        bkc_close_now(c, (c->flags & CF_EOF_FIRST) ? HG_CLOSE_PASSIVE : HG_CLOSE_ACTIVE, 0, 0);
     else if (c->h->on_peer_shutdown)
         c->h->on_peer_shutdown(c->ud, c);
     else
@@ -351,31 +313,6 @@ static void conn_read_resume(const hg_net *n, hg_conn *c)
 
 /* --- readiness and timeouts --- */
 
-static void finish_connect(hg_conn *c)
-{
-    socklen_t len = sizeof(int);
-    int err = 0, fl;
-
-    c->flags &= ~CF_CONNECTING;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-        err = errno;
-    if (err != 0) {
-        close_now(c, HG_CLOSE_CONNECT_FAILED, rt_status_from_errno(err), 0);
-        return;
-    }
-    fl = fcntl(c->fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK); /* blocking from now on */
-    len = sizeof c->t.local;
-    getsockname(c->fd, (struct sockaddr *)&c->t.local, &len);
-    c->flags |= CF_ESTABLISHED;
-    rt_track_established(c->o, &c->t);
-    c->last_io = c->last_read = c->last_write = c->w->now;
-    if (c->h->on_connected)
-        c->h->on_connected(c->ud, c);
-    progress(c);
-}
-
 void bkc_ready(hg_conn *c, short rev)
 {
     socklen_t len = sizeof(int);
@@ -384,7 +321,7 @@ void bkc_ready(hg_conn *c, short rev)
     if (c->flags & CF_CLOSING)
         return;
     if (c->flags & CF_CONNECTING) {
-        finish_connect(c);
+        bkc_finish_connect(c);
         return;
     }
     if (c->queued > 0 && (rev & (POLLOUT | POLLERR | POLLHUP))) {
@@ -395,7 +332,7 @@ void bkc_ready(hg_conn *c, short rev)
             if (c->h->on_writable)
                 c->h->on_writable(c->ud, c);
         }
-        progress(c);
+        bkc_progress(c);
     }
     if (c->flags & CF_CLOSING)
         return;
@@ -450,19 +387,19 @@ uint64_t bkc_timeouts(hg_conn *c, uint64_t now)
         return UINT64_MAX;
     if (c->flags & CF_CONNECTING) {
         if (c->connect_ns && now - c->opened >= c->connect_ns)
-            close_now(c, HG_CLOSE_CONNECT_FAILED, HG_ETIMEDOUT, 0);
+            bkc_close_now(c, HG_CLOSE_CONNECT_FAILED, HG_ETIMEDOUT, 0);
         return bkc_deadline(c);
     }
     which = timeout_due(c, now);
     if (which && (c->flags & CF_CLOSE_REQ)) {
-        close_now(c, HG_CLOSE_TIMEOUT, HG_ETIMEDOUT, 0); /* a graceful close that stalls */
+        bkc_close_now(c, HG_CLOSE_TIMEOUT, HG_ETIMEDOUT, 0); /* a graceful close that stalls */
     } else if (which && c->h->on_timeout) {
         c->w->events++;
         c->flags |= CF_IN_TIMEOUT;
         c->h->on_timeout(c->ud, c, which);
         c->flags &= ~CF_IN_TIMEOUT;
     } else if (which) {
-        close_now(c, HG_CLOSE_TIMEOUT, HG_ETIMEDOUT, 0);
+        bkc_close_now(c, HG_CLOSE_TIMEOUT, HG_ETIMEDOUT, 0);
     }
     return bkc_deadline(c);
 }
@@ -478,197 +415,6 @@ static void conn_set_timeouts(const hg_net *n, hg_conn *c, uint64_t idle_ns, uin
     c->last_io = c->last_read = now;
     if (c->queued == 0)
         c->last_write = now;
-}
-
-/* --- set-up --- */
-
-/* Fills a zeroed connection and puts it on its worker. */
-static void conn_init(hg_conn *c, bkw *w, rt_owner *o, const hg_conn_handler *h, void *ud,
-                      uint8_t out)
-{
-    c->fd = -1;
-    c->w = w;
-    c->o = o;
-    c->h = h;
-    c->ud = ud;
-    c->high = RT_DEFAULT_HIGH;
-    c->low = RT_DEFAULT_LOW;
-    rt_list_init(&c->reap_link);
-    rt_track_open(o, &c->t, w->index, out, __atomic_add_fetch(&o->next_id, 1, __ATOMIC_RELAXED));
-    c->opened = c->last_io = c->last_read = c->last_write = w->now;
-    rt_list_push(&w->conns, &c->link);
-    rt_add1(&w->n_conns, 1);
-}
-
-static hg_conn *conn_new(bkw *w, rt_owner *o, const hg_conn_handler *h, void *ud, uint8_t out)
-{
-    hg_conn *c = calloc(1, sizeof *c);
-
-    if (!c)
-        return NULL;
-    conn_init(c, w, o, h, ud, out);
-    rt_owner_hold(o);
-    return c;
-}
-
-static void set_nodelay(int fd)
-{
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-static void accept_one(bk_slot *s, int fd, const struct sockaddr_storage *peer)
-{
-    hg_listener *l = s->l;
-    socklen_t len = sizeof(struct sockaddr_storage);
-    hg_conn *c = conn_new(s->w, l->o, l->h, l->ud, 0);
-    int rc;
-
-    if (!c) {
-        close(fd);
-        return;
-    }
-    c->fd = fd;
-    c->t.peer = *peer;
-    getsockname(fd, (struct sockaddr *)&c->t.local, &len);
-    set_nodelay(fd);
-    if (s->w->stopping || rt_owner_closing(l->o)) {
-        close_now(c, HG_CLOSE_SHUTDOWN, HG_ECLOSED, 0);
-        return;
-    }
-    c->flags |= CF_ESTABLISHED | CF_NOTIFY;
-    rc = l->h->on_accept ? l->h->on_accept(l->ud, c, &c->ud) : 0;
-    if (rc != 0) {
-        c->flags &= ~(CF_NOTIFY | CF_ESTABLISHED);
-        close_now(c, HG_CLOSE_ACTIVE_RESET, rc, 1);
-        return;
-    }
-    rt_track_established(c->o, &c->t);
-}
-
-void bkc_accept(bk_slot *s)
-{
-    struct sockaddr_storage peer;
-    socklen_t len;
-    int fd, i;
-
-    /* the listening socket is non-blocking: a connection reset before accept cannot stall us */
-    for (i = 0; i < 16 && s->open; i++) {
-        len = sizeof peer;
-        fd = accept4(s->fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
-        if (fd < 0)
-            return;
-        accept_one(s, fd, &peer);
-    }
-}
-
-/* Starts a connect on c's worker (the socket is non-blocking until established). */
-static void connect_start(hg_conn *c)
-{
-    int rc;
-
-    c->flags |= CF_NOTIFY;
-    if (c->w->stopping || rt_owner_closing(c->o)) {
-        close_now(c, HG_CLOSE_CONNECT_FAILED, HG_ECLOSED, 0);
-        return;
-    }
-    c->fd = socket(c->t.peer.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (c->fd < 0) {
-        close_now(c, HG_CLOSE_CONNECT_FAILED, rt_status_from_errno(errno), 0);
-        return;
-    }
-    set_nodelay(c->fd);
-    rc = connect(c->fd, (const struct sockaddr *)&c->t.peer,
-                 c->t.peer.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                 : sizeof(struct sockaddr_in));
-    if (rc != 0 && errno != EINPROGRESS) {
-        close_now(c, HG_CLOSE_CONNECT_FAILED, rt_status_from_errno(errno), 0);
-        return;
-    }
-    /* even an immediate success is reported from the loop (POLLOUT), never from here */
-    c->flags |= CF_CONNECTING;
-}
-
-typedef struct connect_args {
-    rt_owner *o;
-    const hg_conn_handler *h;
-    void *ud;
-    uint64_t timeout_ns;
-    struct sockaddr_storage peer;
-    hg_conn *c; /* handed out at once; filled on the worker */
-} connect_args;
-
-static void connect_task(void *arg)
-{
-    connect_args *a = arg;
-    bkw *w = bkw_current((bkrt *)a->o->rt);
-    hg_conn *c = a->c;
-
-    memset(c, 0, sizeof *c);
-    conn_init(c, w, a->o, a->h, a->ud, 1);
-    c->t.peer = a->peer;
-    c->connect_ns = a->timeout_ns;
-    connect_start(c);
-    free(a); /* the owner hold taken for the connection stays with it */
-}
-
-static int connect_elsewhere(bkrt *rt, rt_owner *o, const struct sockaddr_storage *ss,
-                             uint64_t timeout_ns, const hg_conn_handler *h, void *ud,
-                             hg_conn **out)
-{
-    connect_args *a = calloc(1, sizeof *a);
-    uint32_t i = __atomic_fetch_add(&rt->base.rr, 1, __ATOMIC_RELAXED) % rt->base.n_workers;
-
-    if (!a)
-        return HG_ENOMEM;
-    a->c = malloc(sizeof *a->c);
-    if (!a->c) {
-        free(a);
-        return HG_ENOMEM;
-    }
-    a->o = o;
-    a->h = h;
-    a->ud = ud;
-    a->timeout_ns = timeout_ns;
-    a->peer = *ss;
-    a->c->w = &rt->workers[i]; /* conn_worker works at once */
-    *out = a->c;
-    rt_owner_hold(o); /* for the connection */
-    if (bkw_post(&rt->workers[i], connect_task, a, NULL) != 0) {
-        rt_owner_release(o);
-        free(a->c);
-        free(a);
-        return HG_ECLOSED;
-    }
-    return 0;
-}
-
-static int conn_connect(const hg_net *n, const char *addr, uint64_t timeout_ns,
-                        const hg_conn_handler *h, void *ud, hg_conn **out)
-{
-    bkrt *rt = bk_rt_of(n);
-    rt_owner *o = rt_owner_of(n);
-    bkw *w = bkw_current(rt);
-    struct sockaddr_storage ss;
-    socklen_t len;
-    hg_conn *c;
-
-    if (!h || rt_addr_parse(addr, &ss, &len) != 0)
-        return HG_EINVAL;
-    if (rt_owner_closing(o) || rt_base_stopping(&rt->base) || !rt->base.started)
-        return HG_ECLOSED;
-    if (!w)
-        return connect_elsewhere(rt, o, &ss, timeout_ns, h, ud, out);
-    if (w->stopping)
-        return HG_ECLOSED;
-    c = conn_new(w, o, h, ud, 1);
-    if (!c)
-        return HG_ENOMEM;
-    c->t.peer = ss;
-    c->connect_ns = timeout_ns;
-    *out = c;
-    connect_start(c);
-    return 0;
 }
 
 /* --- the rest of the table --- */
@@ -696,7 +442,7 @@ const hg_net bk_net_template = {
     .listen = bkn_listen,
     .listener_address = bkn_listener_address,
     .listener_close = bkn_listener_close,
-    .connect = conn_connect,
+    .connect = bkc_connect,
     .write = conn_write,
     .queued = conn_queued,
     .set_water = conn_set_water,

@@ -134,7 +134,12 @@ static inline void rt_add1(uint64_t *cell, uint64_t n)
     __atomic_store_n(cell, __atomic_load_n(cell, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
 }
 
-/* One connection's bookkeeping (embedded in each mode's connection). Touched by its worker only. */
+/* One connection's bookkeeping (embedded in each mode's connection). Touched by its worker only.
+ * Counting rules, per owner: every accepted or outgoing connection counts `attempted` when it
+ * begins; it then becomes `established` (connected, or accepted and kept by on_accept) or
+ * `failed` (connect failed, accept refused). Each established connection counts exactly one
+ * closed_<cause> when it closes. So attempted = established + failed + connecting, and
+ * established = open + the sum of closed_*. Every connection writes one record. */
 typedef struct rt_track {
     hg_conn_record rec;
     struct sockaddr_storage peer, local;
@@ -146,18 +151,28 @@ typedef struct rt_track {
 void rt_track_open(rt_owner *o, rt_track *t, int32_t worker, uint8_t outgoing, uint64_t id);
 /* Established (connected, or accepted and kept): counts established and open. */
 void rt_track_established(rt_owner *o, rt_track *t);
-static inline void rt_track_in(rt_owner *o, rt_track *t, rt_totals *tot, uint64_t n)
+/* Bytes in/out for the record and the worker's totals only; the caller adds them to the
+ * owner's counters (now: rt_track_in/out, or batched once per loop turn). */
+static inline void rt_track_in_local(rt_track *t, rt_totals *tot, uint64_t n)
 {
     if (t->rec.bytes_in == 0)
         t->rec.t_first_byte_ns = rt_now_ns();
     t->rec.bytes_in += n;
     rt_add1(&tot->in, n);
+}
+static inline void rt_track_out_local(rt_track *t, rt_totals *tot, uint64_t n)
+{
+    t->rec.bytes_out += n;
+    rt_add1(&tot->out, n);
+}
+static inline void rt_track_in(rt_owner *o, rt_track *t, rt_totals *tot, uint64_t n)
+{
+    rt_track_in_local(t, tot, n);
     hg_counter_add(o->c[RT_C_BYTES_IN], n);
 }
 static inline void rt_track_out(rt_owner *o, rt_track *t, rt_totals *tot, uint64_t n)
 {
-    t->rec.bytes_out += n;
-    rt_add1(&tot->out, n);
+    rt_track_out_local(t, tot, n);
     hg_counter_add(o->c[RT_C_BYTES_OUT], n);
 }
 /* The record so far, with peer and local formatted. */

@@ -107,6 +107,7 @@ static void on_async(uv_async_t *a)
 {
     uvw *w = a->data;
 
+    uvw_awake(w);
     if (w->stopping)
         return;
     run_tasks(w, take_tasks(w, 0));
@@ -114,27 +115,38 @@ static void on_async(uv_async_t *a)
         worker_stop(w);
 }
 
+/* Idle time: the prepare handle runs just before the loop polls; the first callback of the poll
+ * phase (uvw_awake) or the check handle after it ends the wait. (libuv's own idle-time metric
+ * is not used: in this libuv it makes every poll a zero-timeout epoll_wait first, one more
+ * syscall per turn.) */
 static void on_prepare(uv_prepare_t *p)
 {
     uvw *w = p->data;
+
+    uvc_flush_counts(w); /* bytes of the close phase, before the loop may block */
     w->turn++;
+    w->t_poll = uv_hrtime();
+    w->in_poll = 1;
 }
 
-/* Once per turn, after the poll: the time since the last check minus what the loop spent
- * blocked in epoll (uv_metrics_idle_time) is busy time. */
+/* Once per turn, after the poll: publishes busy/idle time, turns and events. */
 static void on_check(uv_check_t *ch)
 {
     uvw *w = ch->data;
-    uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(&w->loop);
-    uint64_t d_idle = idle - w->idle_seen, d_all = now - w->last_check_ns;
+    uint64_t now, d_all, d_idle;
 
+    uvw_awake(w);
+    uvc_flush_counts(w);
+    now = uv_hrtime();
+    d_all = now - w->last_check_ns;
+    d_idle = w->idle_acc - w->idle_seen;
     if (!w->perf)
         return;
     hg_perf_add(&w->perf->idle_ns, d_idle);
     hg_perf_add(&w->perf->busy_ns, d_all > d_idle ? d_all - d_idle : 0);
     hg_perf_add(&w->perf->turns, w->turn - w->turns_seen);
     hg_perf_add(&w->perf->events, w->events - w->events_seen);
-    w->idle_seen = idle;
+    w->idle_seen = w->idle_acc;
     w->last_check_ns = now;
     w->turns_seen = w->turn;
     w->events_seen = w->events;
@@ -166,6 +178,7 @@ int uvw_init(uvrt *rt, uvw *w, int32_t index)
     rt_list_init(&w->timers);
     rt_list_init(&w->slots);
     rt_list_init(&w->deferred);
+    rt_list_init(&w->dirty);
     w->rbuf_len = rt->base.cfg.read_buffer;
     w->rbuf = malloc(w->rbuf_len);
     if (!w->rbuf)
@@ -173,7 +186,6 @@ int uvw_init(uvrt *rt, uvw *w, int32_t index)
     rc = uv_loop_init(&w->loop);
     if (rc != 0)
         goto fail_buf;
-    uv_loop_configure(&w->loop, UV_METRICS_IDLE_TIME);
     w->loop.data = w;
     uv_async_init(&w->loop, &w->async, on_async);
     uv_prepare_init(&w->loop, &w->prepare);

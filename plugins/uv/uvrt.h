@@ -40,8 +40,11 @@ struct uvw {
     char *rbuf;           /* the one read buffer, lent to whichever connection reads */
     size_t rbuf_len;
     rt_link conns, timers, slots, deferred;
+    rt_link dirty; /* connections with bytes not yet added to their owner's counters */
     uint64_t turn;
-    uint64_t events, events_seen, turns_seen, last_check_ns, idle_seen;
+    uint64_t events, events_seen, turns_seen, last_check_ns;
+    uint64_t t_poll, idle_acc, idle_seen; /* idle time: see on_prepare */
+    int in_poll;
     uint64_t n_conns; /* atomic */
     rt_totals totals __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
@@ -65,8 +68,68 @@ void uvw_defer(uvw *w, rt_link *l);
 void uvw_cut_owner(void *arg);
 void uvw_free_owner_timers(void *arg);
 
-/* uv_conn.c */
+/* uv_conn.c, uv_open.c: connections */
+enum {
+    F_CONNECTING = 1u << 0,
+    F_ESTABLISHED = 1u << 1,
+    F_NOTIFY = 1u << 2, /* on_closed is owed */
+    F_READING = 1u << 3,
+    F_PAUSED = 1u << 4,
+    F_BUDGET = 1u << 5,
+    F_EOF = 1u << 6,
+    F_EOF_FIRST = 1u << 7, /* the peer's FIN came before ours */
+    F_SHUT_REQ = 1u << 8,
+    F_SHUT_SENT = 1u << 9, /* uv_shutdown issued */
+    F_SHUT_DONE = 1u << 10,
+    F_CLOSE_REQ = 1u << 11,
+    F_CLOSING = 1u << 12,
+    F_HIGH = 1u << 13,
+    F_TIMER = 1u << 14,
+    F_IN_TIMEOUT = 1u << 15
+};
+
+struct hg_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_connect_t creq;
+    uv_shutdown_t sreq;
+    uvw *w;
+    rt_owner *o;
+    const hg_conn_handler *h;
+    void *ud;
+    rt_track t;
+    rt_link link, defer_link, dirty_link;
+    uint64_t pend_in, pend_out; /* not yet in the owner's bytes_in/bytes_out */
+    uint32_t flags, handles, cause, req_cause;
+    int status, req_status;
+    uint64_t high, low;
+    uint64_t turn, turn_bytes;
+    uint64_t idle_ms, read_ms, write_ms, connect_ms;
+    uint64_t last_io, last_read, last_write, opened, wq_mark;
+};
+
+typedef struct wchunk {
+    uv_write_t req;
+    hg_conn *c;
+    uint32_t len;
+    uint8_t data[];
+} wchunk;
+
 extern const hg_net uv_net_template;
+uint64_t uvc_now_ms(const hg_conn *c);
+void uvc_update_reading(hg_conn *c);
+/* Adds the bytes counted since the last flush to the owners' counters (once per loop turn, and
+ * before a connection's close is counted), so the two workers do not fight over the counters'
+ * cache line at every read and write. */
+void uvc_flush_counts(uvw *w);
+/* Closes the socket now (reset: RST); on_closed follows from the close callback. */
+void uvc_close_now(hg_conn *c, uint32_t cause, int status, int reset);
+void uvc_ensure_timer(hg_conn *c);
+void uvc_arm_timer(hg_conn *c);
+/* Issues the FIN once connected and asked for; libuv sends it after the queued writes. */
+void uvc_send_shutdown(hg_conn *c);
+int uvc_connect(const hg_net *n, const char *addr, uint64_t timeout_ns, const hg_conn_handler *h,
+                void *ud, hg_conn **out);
 void uvc_on_connection(uv_stream_t *server, int status);
 int uvc_cut(hg_conn *c); /* closes with HG_CLOSE_SHUTDOWN; 1 if it was not closing yet */
 rt_owner *uvc_owner(const hg_conn *c);
@@ -124,6 +187,15 @@ void uvn_timer_stop(const hg_net *n, hg_timer *t);
 uint32_t uvn_workers(const hg_net *n);
 int32_t uvn_current_worker(const hg_net *n);
 int uvn_post(const hg_net *n, int32_t worker, void (*fn)(void *arg), void *arg);
+
+/* Called first by every callback of the poll phase: the wait for events ended. */
+static inline void uvw_awake(uvw *w)
+{
+    if (w->in_poll) {
+        w->idle_acc += uv_hrtime() - w->t_poll;
+        w->in_poll = 0;
+    }
+}
 
 static inline uvrt *uv_rt_of(const hg_net *n)
 {

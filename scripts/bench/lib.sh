@@ -111,23 +111,28 @@ bench_fmt() {
 }
 
 bench_header() {  # bench_header REF_LABEL HANGAR_LABEL
-  printf '%-22s %-26s %-26s %-22s %s\n' "row" "$1 median (min-max)" "$2 median (min-max)" \
+  printf '%-28s %-26s %-26s %-22s %s\n' "row" "$1 median (min-max)" "$2 median (min-max)" \
     "ratio median (min-max)" "target"
 }
 
 # bench_row NAME "ref values" "hangar values" TARGET: prints one table row and queues the RESULT
 # line (TARGET "-" for none; met when the median ratio is >= TARGET).
 bench_row() {
-  local name=$1 a=$2 b=$3 target=$4 sa sb sr r verdict
+  local name=$1 a=$2 b=$3 target=$4 sa sb sr r verdict na nb
+  na=$(echo "$a" | wc -w) nb=$(echo "$b" | wc -w)
+  if [ "$na" -eq 0 ] || [ "$na" -ne "$nb" ]; then
+    echo "bench: $name: incomplete series ($na reference, $nb hangar figures)" >&2
+    exit 1
+  fi
   read -r -a sa <<<"$(bench_stats "$a")"
   read -r -a sb <<<"$(bench_stats "$b")"
   read -r -a sr <<<"$(bench_stats "$(bench_ratios "$a" "$b")")"
   r=$(printf '%.3f' "${sr[0]}")
   verdict="-"
   if [ "$target" != "-" ]; then
-    verdict=$(awk -v r="$r" -v t="$target" 'BEGIN { print (r >= t) ? "met" : "MISSED" }')
+    verdict=$(awk -v r="$r" -v t="$target" 'BEGIN { print ((r >= t) ? "met" : "MISSED") }')
   fi
-  printf '%-22s %-26s %-26s %-22s %s\n' "$name" \
+  printf '%-28s %-26s %-26s %-22s %s\n' "$name" \
     "$(bench_fmt "${sa[0]}") ($(bench_fmt "${sa[1]}")-$(bench_fmt "${sa[2]}"))" \
     "$(bench_fmt "${sb[0]}") ($(bench_fmt "${sb[1]}")-$(bench_fmt "${sb[2]}"))" \
     "$r ($(printf '%.3f' "${sr[1]}")-$(printf '%.3f' "${sr[2]}"))" \

@@ -1,35 +1,104 @@
-/* example.c - an example hangar plugin: one processor engine, "example-upper", that copies each
- * text frame from its input port to its output port in upper case. Built against the installed
- * SDK only; see README.md. */
+/* example.c - an example hangar plugin: one TCP pipeline engine, "example-upper", a server that
+ * sends back every line it reads in upper case. Built against the installed SDK only; see
+ * README.md. */
+#include <ctype.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <hangar/hangar.h>
-
-/* Port numbers are indexes into this array. */
-enum { PORT_IN = 0, PORT_OUT = 1 };
-
-static const hg_port_decl ports[] = {
-    {sizeof(hg_port_decl), HG_PORT_IN, "in", HG_TYPE_TEXT, 0},
-    {sizeof(hg_port_decl), HG_PORT_OUT, "out", HG_TYPE_TEXT, 0},
-};
 
 /* Everything an instance needs hangs off its own pointer: no global state. */
 typedef struct upper {
     const hg_host *host;
-    const hg_graph_api *graph; /* looked up in setup */
-    hg_counter *frames;        /* frames converted */
+    const hg_net *net;      /* from start; borrowed until destroy */
+    hg_listener *listener;
+    const char *listen;     /* borrowed from the config until destroy */
+    uint64_t idle_ns;
+    hg_counter *bytes;      /* bytes converted */
+    hg_counter *open;       /* connections open now */
+    uint8_t stopping;
 } upper;
+
+/* --- connection callbacks: run on the worker thread that owns the connection --- */
+
+static int on_accept(void *ud, hg_conn *c, void **conn_ud)
+{
+    upper *u = ud;
+    if (u->stopping)
+        return HG_ECLOSED; /* refused: the runtime closes it and counts it */
+    *conn_ud = u;
+    if (u->idle_ns)
+        u->net->set_timeouts(u->net, c, u->idle_ns, 0, 0);
+    hg_counter_add(u->open, 1);
+    return 0;
+}
+
+static void on_data(void *ud, hg_conn *c, const uint8_t *data, uint32_t len)
+{
+    upper *u = ud;
+    uint8_t buf[4096];
+    while (len > 0) {
+        uint32_t n = len < sizeof buf ? len : (uint32_t)sizeof buf;
+        for (uint32_t i = 0; i < n; i++)
+            buf[i] = (uint8_t)toupper(data[i]);
+        /* write copies what the kernel does not take at once; HG_EAGAIN means the queue is
+         * above its high-water mark: stop reading until on_writable. */
+        if (u->net->write(u->net, c, buf, n) == HG_EAGAIN)
+            u->net->read_pause(u->net, c);
+        hg_counter_add(u->bytes, n);
+        data += n;
+        len -= n;
+    }
+}
+
+static void on_writable(void *ud, hg_conn *c)
+{
+    upper *u = ud;
+    u->net->read_resume(u->net, c);
+}
+
+static void on_closed(void *ud, hg_conn *c, const hg_conn_record *rec)
+{
+    upper *u = ud;
+    (void)c;
+    (void)rec; /* the runtime already counted and recorded the connection */
+    hg_counter_sub(u->open, 1);
+    if (u->stopping && hg_counter_get(u->open) == 0)
+        u->host->set_state(u->host, HG_STATE_STOPPED, 0, NULL);
+}
+
+static const hg_conn_handler handler = {
+    .struct_size = sizeof(hg_conn_handler),
+    .on_accept = on_accept,
+    .on_data = on_data,
+    .on_writable = on_writable,
+    .on_closed = on_closed,
+    /* on_peer_shutdown and on_timeout keep their defaults: finish writing then close, and
+     * close on a timeout. */
+};
+
+/* --- lifecycle: run on the control thread --- */
 
 static int upper_create(const hg_host *host, const hg_config *cfg, void **out)
 {
     upper *u = calloc(1, sizeof(*u));
+    char addr[128];
     int rc;
 
-    (void)cfg; /* no keys of its own */
     if (!u)
         return HG_ENOMEM;
     u->host = host;
-    rc = host->counter(host, "frames", HG_COUNTER_SUM, &u->frames);
+    rc = host->cfg_string(host, cfg, "listen", &u->listen);
+    if (rc == HG_ENOENT)
+        rc = host->cfg_error(host, cfg, NULL, "example-upper needs 'listen' (HOST:PORT)");
+    if (rc == 0 && host->resolve_address(host, u->listen, addr, sizeof addr) == HG_EINVAL)
+        rc = host->cfg_error(host, cfg, "listen", "not an address: write HOST:PORT");
+    if (rc == 0 && host->cfg_duration(host, cfg, "idle_timeout", &u->idle_ns) == HG_ECONFIG)
+        rc = HG_ECONFIG;
+    if (rc == 0)
+        rc = host->counter(host, "bytes_converted", HG_COUNTER_SUM, &u->bytes);
+    if (rc == 0)
+        rc = host->counter(host, "open", HG_COUNTER_GAUGE, &u->open);
     if (rc != 0) {
         free(u);
         return rc;
@@ -43,79 +112,65 @@ static void upper_destroy(void *inst)
     free(inst);
 }
 
-static int upper_setup(void *inst, hg_proc *p)
+static int upper_start(void *inst, const hg_net *net)
 {
     upper *u = inst;
+    char addr[128];
+    int rc;
 
-    (void)p;
-    u->graph = u->host->get_extension(u->host, HG_GRAPH_EXTENSION);
-    return u->graph ? 0 : HG_ENOTSUP;
-}
-
-/* One turn: take a frame, write its upper-case copy into a new buffer, push that. The input
- * buffer may be shared with other readers, so it is never written in place. */
-static int upper_process(void *inst, hg_proc *p)
-{
-    upper *u = inst;
-    hg_frame in, out;
-    int rc = u->graph->pop(p, PORT_IN, &in, 0);
-
-    if (rc == HG_EAGAIN)
-        return HG_PROCESS_IDLE;
-    if (rc == HG_ECLOSED)
-        return HG_PROCESS_DONE;
+    u->net = net;
+    rc = u->host->resolve_address(u->host, u->listen, addr, sizeof addr);
+    if (rc == 0)
+        rc = net->listen(net, addr, 128, &handler, u, &u->listener);
     if (rc != 0)
         return rc;
-    out = in;
-    rc = u->graph->buf_alloc(p, in.len ? in.len : 1, &out);
-    if (rc == 0) {
-        for (uint32_t i = 0; i < in.len; i++) {
-            uint8_t c = in.data[i];
-            out.data[i] = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 'a' + 'A') : c;
-        }
-        out.len = in.len;
-        out.type = HG_TYPE_TEXT;
-        out.ts_ns = in.ts_ns;
-        rc = u->graph->push(p, PORT_OUT, &out, 0);
-        if (rc != 0)
-            u->graph->buf_unref(out.buf); /* not pushed: still ours */
-        else
-            hg_counter_add(u->frames, 1);
-    }
-    if (in.buf)
-        u->graph->buf_unref(in.buf);
-    if (rc == HG_EAGAIN || rc == HG_ECANCELED)
-        return 0; /* dropped by the link's policy, or stopping */
-    return rc == HG_ECLOSED ? HG_PROCESS_DONE : rc;
+    /* Publish the bound port (port 0 picks one): `counters NAME` shows it as "address". */
+    if (net->listener_address(net, u->listener, addr, sizeof addr) == 0)
+        u->host->set_info(u->host, "address", addr);
+    return 0;
 }
 
-static const hg_processor_ops upper_ops = {
-    .struct_size = sizeof(hg_processor_ops),
-    .n_ports = 2,
-    .ports = ports,
+static void upper_stop(void *inst, uint32_t how)
+{
+    upper *u = inst;
+    u->stopping = 1;
+    if (u->listener) {
+        u->net->listener_close(u->net, u->listener);
+        u->listener = NULL;
+    }
+    /* Graceful: connections finish on their own, and on_closed reports stopped after the last.
+     * Now: the host cuts what is left right after this call (net_close). */
+    if (how == HG_STOP_NOW || hg_counter_get(u->open) == 0)
+        u->host->set_state(u->host, HG_STATE_STOPPED, 0, NULL);
+}
+
+static const hg_pipeline_ops upper_ops = {
+    .struct_size = sizeof(hg_pipeline_ops),
     .create = upper_create,
     .destroy = upper_destroy,
-    .setup = upper_setup,
-    .process = upper_process,
+    .start = upper_start,
+    .stop = upper_stop,
 };
+
+static const char *const upper_keys[] = {"listen", "idle_timeout", NULL};
 
 static const hg_engine engines[] = {
     {
         .struct_size = sizeof(hg_engine),
-        .kind = HG_KIND_PROCESSOR,
+        .kind = HG_KIND_PIPELINE,
         .name = "example-upper",
-        .summary = "copies text frames from in to out in upper case",
+        .summary = "TCP server that answers every byte in upper case",
         .ops = &upper_ops,
-        .config_keys = (const char *const[]){NULL}, /* accepts no keys of its own */
+        .config_keys = upper_keys,
     },
 };
 
-/* The one exported symbol. */
+/* The one exported symbol. HG_PLUGIN_INIT sets struct_size and the ABI version. */
 HG_EXPORT const hg_plugin hangar_plugin = {
     HG_PLUGIN_INIT,
     .id = "org.example.upper",
     .version = "0.1.0",
-    .summary = "an example plugin built outside the hangar tree",
+    .summary = "Example plugin: an upper-casing TCP server",
     .n_engines = 1,
     .engines = engines,
 };

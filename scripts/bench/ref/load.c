@@ -132,8 +132,8 @@ static int pingpong(int n, double secs, uint32_t size)
             }
     }
     printf("%.0f\n", (double)(rtts - base) / (now_s() - t_start));
-    fprintf(stderr, "load: %d connections, %llu round trips counted\n", n,
-            (unsigned long long)(rtts - base));
+    fprintf(stderr, "load: %d connections, %llu round trips counted, %llu in all\n", n,
+            (unsigned long long)(rtts - base), (unsigned long long)rtts);
     rc = 0;
 out:
     for (int i = 0; i < n; i++)

@@ -1,0 +1,215 @@
+/* uv_open.c - how a uv connection begins: accepted on a worker's listening socket, or connected
+ * from a worker (or, from any other thread, through a task posted to one). */
+#include "uvrt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Fills a zeroed connection and puts it on its worker. */
+static void conn_setup(hg_conn *c, uvw *w, rt_owner *o, const hg_conn_handler *h, void *ud,
+                       uint8_t out)
+{
+    c->w = w;
+    c->o = o;
+    c->h = h;
+    c->ud = ud;
+    c->high = RT_DEFAULT_HIGH;
+    c->low = RT_DEFAULT_LOW;
+    rt_list_init(&c->defer_link);
+    rt_list_init(&c->dirty_link);
+    rt_track_open(o, &c->t, w->index, out, __atomic_add_fetch(&o->next_id, 1, __ATOMIC_RELAXED));
+    uv_tcp_init(&w->loop, &c->tcp);
+    c->tcp.data = c;
+    c->handles = 1;
+    c->opened = c->last_io = c->last_read = uvc_now_ms(c);
+    rt_list_push(&w->conns, &c->link);
+    rt_add1(&w->n_conns, 1);
+}
+
+static hg_conn *conn_new(uvw *w, rt_owner *o, const hg_conn_handler *h, void *ud, uint8_t out)
+{
+    hg_conn *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    conn_setup(c, w, o, h, ud, out);
+    rt_owner_hold(o);
+    return c;
+}
+
+void uvc_on_connection(uv_stream_t *server, int status)
+{
+    uv_slot *s = server->data;
+    hg_listener *l = s->l;
+    hg_conn *c;
+    int len, rc;
+
+    uvw_awake(s->w);
+    if (status < 0)
+        return;
+    c = conn_new(s->w, l->o, l->h, l->ud, 0);
+    if (!c)
+        return;
+    s->w->events++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        uvc_close_now(c, HG_CLOSE_ERROR, HG_EIO, 0);
+        return;
+    }
+    len = sizeof c->t.peer;
+    uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->t.peer, &len);
+    len = sizeof c->t.local;
+    uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&c->t.local, &len);
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (s->w->stopping || rt_owner_closing(l->o)) {
+        uvc_close_now(c, HG_CLOSE_SHUTDOWN, HG_ECLOSED, 0);
+        return;
+    }
+    c->flags |= F_ESTABLISHED | F_NOTIFY;
+    rc = l->h->on_accept ? l->h->on_accept(l->ud, c, &c->ud) : 0;
+    if (rc != 0) {
+        c->flags &= ~(F_NOTIFY | F_ESTABLISHED);
+        uvc_close_now(c, HG_CLOSE_ACTIVE_RESET, rc, 1);
+        return;
+    }
+    rt_track_established(c->o, &c->t);
+    uvc_update_reading(c);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    hg_conn *c = req->data;
+    int len = sizeof c->t.local;
+
+    uvw_awake(c->w);
+    if (c->flags & F_CLOSING)
+        return;
+    c->flags &= ~F_CONNECTING;
+    if (status < 0) {
+        uvc_close_now(c, HG_CLOSE_CONNECT_FAILED, rt_status_from_errno(-status), 0);
+        return;
+    }
+    uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&c->t.local, &len);
+    c->flags |= F_ESTABLISHED;
+    rt_track_established(c->o, &c->t);
+    c->last_io = c->last_read = uvc_now_ms(c);
+    if (c->h->on_connected)
+        c->h->on_connected(c->ud, c);
+    if (c->flags & F_CLOSING)
+        return;
+    uvc_update_reading(c);
+    uvc_send_shutdown(c);
+    uvc_arm_timer(c);
+}
+
+/* Runs on c's worker. */
+static void connect_start(hg_conn *c)
+{
+    int rc;
+
+    if (c->w->stopping || rt_owner_closing(c->o)) {
+        uvc_close_now(c, HG_CLOSE_CONNECT_FAILED, HG_ECLOSED, 0);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->creq.data = c;
+    rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&c->t.peer, on_connect);
+    if (rc != 0) {
+        uvc_close_now(c, HG_CLOSE_CONNECT_FAILED, rt_status_from_errno(-rc), 0);
+        return;
+    }
+    if (c->connect_ms) {
+        uvc_ensure_timer(c);
+        uvc_arm_timer(c);
+    }
+}
+
+typedef struct connect_args {
+    uvrt *rt;
+    rt_owner *o;
+    const hg_conn_handler *h;
+    void *ud;
+    uint64_t connect_ms;
+    struct sockaddr_storage peer;
+    hg_conn *c;
+} connect_args;
+
+/* A connect from a thread that is no worker: the connection is made on a worker. The handle
+ * belongs to the loop, so it is created there; *out is allocated here so it is valid at once. */
+static void connect_task(void *arg)
+{
+    connect_args *a = arg;
+    hg_conn *c = a->c;
+    uvw *w = uvw_current(a->rt);
+
+    memset(c, 0, sizeof *c);
+    conn_setup(c, w, a->o, a->h, a->ud, 1);
+    c->t.peer = a->peer;
+    c->connect_ms = a->connect_ms;
+    c->flags |= F_CONNECTING | F_NOTIFY;
+    connect_start(c);
+    rt_owner_release(a->o); /* the connection holds the owner now, from rt_owner_hold below */
+    free(a);
+}
+
+static int connect_elsewhere(uvrt *rt, rt_owner *o, const struct sockaddr_storage *ss,
+                             uint64_t ms, const hg_conn_handler *h, void *ud, hg_conn **out)
+{
+    connect_args *a = calloc(1, sizeof *a);
+    uint32_t i = __atomic_fetch_add(&rt->base.rr, 1, __ATOMIC_RELAXED) % rt->base.n_workers;
+
+    if (!a)
+        return HG_ENOMEM;
+    a->c = malloc(sizeof *a->c);
+    if (!a->c) {
+        free(a);
+        return HG_ENOMEM;
+    }
+    a->rt = rt;
+    a->o = o;
+    a->h = h;
+    a->ud = ud;
+    a->connect_ms = ms;
+    a->peer = *ss;
+    *out = a->c;
+    a->c->w = &rt->workers[i]; /* conn_worker works at once */
+    rt_owner_hold(o); /* for the connection, released when it finishes */
+    rt_owner_hold(o); /* for the task */
+    if (uvw_post(&rt->workers[i], connect_task, a, NULL) != 0) {
+        rt_owner_release(o);
+        rt_owner_release(o);
+        free(a->c);
+        free(a);
+        return HG_ECLOSED;
+    }
+    return 0;
+}
+
+int uvc_connect(const hg_net *n, const char *addr, uint64_t timeout_ns,
+                        const hg_conn_handler *h, void *ud, hg_conn **out)
+{
+    uvrt *rt = uv_rt_of(n);
+    rt_owner *o = rt_owner_of(n);
+    uvw *w = uvw_current(rt);
+    struct sockaddr_storage ss;
+    socklen_t len;
+    hg_conn *c;
+
+    if (!h || rt_addr_parse(addr, &ss, &len) != 0)
+        return HG_EINVAL;
+    if (rt_owner_closing(o) || __atomic_load_n(&rt->base.stop, __ATOMIC_ACQUIRE) || !rt->base.started)
+        return HG_ECLOSED;
+    if (!w)
+        return connect_elsewhere(rt, o, &ss, uv_ms_of_ns(timeout_ns), h, ud, out);
+    if (w->stopping)
+        return HG_ECLOSED;
+    c = conn_new(w, o, h, ud, 1);
+    if (!c)
+        return HG_ENOMEM;
+    c->t.peer = ss;
+    c->connect_ms = uv_ms_of_ns(timeout_ns);
+    c->flags |= F_CONNECTING | F_NOTIFY;
+    *out = c;
+    connect_start(c);
+    return 0;
+}
+
