@@ -176,20 +176,21 @@ void hg__hub_shutdown(hg__host *h, int immediate)
     }
     for (uint32_t i = 0; i < h->n_ents; i++) {
         hg__entry *e = &h->ents[i];
-        if (!e->started)
-            continue;
-        if (!is_final(hg__inst_state(e->in, NULL))) {
+        uint64_t open = 0;
+        uint32_t left = 0;
+        if (e->started && !is_final(hg__inst_state(e->in, NULL))) {
             if (!immediate)
                 json_array_append_new(late, json_string(hg__inst_name(e->in)));
+            /* What stop(NOW) closes is cut by the shutdown (HG_CLOSE_CUT); net_close cuts
+             * whatever is left after it: the connections open now are the ones cut. */
+            hg__inst_counter(e->in, "connections_open", &open);
             pops(e)->stop(e->obj, HG_STOP_NOW);
         }
-    }
-    for (uint32_t i = 0; i < h->n_ents; i++) {
-        hg__entry *e = &h->ents[i];
         if (e->net != NULL) {
-            cut += rops(h)->net_close(h->runtime.obj, e->net);
+            left = rops(h)->net_close(h->runtime.obj, e->net);
             e->net = NULL;
         }
+        cut += (uint32_t)open > left ? (uint32_t)open : left;
         if (e->started && !is_final(hg__inst_state(e->in, NULL)))
             hg__inst_set_state(e->in, HG_STATE_STOPPED, 0, NULL);
     }
@@ -241,11 +242,16 @@ uint32_t hg__hub_stop_entry(hg__host *h, hg__entry *e)
                 break;
         }
         pthread_mutex_unlock(&h->mu);
-        if (!is_final(hg__inst_state(e->in, NULL)))
+        if (!is_final(hg__inst_state(e->in, NULL))) {
+            uint64_t open = 0;
+            hg__inst_counter(e->in, "connections_open", &open);
+            cut = (uint32_t)open;
             pops(e)->stop(e->obj, HG_STOP_NOW);
+        }
     }
     if (e->net != NULL) {
-        cut = rops(h)->net_close(h->runtime.obj, e->net);
+        uint32_t left = rops(h)->net_close(h->runtime.obj, e->net);
+        cut = left > cut ? left : cut;
         e->net = NULL;
     }
     if (!is_final(hg__inst_state(e->in, NULL)))

@@ -285,12 +285,17 @@ static int conn_shutdown_write(const hg_net *n, hg_conn *c)
 
 static void conn_close(const hg_net *n, hg_conn *c, uint32_t how)
 {
-    uint32_t cause = how == HG_CLOSE_RESET ? HG_CLOSE_ACTIVE_RESET : HG_CLOSE_ACTIVE;
+    uint32_t cause = how == HG_CLOSE_RESET ? HG_CLOSE_ACTIVE_RESET
+                   : how == HG_CLOSE_CUT ? HG_CLOSE_SHUTDOWN
+                                         : HG_CLOSE_ACTIVE;
     int status = 0;
+
+    if (how == HG_CLOSE_CUT)
+        how = HG_CLOSE_RESET; /* a cut is a reset, counted as the shutdown's */
 
     if (c->flags & F_CLOSING)
         return;
-    if (c->flags & F_IN_TIMEOUT) {
+    if ((c->flags & F_IN_TIMEOUT) && cause != HG_CLOSE_SHUTDOWN) {
         cause = HG_CLOSE_TIMEOUT;
         status = HG_ETIMEDOUT;
     }
