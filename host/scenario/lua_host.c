@@ -267,10 +267,16 @@ static int l_call(lua_State *L)
 {
     hg__scn_host *sh = check_host(L);
     const char *name = luaL_checkstring(L, 2);
-    if (lua_type(L, 3) == LUA_TSTRING) {
+    json_t *raw = NULL;
+    /* A string is JSON text when it parses as JSON; otherwise it is the verb itself. */
+    if (lua_type(L, 3) == LUA_TSTRING &&
+        (raw = json_loads(lua_tostring(L, 3), JSON_DECODE_ANY, NULL)) != NULL) {
+        json_decref(raw);
         command(L, sh, NULL, name, lua_tostring(L, 3));
     } else {
-        json_t *j = lua_isnoneornil(L, 3) ? json_object() : hg__lua_to_json(L, 3);
+        json_t *j = lua_isnoneornil(L, 3)          ? json_object()
+                    : lua_type(L, 3) == LUA_TSTRING ? json_string(lua_tostring(L, 3))
+                                                    : hg__lua_to_json(L, 3);
         char *args = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(j);
         if (!args)
@@ -390,21 +396,49 @@ static int l_hangar_wait_for(lua_State *L)
     return wait_for(L, 1, 2);
 }
 
+/* shutdown(): true, or nil, a message naming the engines that overran control.shutdown_timeout,
+ * and the reply ({cut = N, not_stopped = {...}}) as a third value either way. */
 static int l_shutdown(lua_State *L)
 {
     hg__scn_host *sh = check_host(L);
+    char *reply = NULL;
+    json_t *j = NULL, *late;
     int rc = 0;
     if (!sh->stopped)
-        rc = hg__host_shutdown(sh->h);
+        rc = hg__host_command(sh->h, "shutdown", &reply);
     sh->stopped = 1;
     hg__scn_check(L);
     if (rc < 0) {
+        free(reply);
         luaL_pushfail(L);
         lua_pushstring(L, hg_strerror(rc));
         return 2;
     }
-    lua_pushboolean(L, 1);
-    return 1;
+    j = reply ? json_loads(reply, 0, NULL) : NULL;
+    free(reply);
+    late = json_object_get(j, "not_stopped");
+    if (json_array_size(late) > 0) {
+        luaL_Buffer b;
+        size_t i;
+        json_t *v;
+        luaL_pushfail(L);
+        luaL_buffinit(L, &b);
+        luaL_addstring(&b, "engines that did not stop within the shutdown timeout:");
+        json_array_foreach(late, i, v) {
+            luaL_addchar(&b, ' ');
+            luaL_addstring(&b, json_string_value(v) ? json_string_value(v) : "?");
+        }
+        luaL_pushresult(&b);
+    } else {
+        lua_pushboolean(L, 1);
+        lua_pushnil(L);
+    }
+    if (j)
+        hg__lua_push_json(L, j);
+    else
+        lua_newtable(L);
+    json_decref(j);
+    return 3;
 }
 
 static int l_kill(lua_State *L)

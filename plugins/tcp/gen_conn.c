@@ -388,7 +388,7 @@ void hg__gen_worker_end(gen_worker *w, uint32_t how)
     for (gc = w->head.next; gc != &w->head; gc = gc->next) {
         if (gc->state == GC_CLOSING && how != HG_STOP_NOW)
             continue;
-        close_planned(gc, how == HG_STOP_NOW ? HG_CLOSE_RESET : HG_CLOSE_GRACEFUL);
+        close_planned(gc, how == HG_STOP_NOW ? HG_CLOSE_CUT : HG_CLOSE_GRACEFUL);
     }
     maybe_finish(w);
 }

@@ -72,7 +72,7 @@ static void progress_locked(gen *g, uint64_t now)
     if (dt <= 0)
         dt = 1e-9;
     if (g->cfg.progress)
-        hg_logf(g->host, HG_LOG_INFO, "[%6.1fs] %10.1f req/s %9.2f MB/s  p99 %s  conns %llu  "
+        hg_logf(g->host, HG_LOG_INFO, "[%6.1fs] %10.1f req/s %9.2f MB/s  p99 %s  new conns %llu  "
                 "errors %llu", secs(now - g->t_start), (double)done / dt, (double)bytes / dt / 1e6,
                 g->cfg.pattern == GEN_PINGPONG ? p99 : "-",
                 (unsigned long long)(g->total.connects - g->at_report.connects),

@@ -69,7 +69,6 @@ int hg__tcp_srv_add(tcp_srv *s, tcp_item *it)
     it->prev = &wl->head;
     wl->head.next->prev = it;
     wl->head.next = it;
-    wl->count++;
     return 0;
 }
 
@@ -81,23 +80,22 @@ static void report_stopped(tcp_srv *s)
 
 void hg__tcp_srv_remove(tcp_srv *s, tcp_item *it)
 {
-    tcp_wlist *wl = &s->wl[hg__tcp_worker(s->net, s->n_workers)];
     it->prev->next = it->next;
     it->next->prev = it->prev;
     it->prev = it->next = it;
-    wl->count--;
     if (__atomic_sub_fetch(&s->n_open, 1, __ATOMIC_SEQ_CST) == 0 &&
         __atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST) != 0)
         report_stopped(s);
 }
 
-/* [engine-thread] Closes every item of this worker. Their on_closed runs after we return. */
+/* [engine-thread] Cuts every item of this worker (stop NOW: the runtime counts these as cut by
+ * the shutdown). Their on_closed runs after we return. */
 static void close_all(void *arg)
 {
     tcp_wlist *wl = arg;
     tcp_item *it;
     for (it = wl->head.next; it != &wl->head; it = it->next)
-        wl->srv->close_item(it, HG_CLOSE_RESET);
+        wl->srv->close_item(it, HG_CLOSE_CUT);
 }
 
 void hg__tcp_srv_stop(tcp_srv *s, uint32_t how)

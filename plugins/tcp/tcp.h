@@ -66,8 +66,6 @@ typedef struct tcp_srv tcp_srv;
 typedef struct tcp_wlist {
     tcp_item head;    /* sentinel */
     tcp_srv *srv;
-    uint32_t how;     /* the stop that is being applied (posted) */
-    uint32_t count;   /* items on this list */
 } __attribute__((aligned(64))) tcp_wlist;
 
 struct tcp_srv {

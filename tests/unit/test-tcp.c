@@ -2,280 +2,10 @@
  * on both runtime modes (uv, blocking): traffic, counters, half-close and resets through the
  * proxy, an upstream that is down, a peer that never reads, and config errors with positions. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <hangar/plugin.h>
-
-#include "host.h"
-#include "tap.h"
-
-#ifndef TCP_TEST_PLUGIN_DIRS
-#error "TCP_TEST_PLUGIN_DIRS must name the plugin build directories (colon-separated)"
-#endif
-
-static char *plugin_dirs[8];
-
-static void split_dirs(void)
-{
-    static char buf[4096];
-    char *save = NULL, *tok;
-    int n = 0;
-    snprintf(buf, sizeof buf, "%s", TCP_TEST_PLUGIN_DIRS);
-    for (tok = strtok_r(buf, ":", &save); tok && n < 7; tok = strtok_r(NULL, ":", &save))
-        plugin_dirs[n++] = tok;
-    plugin_dirs[n] = NULL;
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* --- the host --- */
-
-/* Creates a host from YAML (the runtime mode substituted for %s); errors go into d. */
-static hg__host *host_new(const char *yaml, hg__diag *d)
-{
-    hg__host_opts o;
-    hg__host *h = NULL;
-    memset(&o, 0, sizeof o);
-    o.src.yaml = yaml;
-    o.src.limits = (hg__cfg_limits)HG__CFG_LIMITS_DEFAULT;
-    o.extra_plugin_path = plugin_dirs;
-    o.log_level = HG_LOG_WARN;
-    o.log_to_stderr = 1;
-    if (hg__host_create(&o, d, &h) != 0)
-        return NULL;
-    return h;
-}
-
-static hg__host *host_up(const char *mode, const char *pipelines)
-{
-    char yaml[4096];
-    hg__diag d;
-    hg__host *h;
-    snprintf(yaml, sizeof yaml,
-             "hangar: 1\nruntime: { mode: %s, workers: 2 }\n"
-             "control: { shutdown_timeout: 3s }\npipelines:\n%s", mode, pipelines);
-    hg__diag_init(&d);
-    h = host_new(yaml, &d);
-    if (h == NULL) {
-        hg__diag_print(&d, stdout);
-    } else if (hg__host_start(h) != 0) {
-        tap_diag("host did not start");
-        hg__host_destroy(h);
-        h = NULL;
-    }
-    hg__diag_free(&d);
-    return h;
-}
-
-static json_t *cmd(hg__host *h, const char *text)
-{
-    char *reply = NULL;
-    json_t *j = NULL;
-    if (hg__host_command(h, text, &reply) == 0)
-        j = json_loads(reply, 0, NULL);
-    free(reply);
-    return j;
-}
-
-/* counters.NAME.KEY as an integer; -1 when absent. */
-static long long counter(hg__host *h, const char *name, const char *key)
-{
-    char text[128];
-    json_t *j, *v;
-    long long r = -1;
-    snprintf(text, sizeof text, "counters %s", name);
-    j = cmd(h, text);
-    v = json_object_get(json_object_get(json_object_get(j, "counters"), name), key);
-    if (json_is_integer(v))
-        r = json_integer_value(v);
-    json_decref(j);
-    return r;
-}
-
-static int address_of(hg__host *h, const char *name, char *buf, size_t cap)
-{
-    char text[128];
-    json_t *j, *v;
-    int rc = -1;
-    snprintf(text, sizeof text, "counters %s", name);
-    j = cmd(h, text);
-    v = json_object_get(json_object_get(json_object_get(j, "counters"), name), "address");
-    if (json_is_string(v)) {
-        snprintf(buf, cap, "%s", json_string_value(v));
-        rc = 0;
-    }
-    json_decref(j);
-    return rc;
-}
-
-static int state_is(hg__host *h, const char *name, const char *state)
-{
-    char text[128];
-    json_t *j;
-    int r;
-    snprintf(text, sizeof text, "state %s", name);
-    j = cmd(h, text);
-    r = json_is_string(json_object_get(j, "state")) &&
-        strcmp(json_string_value(json_object_get(j, "state")), state) == 0;
-    json_decref(j);
-    return r;
-}
-
-static int wait_state(hg__host *h, const char *name, const char *state, unsigned ms)
-{
-    uint64_t end = now_ms() + ms;
-    while (now_ms() < end) {
-        if (state_is(h, name, state))
-            return 1;
-        sleep_ms(20);
-    }
-    return state_is(h, name, state);
-}
-
-/* Waits until counters.NAME.KEY >= want. Returns the last value. */
-static long long wait_counter(hg__host *h, const char *name, const char *key, long long want,
-                              unsigned ms)
-{
-    uint64_t end = now_ms() + ms;
-    long long v = counter(h, name, key);
-    while (v < want && now_ms() < end) {
-        sleep_ms(20);
-        v = counter(h, name, key);
-    }
-    return v;
-}
-
-/* The engine's reply to `call NAME "VERB"`. Caller decrefs. */
-static json_t *call(hg__host *h, const char *name, const char *verb)
-{
-    char args[64];
-    char *reply = NULL;
-    json_t *j = NULL, *r;
-    snprintf(args, sizeof args, "\"%s\"", verb);
-    if (hg__host_call(h, name, args, &reply) == 0)
-        j = json_loads(reply, 0, NULL);
-    free(reply);
-    r = json_incref(json_object_get(j, "reply"));
-    json_decref(j);
-    return r;
-}
-
-static long long jint(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_integer(v) ? json_integer_value(v) : -1;
-}
-
-static void host_end(hg__host *h)
-{
-    hg__host_shutdown(h);
-    hg__host_destroy(h);
-}
-
-/* --- plain sockets for the test's own peers --- */
-
-static int parse_addr(const char *text, struct sockaddr_in *sa)
-{
-    char host[64];
-    const char *colon = strrchr(text, ':');
-    if (colon == NULL || (size_t)(colon - text) >= sizeof host)
-        return -1;
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = '\0';
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)atoi(colon + 1));
-    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
-}
-
-static int tcp_connect(const char *addr)
-{
-    struct sockaddr_in sa;
-    struct timeval tv = {2, 0};
-    int fd;
-    if (parse_addr(addr, &sa) != 0)
-        return -1;
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* A listening socket on 127.0.0.1:0; its address into buf. */
-static int tcp_listen(char *buf, size_t cap)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 16) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    snprintf(buf, cap, "127.0.0.1:%u", ntohs(sa.sin_port));
-    return fd;
-}
-
-/* An address where nothing listens (bound, then closed). */
-static void dead_address(char *buf, size_t cap)
-{
-    int fd = tcp_listen(buf, cap);
-    close(fd);
-}
-
-/* Reads until n bytes, EOF or the socket's timeout. Returns the count, or -1 on error. */
-static ssize_t read_n(int fd, char *buf, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = recv(fd, buf + got, n - got, 0);
-        if (r == 0)
-            break;
-        if (r < 0)
-            return got ? (ssize_t)got : -1;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
-/* 1 when the peer closed (EOF or reset) within the socket's timeout. */
-static int sees_close(int fd)
-{
-    char c;
-    ssize_t r = recv(fd, &c, 1, 0);
-    return r == 0 || (r < 0 && errno == ECONNRESET);
-}
+#include "tcp_harness.h"
 
 /* --- config errors --- */
 
@@ -386,7 +116,7 @@ static void test_echo(const char *mode)
     ok(fd >= 0 && send(fd, "x", 1, 0) == 1 && read_n(fd, buf, 1) == 1,
        "[%s] max_open 1: the first client is served", mode);
     fd2 = tcp_connect(lim);
-    ok(fd2 >= 0 && sees_close(fd2), "[%s] max_open 1: the second is closed", mode);
+    ok(fd2 < 0 || sees_close(fd2), "[%s] max_open 1: the second is closed", mode);
     is_int(wait_counter(h, "lim", "refused", 1, 2000), 1, "[%s] and counted as refused", mode);
     if (fd2 >= 0)
         close(fd2);
@@ -535,7 +265,83 @@ static void test_gen_stream_sink(const char *mode)
     host_end(h);
 }
 
+static void test_gen_stop_and_cps(const char *mode)
+{
+    static logbuf lb = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    json_t *s, *j;
+    long long est;
+    uint64_t t0;
+    hg__host *h;
+    lb.len = 0;
+    lb.text[0] = '\0';
+    h = host_up_logged(mode,
+        "  - { name: echo, engine: tcp-echo, listen: \"127.0.0.1:0\" }\n"
+        "  - { name: long, engine: tcp-gen, connect: echo, connections: 8, duration: 60s, "
+        "progress: true }\n"
+        "  - { name: slow, engine: tcp-gen, connect: echo, connections: 1, duration: 1s, "
+        "requests_per_connection: 1, cps_limit: 50 }\n", &lb);
+    ok(h != NULL, "[%s] a long generator and a rate-limited one start", mode);
+    if (h == NULL)
+        return;
+    ok(wait_state(h, "slow", "stopped", 5000), "[%s] the rate-limited one ends after 1s", mode);
+    est = counter(h, "slow", "connections_established");
+    ok(est >= 35 && est <= 60, "[%s] cps_limit 50 for 1s opens about 50 connections (%lld)", mode,
+       est);
+    ok(state_is(h, "long", "running"), "[%s] the 60s generator is still running", mode);
+    j = cmd(h, "stop long");
+    t0 = now_ms();
+    ok(json_is_true(json_object_get(j, "ok")) && wait_state(h, "long", "stopped", 3000),
+       "[%s] stop ends a running generator", mode);
+    ok(now_ms() - t0 < 3000, "[%s] promptly", mode);
+    json_decref(j);
+    s = call(h, "long", "summary");
+    ok(json_is_true(json_object_get(s, "finished")) &&
+           json_real_value(json_object_get(s, "seconds")) < 30 && jint(s, "responses") > 0,
+       "[%s] its summary covers the time it ran", mode);
+    json_decref(s);
+    pthread_mutex_lock(&lb.mu);
+    like_str(lb.text, " req/s ", "[%s] progress: true logs a line per second", mode);
+    pthread_mutex_unlock(&lb.mu);
+    host_end(h);
+}
+
 /* --- tcp-proxy --- */
+
+/* The upstream talks first and closes: the client reads it all, then EOF. */
+static void test_proxy_server_closes(const char *mode)
+{
+    char pl[512], up[64], front[64], buf[64];
+    int lfd, cfd, ufd = -1;
+    struct pollfd p;
+    hg__host *h;
+    lfd = tcp_listen(up, sizeof up);
+    snprintf(pl, sizeof pl,
+             "  - { name: front, engine: tcp-proxy, listen: \"127.0.0.1:0\", upstream: \"%s\" }\n",
+             up);
+    h = host_up(mode, pl);
+    ok(h != NULL && lfd >= 0, "[%s] a proxy to a server that speaks first starts", mode);
+    if (h == NULL)
+        return;
+    address_of(h, "front", front, sizeof front);
+    cfd = tcp_connect(front);
+    p = (struct pollfd){lfd, POLLIN, 0};
+    if (poll(&p, 1, 3000) == 1)
+        ufd = accept(lfd, NULL, NULL);
+    ok(ufd >= 0 && send(ufd, "banner", 6, 0) == 6 && close(ufd) == 0,
+       "[%s] the server sends a banner and closes", mode);
+    memset(buf, 0, sizeof buf);
+    is_int(read_n(cfd, buf, sizeof buf), 6, "[%s] the client gets the banner, then EOF", mode);
+    is_str(buf, "banner", "[%s] intact", mode);
+    is_int(counter(h, "front", "connections_open"), 2,
+           "[%s] both sides stay open until the client is done too (half-close)", mode);
+    close(cfd);
+    close(lfd);
+    is_int(wait_equal(h, "front", "connections_open", 0, 2000), 0,
+           "[%s] the client's close ends both sides", mode);
+    is_int(counter(h, "front", "closed_active_reset") + counter(h, "front", "closed_passive_reset"),
+           0, "[%s] without a reset", mode);
+    host_end(h);
+}
 
 static void test_proxy(const char *mode)
 {
@@ -545,6 +351,8 @@ static void test_proxy(const char *mode)
     hg__host *h = host_up(mode,
         "  - { name: echo, engine: tcp-echo, listen: \"127.0.0.1:0\" }\n"
         "  - { name: front, engine: tcp-proxy, listen: \"127.0.0.1:0\", upstream: echo }\n"
+        "  - { name: idle, engine: tcp-proxy, listen: \"127.0.0.1:0\", upstream: echo, "
+        "idle_timeout: 300ms }\n"
         "  - { name: load, engine: tcp-gen, connect: front, connections: 4, requests: 1000 }\n");
     ok(h != NULL, "[%s] echo behind a proxy and a generator start", mode);
     if (h == NULL)
@@ -580,6 +388,18 @@ static void test_proxy(const char *mode)
            "[%s] a client's reset resets the upstream side", mode);
     is_int(wait_counter(h, "front", "closed_passive_reset", 1, 3000), 1,
            "[%s] the proxy saw the client's reset", mode);
+
+    address_of(h, "idle", front, sizeof front);
+    fd = tcp_connect(front);
+    ok(fd >= 0 && send(fd, "y", 1, 0) == 1 && read_n(fd, buf, 1) == 1,
+       "[%s] a client talks through a proxy with idle_timeout", mode);
+    ok(fd >= 0 && sees_close(fd), "[%s] and is closed once idle", mode);
+    ok(wait_counter(h, "idle", "closed_timeout", 1, 2000) >= 1,
+       "[%s] with cause timeout", mode);
+    is_int(wait_equal(h, "idle", "connections_open", 0, 2000), 0,
+       "[%s] and the upstream side is closed with it", mode);
+    if (fd >= 0)
+        close(fd);
     host_end(h);
 }
 
@@ -691,7 +511,9 @@ int main(void)
         test_gen_close_by(modes[i]);
         test_gen_refused(modes[i]);
         test_gen_stream_sink(modes[i]);
+        test_gen_stop_and_cps(modes[i]);
         test_proxy(modes[i]);
+        test_proxy_server_closes(modes[i]);
         test_proxy_upstream_down(modes[i]);
         test_proxy_never_reads(modes[i]);
     }
