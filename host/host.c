@@ -170,9 +170,16 @@ static int load_plugins(hg__host *h, const hg__host_opts *opts, int want_runtime
         rc = HG_ENOMEM;
     if (rc != 0)
         goto out;
-    for (uint32_t i = 0; i < ps.n; i++)
+    for (uint32_t i = 0; path[i] != NULL; i++)
+        hg__log(h->lg, HG_LOG_DEBUG, "loader", "search path %u: %s", i + 1, path[i]);
+    for (uint32_t i = 0; i < ps.n; i++) {
         if (ps.items[i].status != 0)
             hg__log(h->lg, HG_LOG_DEBUG, "loader", "refused %s", ps.items[i].error);
+        else
+            hg__log(h->lg, HG_LOG_DEBUG, "loader", "found %s %s in %s (%u engines)",
+                    ps.items[i].id, ps.items[i].version, ps.items[i].path,
+                    ps.items[i].n_engines);
+    }
     rc = hg__registry_load_needed(h->reg, &ps, needed, h->diag);
     if (want_runtime && hg__registry_find(h->reg, h->cfg->runtime_mode) == NULL) {
         const hg__node *rt = h->cfg->runtime_node ? hg__node_get(h->cfg->runtime_node, "mode")
@@ -371,8 +378,9 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
     rc = hg__config_load(&opts->src, &h->cfg, d);
     if (rc != 0)
         goto fail;
-    /* The config's level applies unless the command line or HANGAR_LOG asked for more. */
-    if (opts->log_level <= 0 && h->cfg->log_level > hg__logger_level(h->lg))
+    /* Precedence: the caller's level, then -v/-q/HANGAR_LOG, then the config's log.level. */
+    if (opts->log_level <= 0 && !hg__log_default_explicit() && h->cfg->doc->root != NULL &&
+        hg__node_get(h->cfg->doc->root, "log") != NULL)
         hg__logger_set_level(h->lg, h->cfg->log_level);
     want_runtime = h->cfg->runtime_node != NULL || h->cfg->n_instances > 0;
     rc = load_plugins(h, opts, want_runtime);

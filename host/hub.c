@@ -65,6 +65,12 @@ int hg__hub_start_entry(hg__host *h, hg__entry *e)
     e->started = 1;
     e->stop_asked = 0;
     rc = pops(e)->start(e->obj, e->net);
+    if (rc == 0) {
+        char addr[128];
+        if (hg__inst_info(e->in, "address", addr, sizeof addr) == 0)
+            hg__log(h->lg, HG_LOG_INFO, hg__inst_name(e->in), "%s listening on %s", e->def->name,
+                    addr);
+    }
     if (rc != 0) {
         char msg[160];
         snprintf(msg, sizeof msg, "start failed: %s", hg_strerror(rc));

@@ -28,6 +28,7 @@ struct hg__logger {
 
 static const char *const level_names[] = {NULL, "error", "warn", "info", "debug", "trace"};
 static uint32_t default_level; /* 0 until first asked: then HANGAR_LOG or info */
+static int default_explicit;   /* HANGAR_LOG, -v or -q chose it */
 static pthread_mutex_t default_mu = PTHREAD_MUTEX_INITIALIZER;
 
 uint32_t hg__log_level_from_name(const char *name)
@@ -56,6 +57,7 @@ uint32_t hg__log_default_level(void)
     if (default_level == 0) {
         lv = hg__log_level_from_name(getenv("HANGAR_LOG"));
         default_level = lv ? lv : HG_LOG_INFO;
+        default_explicit = default_explicit || lv != 0;
     }
     lv = default_level;
     pthread_mutex_unlock(&default_mu);
@@ -69,8 +71,20 @@ void hg__log_set_default(uint32_t level)
     if (level > HG_LOG_TRACE)
         level = HG_LOG_TRACE;
     pthread_mutex_lock(&default_mu);
+    default_explicit = default_explicit || level != default_level ||
+                       hg__log_level_from_name(getenv("HANGAR_LOG")) != 0;
     default_level = level;
     pthread_mutex_unlock(&default_mu);
+}
+
+int hg__log_default_explicit(void)
+{
+    int e;
+    hg__log_default_level();
+    pthread_mutex_lock(&default_mu);
+    e = default_explicit;
+    pthread_mutex_unlock(&default_mu);
+    return e;
 }
 
 int hg__logger_new(uint32_t level, hg__logger **out)

@@ -15,6 +15,8 @@ typedef void (*hg__log_sink)(void *ud, uint32_t level, const char *who, const ch
  * -v/-q on the command line (hg__log_set_default). */
 uint32_t hg__log_default_level(void);
 void hg__log_set_default(uint32_t level);
+/* 1 when HANGAR_LOG, -v or -q chose the default level (it then wins over a config's log.level). */
+int hg__log_default_explicit(void);
 /* "info" -> HG_LOG_INFO; returns 0 when unknown. */
 uint32_t hg__log_level_from_name(const char *name);
 const char *hg__log_level_name(uint32_t level);
