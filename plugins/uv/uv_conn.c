@@ -37,21 +37,19 @@ static int want_reading(const hg_conn *c)
            F_ESTABLISHED;
 }
 
-static void on_alloc(uv_handle_t *hd, size_t hint, uv_buf_t *buf)
+void uvc_on_alloc(uv_handle_t *hd, size_t hint, uv_buf_t *buf)
 {
     hg_conn *c = hd->data;
     buf->base = c->w->rbuf;
     buf->len = c->w->rbuf_len;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
 void uvc_update_reading(hg_conn *c)
 {
     int want = want_reading(c);
 
     if (want && !(c->flags & F_READING)) {
-        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        if (uv_read_start((uv_stream_t *)&c->tcp, uvc_on_alloc, uvc_on_read) == 0)
             c->flags |= F_READING;
     } else if (!want && (c->flags & F_READING)) {
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -307,14 +305,17 @@ static void conn_close(const hg_net *n, hg_conn *c, uint32_t how)
         return;
     if (cause == HG_CLOSE_ACTIVE && (c->flags & F_EOF_FIRST))
         cause = HG_CLOSE_PASSIVE; /* the peer closed first; this side only finishes */
+    /* Nothing queued: every byte is in the kernel, and close() sends it and then the FIN by
+     * itself (no linger). A shutdown first would cost a system call and a loop turn. */
+    if ((c->flags & F_SHUT_DONE) || c->tcp.write_queue_size == 0) {
+        uvc_close_now(c, cause, status, 0);
+        return;
+    }
     c->flags |= F_CLOSE_REQ | F_SHUT_REQ;
     c->req_cause = cause;
     c->req_status = status;
     uvc_update_reading(c);
-    if (c->flags & F_SHUT_DONE)
-        uvc_close_now(c, cause, status, 0);
-    else
-        uvc_send_shutdown(c);
+    uvc_send_shutdown(c);
 }
 
 /* --- reading --- */
@@ -350,7 +351,7 @@ static void over_budget(hg_conn *c, uint64_t n)
     uvw_defer(w, &c->defer_link);
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+void uvc_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     hg_conn *c = s->data;
 
@@ -451,6 +452,18 @@ static int queue_rest(hg_conn *c, uv_buf_t b)
     return 0;
 }
 
+/* Sets TCP_NODELAY before the write that could be held back by Nagle's algorithm: any but a
+ * small first one. Short connections (one request, one answer) never pay the setsockopt. */
+static void nodelay_before(hg_conn *c, uint32_t len)
+{
+    if (c->flags & F_NODELAY)
+        return;
+    if (len <= UVC_NAGLE_FREE && c->t.rec.bytes_out == 0 && c->tcp.write_queue_size == 0)
+        return;
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->flags |= F_NODELAY;
+}
+
 static int conn_write(const hg_net *n, hg_conn *c, const void *data, uint32_t len)
 {
     uv_buf_t b = uv_buf_init((char *)data, len);
@@ -458,6 +471,7 @@ static int conn_write(const hg_net *n, hg_conn *c, const void *data, uint32_t le
 
     if (c->flags & (F_CLOSING | F_CLOSE_REQ | F_SHUT_REQ))
         return HG_ECLOSED;
+    nodelay_before(c, len);
     if (len > 0 && c->tcp.write_queue_size == 0 && !(c->flags & F_CONNECTING)) {
         r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
         if (r < 0 && r != UV_EAGAIN) {
@@ -472,6 +486,8 @@ static int conn_write(const hg_net *n, hg_conn *c, const void *data, uint32_t le
         }
     }
     if (b.len > 0) {
+        if (b.len < len)
+            nodelay_before(c, UINT32_MAX); /* the kernel took a part: the rest is no first write */
         r = queue_rest(c, b);
         if (r != 0)
             return r;

@@ -59,7 +59,6 @@ void uvc_on_connection(uv_stream_t *server, int status)
     uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->t.peer, &len);
     len = sizeof c->t.local;
     uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&c->t.local, &len);
-    uv_tcp_nodelay(&c->tcp, 1);
     if (s->w->stopping || rt_owner_closing(l->o)) {
         uvc_close_now(c, HG_CLOSE_SHUTDOWN, HG_ECLOSED, 0);
         return;
@@ -110,13 +109,18 @@ static void connect_start(hg_conn *c)
         uvc_close_now(c, HG_CLOSE_CONNECT_FAILED, HG_ECLOSED, 0);
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
     c->creq.data = c;
     rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&c->t.peer, on_connect);
     if (rc != 0) {
         uvc_close_now(c, HG_CLOSE_CONNECT_FAILED, rt_status_from_errno(-rc), 0);
         return;
     }
+    /* Ask for POLLIN with the connect's POLLOUT: one epoll_ctl ADD for both, instead of an ADD
+     * for the connect and another (EEXIST, then MOD) when reading starts on_connect. libuv
+     * reports the connect before any read. */
+    if (!(c->flags & F_PAUSED) &&
+        uv_read_start((uv_stream_t *)&c->tcp, uvc_on_alloc, uvc_on_read) == 0)
+        c->flags |= F_READING;
     if (c->connect_ms) {
         uvc_ensure_timer(c);
         uvc_arm_timer(c);

@@ -85,8 +85,13 @@ enum {
     F_CLOSING = 1u << 12,
     F_HIGH = 1u << 13,
     F_TIMER = 1u << 14,
-    F_IN_TIMEOUT = 1u << 15
+    F_IN_TIMEOUT = 1u << 15,
+    F_NODELAY = 1u << 16 /* TCP_NODELAY is set (see conn_write) */
 };
+
+/* A first write up to this size goes out at once even with Nagle's algorithm on (nothing is
+ * unacknowledged yet and it fits in any MSS), so TCP_NODELAY can wait for the second write. */
+#define UVC_NAGLE_FREE 512u
 
 struct hg_conn {
     uv_tcp_t tcp;
@@ -118,6 +123,8 @@ typedef struct wchunk {
 extern const hg_net uv_net_template;
 uint64_t uvc_now_ms(const hg_conn *c);
 void uvc_update_reading(hg_conn *c);
+void uvc_on_alloc(uv_handle_t *hd, size_t hint, uv_buf_t *buf);
+void uvc_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 /* Adds the bytes counted since the last flush to the owners' counters (once per loop turn, and
  * before a connection's close is counted), so the two workers do not fight over the counters'
  * cache line at every read and write. */

@@ -127,6 +127,10 @@ static void check_case(const scase *c)
         all &= strstr(out, c->unwanted) == NULL;
     if (!ok(all, "%s: the output says what happened", c->script))
         show(out);
+    /* A joined thread can stay listed in /proc/self/task for a moment while the kernel
+     * finishes its exit: wait (bounded) for the count to settle. */
+    for (int i = 0; i < 100 && count_threads() != before; i++)
+        usleep(10000);
     is_int(count_threads(), before, "%s: no thread is left running", c->script);
     free(out);
 }
