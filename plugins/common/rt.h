@@ -33,6 +33,9 @@ int rt_config_read(const hg_host *h, const hg_config *cfg, rt_config *out);
 int rt_addr_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len);
 /* Formats "1.2.3.4:80" / "[::1]:80" into buf (empty for an unset address). */
 void rt_addr_format(const struct sockaddr_storage *ss, char *buf, size_t cap);
+/* 1 for 0.0.0.0 or :: (or an unset address): a socket accepted there has its own local address.
+ * Otherwise every accepted socket's local address is the listener's. */
+int rt_addr_is_wildcard(const struct sockaddr_storage *ss);
 /* A positive errno value as an HG_E* code. */
 int rt_status_from_errno(int err);
 /* Opens n listening sockets bound to the same address with SO_REUSEPORT (port 0: the first picks

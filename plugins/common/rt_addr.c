@@ -105,18 +105,65 @@ int rt_addr_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len)
     return resolve(host, port, ss, len);
 }
 
+/* Writes v in decimal at p; returns the end. */
+static char *put_uint(char *p, unsigned v)
+{
+    char tmp[10];
+    int n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* "a.b.c.d:port" without snprintf: every connection's record formats two addresses. */
+static void format_v4(const struct sockaddr_in *s4, char *buf, size_t cap)
+{
+    char tmp[sizeof "255.255.255.255:65535"], *p = tmp;
+    const uint8_t *a = (const uint8_t *)&s4->sin_addr;
+    size_t n;
+
+    for (int i = 0; i < 4; i++) {
+        p = put_uint(p, a[i]);
+        *p++ = i < 3 ? '.' : ':';
+    }
+    p = put_uint(p, ntohs(s4->sin_port));
+    n = (size_t)(p - tmp);
+    if (cap == 0)
+        return;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
+}
+
 void rt_addr_format(const struct sockaddr_storage *ss, char *buf, size_t cap)
 {
     char ip[INET6_ADDRSTRLEN];
-    const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
     const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
 
-    if (ss->ss_family == AF_INET && inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip))
-        snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
+    if (ss->ss_family == AF_INET)
+        format_v4((const struct sockaddr_in *)ss, buf, cap);
     else if (ss->ss_family == AF_INET6 && inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip))
         snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
     else if (cap > 0)
         buf[0] = '\0';
+}
+
+int rt_addr_is_wildcard(const struct sockaddr_storage *ss)
+{
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+    if (ss->ss_family == AF_INET)
+        return s4->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
+    return 1;
 }
 
 int rt_status_from_errno(int err)

@@ -130,6 +130,8 @@ int uvn_listen(const hg_net *n, const char *addr, uint32_t backlog, const hg_con
     l->ud = ud;
     l->n = rt->base.n_workers;
     rt_addr_format(&bound, l->addr, sizeof l->addr);
+    l->bound = bound;
+    l->local_known = !rt_addr_is_wildcard(&bound);
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
     l->busy = 2 * l->n; /* each slot, and each slot's adoption task */

@@ -57,8 +57,12 @@ void uvc_on_connection(uv_stream_t *server, int status)
     }
     len = sizeof c->t.peer;
     uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->t.peer, &len);
-    len = sizeof c->t.local;
-    uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&c->t.local, &len);
+    if (l->local_known) {
+        c->t.local = l->bound;
+    } else {
+        len = sizeof c->t.local;
+        uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&c->t.local, &len);
+    }
     if (s->w->stopping || rt_owner_closing(l->o)) {
         uvc_close_now(c, HG_CLOSE_SHUTDOWN, HG_ECLOSED, 0);
         return;

@@ -158,6 +158,8 @@ struct hg_listener {
     const hg_conn_handler *h;
     void *ud;
     char addr[64];
+    struct sockaddr_storage bound; /* the listening address: each accepted socket's local one */
+    uint8_t local_known;           /* bound is no wildcard (then accept needs getsockname) */
     uint32_t backlog;
     uint32_t n;
     uv_slot *slots;

@@ -27,8 +27,10 @@ check() { # STATUS DESCRIPTION [FILE to show on failure]
 ms() { date +%s%3N; }
 # Waits (bounded) until FILE contains PATTERN; prints the match.
 wait_log() {
+    local m
     for _ in $(seq 1 100); do
-        grep -o "$2" "$1" 2>/dev/null | head -n 1 && return 0
+        m=$(grep -o "$2" "$1" 2>/dev/null | head -n 1)
+        [ -n "$m" ] && { echo "$m"; return 0; }
         sleep 0.05
     done
     return 1
