@@ -29,6 +29,8 @@ extern const char *const hg__gen_fail_names[GEN_FAIL_N];
 /* Give up on a worker's connections after this many connect failures in a row. */
 #define GEN_MAX_CONSECUTIVE_FAILS 100
 #define GEN_TICK_NS 250000000ull
+/* After a graceful end, how long answers in flight may take before the rest is reset. */
+#define GEN_DRAIN_NS 2000000000ull
 #define GEN_REPORT_NS 1000000000ull
 
 typedef struct gen_cfg {
@@ -90,7 +92,7 @@ typedef struct gen_worker {
     uint32_t fails_in_row;
     uint64_t cps_interval_ns;
     uint64_t next_connect_ns;
-    hg_timer *tick, *end_timer, *cps_timer;
+    hg_timer *tick, *end_timer, *cps_timer, *drain_timer;
     gen_conn head;        /* open list sentinel */
     gen_conn *free;
     gen_conn *runq;

@@ -87,6 +87,7 @@ static void maybe_finish(gen_worker *w)
     stop_timer(w, &w->tick);
     stop_timer(w, &w->end_timer);
     stop_timer(w, &w->cps_timer);
+    stop_timer(w, &w->drain_timer);
     hg__gen_flush(w, 1);
 }
 
@@ -132,7 +133,7 @@ static void send_request(gen_conn *gc)
 {
     gen_worker *w = gc->w;
     gen *g = w->g;
-    if (!take_request(w)) {
+    if (w->done || !take_request(w)) { /* the run is over: this answer was the last */
         close_planned(gc, HG_CLOSE_GRACEFUL);
         return;
     }
@@ -381,15 +382,43 @@ static const hg_conn_handler gen_handler = {
     .on_closed = on_closed,
 };
 
+/* The drain bound passed: whatever still waits for an answer or a close is reset. */
+static void drain_fire(void *ud, hg_timer *t)
+{
+    gen_worker *w = ud;
+    gen_conn *gc;
+    (void)t;
+    w->drain_timer = NULL;
+    for (gc = w->head.next; gc != &w->head; gc = gc->next)
+        close_planned(gc, HG_CLOSE_RESET);
+}
+
+/* Ends the run. GRACEFUL leaves no data in flight to be reset by the kernel: a ping-pong
+ * connection waiting for its answer closes once it arrives (send_request), a stream half-closes
+ * and closes when the server has echoed the rest, a connect in progress closes once connected;
+ * all within GEN_DRAIN_NS. NOW cuts everything. */
 void hg__gen_worker_end(gen_worker *w, uint32_t how)
 {
+    const hg_net *net = w->g->net;
     gen_conn *gc;
     w->done = 1;
     for (gc = w->head.next; gc != &w->head; gc = gc->next) {
-        if (gc->state == GC_CLOSING && how != HG_STOP_NOW)
+        if (how == HG_STOP_NOW) {
+            close_planned(gc, HG_CLOSE_CUT);
+        } else if (gc->state == GC_CLOSING || gc->state == GC_CONNECTING) {
             continue;
-        close_planned(gc, how == HG_STOP_NOW ? HG_CLOSE_CUT : HG_CLOSE_GRACEFUL);
+        } else if (w->g->cfg.pattern == GEN_PINGPONG && gc->in_flight) {
+            continue;
+        } else if (w->g->cfg.pattern == GEN_STREAM) {
+            gc->state = GC_CLOSING;
+            net->shutdown_write(net, gc->c);
+        } else {
+            close_planned(gc, HG_CLOSE_GRACEFUL);
+        }
     }
+    if (how != HG_STOP_NOW && w->open != 0 && w->drain_timer == NULL &&
+        net->timer_start(net, GEN_DRAIN_NS, 0, drain_fire, w, &w->drain_timer) != 0)
+        w->drain_timer = NULL;
     maybe_finish(w);
 }
 
