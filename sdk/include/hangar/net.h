@@ -101,10 +101,12 @@ struct hg_net {
      * returns no on_accept for l runs or will run. [control-thread] */
     void (*listener_close)(const hg_net *n, hg_listener *l);
 
-    /* Starts an outgoing connection on the calling worker; on_connected or on_closed (cause
-     * HG_CLOSE_CONNECT_FAILED, status HG_ECONNREFUSED/HG_ETIMEDOUT/...) follows. timeout_ns 0:
-     * none. handler is borrowed until on_closed returns. *out is valid at once.
-     * Returns: 0, HG_EINVAL (bad address), HG_ECLOSED (stopping). [engine-thread: any worker] */
+    /* Starts an outgoing connection on the calling worker (called from another thread, the
+     * runtime picks a worker round-robin and the callbacks run there); on_connected or
+     * on_closed (cause HG_CLOSE_CONNECT_FAILED, status HG_ECONNREFUSED/HG_ETIMEDOUT/...)
+     * follows. timeout_ns 0: none. handler is borrowed until on_closed returns. *out is valid
+     * at once. Returns: 0, HG_EINVAL (bad address), HG_ECLOSED (stopping).
+     * [engine-thread: any worker; any-thread allowed] */
     int (*connect)(const hg_net *n, const char *addr, uint64_t timeout_ns,
                    const hg_conn_handler *handler, void *conn_ud, hg_conn **out);
 
@@ -136,7 +138,8 @@ struct hg_net {
     int32_t (*conn_worker)(const hg_net *n, hg_conn *c);
 
     /* Starts a timer on the calling worker: cb after delay_ns, then every repeat_ns (0: once).
-     * Returns: 0, HG_ECLOSED. [engine-thread: any worker] */
+     * Returns: 0, HG_ECLOSED (stopping), HG_ESTATE (not called on a worker thread: post a
+     * function that starts it). [engine-thread: any worker] */
     int (*timer_start)(const hg_net *n, uint64_t delay_ns, uint64_t repeat_ns,
                        void (*cb)(void *ud, hg_timer *t), void *ud, hg_timer **out);
     /* Stops and frees a timer; safe from inside its own callback. [engine-thread: its worker] */
