@@ -92,11 +92,17 @@ void rt_owner_hold(rt_owner *o)
 
 void rt_owner_release(rt_owner *o)
 {
-    if (__atomic_sub_fetch(&o->live, 1, __ATOMIC_ACQ_REL) != 0)
-        return;
-    /* the waiter checks `live` under the mutex, so taking it here cannot lose the wake-up */
+    /* The last release decrements under the mutex: a waiter that sees `live` reach 0 may
+     * destroy the owner at once, so nothing of it may be touched after the unlock. */
+    uint64_t left = __atomic_load_n(&o->live, __ATOMIC_ACQUIRE);
+    while (left > 1) {
+        if (__atomic_compare_exchange_n(&o->live, &left, left - 1, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return;
+    }
     pthread_mutex_lock(&o->mu);
-    pthread_cond_broadcast(&o->cv);
+    if (__atomic_sub_fetch(&o->live, 1, __ATOMIC_ACQ_REL) == 0)
+        pthread_cond_broadcast(&o->cv);
     pthread_mutex_unlock(&o->mu);
 }
 

@@ -148,7 +148,12 @@ static void check_missing(void)
 int main(void)
 {
     int n = (int)(sizeof(cases) / sizeof(cases[0]));
+    char warm[1024], *out = NULL;
     tap_plan(n * 4 + 2);
+    /* One run first, uncounted: a sanitizer runtime starts its own helper threads lazily. */
+    snprintf(warm, sizeof warm, "%s/%s", RUNNER_DIR, cases[0].script);
+    run(warm, cases[0].timeout, &out);
+    free(out);
     for (int i = 0; i < n; i++)
         check_case(&cases[i]);
     check_missing();
