@@ -16,7 +16,10 @@
 
 #include "cli.h"
 #include "cli_common.h"
+#include <hangar/plugin.h>
+
 #include "host.h"
+#include "log.h"
 
 typedef struct shutdown_job {
     hg__host *h;
@@ -176,11 +179,25 @@ int hg__cli_run(int argc, char **argv)
         goto out_diag;
     }
     if (hg__host_start(h) != 0) {
-        fprintf(stderr, "hangar: some engines failed to start; stopping\n");
+        fprintf(stderr, "hangar: the host did not start (see the errors above); stopping\n");
         hg__host_shutdown(h);
         print_summaries(h, o.json);
         rc = HG_EXIT_RUNTIME;
     } else {
+        const hg__config *cfg = hg__host_config(h);
+        uint32_t clients = 0;
+        for (uint32_t i = 0; i < cfg->n_instances; i++)
+            clients += hg__node_get(cfg->instances[i].node, "listen") == NULL;
+        if (cfg->n_instances == 0)
+            hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "nothing to run: the configuration "
+                    "has no engines; waiting for SIGINT/SIGTERM or `shutdown`");
+        else if (o.until_done && clients == 0)
+            hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "--until-done: no client pipeline "
+                    "will finish on its own; waiting for SIGINT/SIGTERM or `shutdown`");
+        else
+            hg__log(hg__host_logger(h), HG_LOG_INFO, "host", "running %u engine%s (%s to stop)",
+                    cfg->n_instances, cfg->n_instances == 1 ? "" : "s",
+                    o.until_done ? "until done, or Ctrl-C" : "Ctrl-C");
         rc = supervise(h, o.until_done, &sigs);
         print_summaries(h, o.json);
     }

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <libgen.h>
 
 #include <hangar/host.h>
 #include <hangar/plugin.h>
@@ -287,6 +289,32 @@ static void check_runtime(hg__checker *c, const hg__node *root)
     check_cores(c, &ctx, rt);
 }
 
+/* A Unix socket path fits sun_path with room for the host's temporary suffix, and its
+ * directory exists (checked here so that `hangar check` says so, not the first run). */
+static void check_socket_path(hg__cfgctx *ctx, const hg__node *ctl, const char *path)
+{
+    char msg[300], *dir;
+    struct stat st;
+    size_t n;
+    if (path == NULL)
+        return;
+    n = strlen(path);
+    if (n > HG__CTL_PATH_MAX) {
+        snprintf(msg, sizeof msg, "control socket path is %zu bytes long; a Unix socket path "
+                 "may have at most %d (use a shorter or relative path)", n, HG__CTL_PATH_MAX);
+        hg__cfg_error(ctx, ctl, "socket", msg);
+        return;
+    }
+    dir = strdup(path);
+    if (dir == NULL)
+        return;
+    if (stat(dirname(dir), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(msg, sizeof msg, "the control socket's directory '%s' does not exist", dir);
+        hg__cfg_error(ctx, ctl, "socket", msg);
+    }
+    free(dir);
+}
+
 static void check_control(hg__checker *c, const hg__node *root)
 {
     hg__cfgctx ctx = { c->d, NULL };
@@ -298,8 +326,10 @@ static void check_control(hg__checker *c, const hg__node *root)
     ctx.who = "control";
     if (hg__cfg_check_keys(&ctx, ctl, control_keys, NULL) == HG_ENOMEM)
         c->oom = 1;
-    if (hg__cfg_string(&ctx, ctl, "socket", &sock) == 0)
+    if (hg__cfg_string(&ctx, ctl, "socket", &sock) == 0) {
         c->cfg->control_socket = resolve_path(c, sock);
+        check_socket_path(&ctx, ctl, c->cfg->control_socket);
+    }
     hg__cfg_duration(&ctx, ctl, "shutdown_timeout", &c->cfg->shutdown_timeout_ns);
 }
 

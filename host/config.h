@@ -9,6 +9,9 @@
 #include "cfgtree.h"
 #include "diag.h"
 
+/* The longest control socket path: sun_path (108) less the NUL and a temporary suffix. */
+#define HG__CTL_PATH_MAX 100
+
 /* Sections an engine instance can be declared in. */
 enum { HG__SEC_PIPELINE = 1, HG__SEC_CONNECTOR = 2, HG__SEC_PROCESSOR = 3 };
 

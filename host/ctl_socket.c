@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "config.h"
 #include "ctl_socket.h"
 #include "host_priv.h"
 
@@ -118,15 +119,15 @@ static int serve(hg__ctl *ctl, client *c)
         *nl = '\0';
         if (nl > c->buf && nl[-1] == '\r')
             nl[-1] = '\0';
-        if (c->buf[0] != '\0') {
-            reply = run_line(ctl, c->buf);
-            if (reply == NULL || write_all(c->fd, reply, strlen(reply)) != 0 ||
-                write_all(c->fd, "\n", 1) != 0) {
-                free(reply);
-                return -1;
-            }
+        reply = c->buf[0] != '\0' ? run_line(ctl, c->buf)
+                                   : strdup("{\"ok\":false,\"error\":\"empty command (try "
+                                            "help)\",\"code\":\"EINVAL\"}");
+        if (reply == NULL || write_all(c->fd, reply, strlen(reply)) != 0 ||
+            write_all(c->fd, "\n", 1) != 0) {
             free(reply);
+            return -1;
         }
+        free(reply);
         memmove(c->buf, c->buf + used, c->len - used);
         c->len -= used;
     }
@@ -174,16 +175,86 @@ static void *ctl_main(void *arg)
     return NULL;
 }
 
-int hg__ctl_open(hg__host *h, const char *path, hg__ctl **out)
+static int status_of(int err)
+{
+    switch (err) {
+    case EACCES:
+    case EPERM:
+    case EROFS: return HG_EPERM;
+    case ENOENT:
+    case ENOTDIR: return HG_ENOENT;
+    case EADDRINUSE: return HG_EADDRINUSE;
+    case ENOMEM: return HG_ENOMEM;
+    default: return HG_EIO;
+    }
+}
+
+/* What is at path may be replaced only when it is a socket nobody answers on (left by a host
+ * that died). Returns 0 (path free now), HG_EEXIST (not a socket), HG_EADDRINUSE (a live
+ * host), or a status for the unlink that failed. */
+static int claim_path(const char *path, char *err, size_t cap)
+{
+    struct stat st;
+    struct sockaddr_un sa;
+    int fd, live;
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, cap, "%s exists and is not a socket: it is left alone", path);
+        return HG_EEXIST;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    live = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (live) {
+        snprintf(err, cap, "%s is in use by another running host", path);
+        return HG_EADDRINUSE;
+    }
+    if (unlink(path) != 0) {
+        snprintf(err, cap, "cannot remove the stale socket %s: %s", path, strerror(errno));
+        return status_of(errno);
+    }
+    return 0;
+}
+
+/* Binds under a temporary name, makes it 0600 and renames it into place, so the socket is never
+ * reachable at its real path with wider permissions (and the process umask stays untouched). */
+static int bind_private(int fd, const char *path, char *err, size_t cap)
+{
+    static unsigned seq;
+    struct sockaddr_un sa;
+    int rc;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s.%x", path,
+             __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED) & 0xfffff);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        snprintf(err, cap, "cannot create %s: %s", path, strerror(errno));
+        return status_of(errno);
+    }
+    if (chmod(sa.sun_path, 0600) != 0 || rename(sa.sun_path, path) != 0) {
+        rc = status_of(errno);
+        snprintf(err, cap, "cannot create %s: %s", path, strerror(errno));
+        unlink(sa.sun_path);
+        return rc;
+    }
+    return 0;
+}
+
+int hg__ctl_open(hg__host *h, const char *path, hg__ctl **out, char *err, size_t cap)
 {
     hg__ctl *ctl;
-    struct sockaddr_un sa;
     sigset_t all, old;
-    mode_t um;
-    int rc = HG_EIO;
+    int rc;
 
-    if (strlen(path) >= sizeof sa.sun_path)
+    if (strlen(path) > HG__CTL_PATH_MAX) {
+        snprintf(err, cap, "control socket path longer than %d bytes: %s", HG__CTL_PATH_MAX, path);
         return HG_ENOSPC;
+    }
     ctl = calloc(1, sizeof *ctl);
     if (ctl == NULL)
         return HG_ENOMEM;
@@ -193,27 +264,30 @@ int hg__ctl_open(hg__host *h, const char *path, hg__ctl **out)
         ctl->cl[i].fd = -1;
     ctl->path = strdup(path);
     ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (ctl->path == NULL || ctl->lfd < 0 || pipe2(ctl->wake, O_CLOEXEC) != 0)
-        goto fail;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    strcpy(sa.sun_path, path);
-    unlink(path); /* a stale socket from a host that died */
-    um = umask(0177);
-    if (bind(ctl->lfd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        umask(um);
-        rc = errno == EACCES ? HG_EPERM : HG_EIO;
+    rc = HG_EIO;
+    if (ctl->path == NULL || ctl->lfd < 0 || pipe2(ctl->wake, O_CLOEXEC) != 0) {
+        snprintf(err, cap, "cannot create a socket: %s", strerror(errno));
         goto fail;
     }
-    umask(um);
-    if (listen(ctl->lfd, 16) != 0)
+    rc = claim_path(path, err, cap);
+    if (rc != 0)
+        goto fail;
+    rc = bind_private(ctl->lfd, path, err, cap);
+    if (rc != 0)
+        goto fail;
+    if (listen(ctl->lfd, 16) != 0) {
+        snprintf(err, cap, "cannot listen on %s: %s", path, strerror(errno));
+        rc = HG_EIO;
         goto fail_bound;
+    }
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = pthread_create(&ctl->tid, NULL, ctl_main, ctl) == 0 ? 0 : HG_EAGAIN;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0)
+    if (rc != 0) {
+        snprintf(err, cap, "cannot start the control socket's thread");
         goto fail_bound;
+    }
     *out = ctl;
     return 0;
 
@@ -228,7 +302,7 @@ fail:
     }
     free(ctl->path);
     free(ctl);
-    return rc == 0 ? HG_EIO : rc;
+    return rc;
 }
 
 void hg__ctl_close(hg__ctl *ctl)

@@ -44,17 +44,21 @@ hg__entry *hg__host_find(hg__host *h, const char *name)
 
 /* --- hooks behind each instance's hg_host table --- */
 
+/* A name resolves against the configuration, not the instances created so far: a pipeline
+ * that failed its own checks still exists for the others (no follow-on errors). */
 static int hook_resolve(void *ud, const char *text, char *buf, uint32_t cap)
 {
     hg__host *h = ud;
-    hg__entry *e = hg__host_find(h, text);
-    if (e == NULL || e->cfg == NULL || e->cfg->section != HG__SEC_PIPELINE) {
+    const hg__instance_cfg *ic = hg__config_find(h->cfg, text);
+    hg__entry *e;
+    if (ic == NULL || ic->section != HG__SEC_PIPELINE) {
         for (const char *p = text; *p; p++)
             if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
                 return HG_EINVAL;
         return *text ? HG_ENOENT : HG_EINVAL;
     }
-    if (hg__inst_info(e->in, "address", buf, cap) == 0)
+    e = hg__host_find(h, text);
+    if (e != NULL && hg__inst_info(e->in, "address", buf, cap) == 0)
         return 0;
     return HG_EAGAIN;
 }

@@ -185,6 +185,22 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int slashes(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '/';
+    return n;
+}
+
+/* A directory's own files come before those of its subdirectories (so that ./x.so wins over
+ * ./debug/x.so), each group sorted by name. */
+static int cmp_candidate(const void *a, const void *b)
+{
+    int da = slashes(*(char *const *)a), db = slashes(*(char *const *)b);
+    return da != db ? da - db : cmp_str(a, b);
+}
+
 /* Adds dir's *.so regular files to found; with depth 1 also those of its subdirectories. */
 static int scan_dir(strv *found, const char *dir, int depth)
 {
@@ -228,7 +244,7 @@ int hg__plugin_candidates(char *const *search_path, char ***out)
         if (stat(*e, &st) == 0 && S_ISDIR(st.st_mode)) {
             rc = scan_dir(&here, *e, 1);
             if (here.n > 1)
-                qsort(here.v, here.n, sizeof(*here.v), cmp_str);
+                qsort(here.v, here.n, sizeof(*here.v), cmp_candidate);
             for (uint32_t i = 0; i < here.n && rc == 0; i++)
                 rc = strv_add(&all, here.v[i]);
             strv_drop(&here);

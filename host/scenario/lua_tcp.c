@@ -114,12 +114,18 @@ static int fail(lua_State *L, const char *msg)
     return 2;
 }
 
+/* The words scenarios compare against: "reset", "closed", "refused", "timeout"; other errors
+ * keep the system's message. */
 static const char *err_word(int e)
 {
     if (e == ECONNRESET)
         return "reset";
     if (e == EPIPE)
         return "closed";
+    if (e == ECONNREFUSED)
+        return "refused";
+    if (e == ETIMEDOUT)
+        return "timeout";
     return strerror(e);
 }
 
@@ -158,12 +164,12 @@ static int l_connect(lua_State *L)
     new_sock(L, fd, CONN_MT); /* owns fd from here: an abort closes it through __gc */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS)
-        return fail(L, strerror(errno));
+        return fail(L, err_word(errno));
     if (!wait_fd(L, fd, POLLOUT, deadline))
         return fail(L, "timeout");
     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
     if (err)
-        return fail(L, strerror(err));
+        return fail(L, err_word(err));
     return 1;
 }
 

@@ -1,5 +1,6 @@
 /* cfg.c - configuration helpers of the tcp engines: addresses checked with precise messages,
  * numbers with ranges, sizes, durations and choices, all reported through host->cfg_error. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,22 @@ int hg__tcp_check_hostport(const char *s, char *why, uint32_t cap)
     if (colon == s) {
         snprintf(why, cap, "empty host (expected HOST:PORT)");
         return HG_EINVAL;
+    }
+    if (strspn(s, "0123456789.") == (size_t)(colon - s)) {
+        /* digits and dots only: it must be a dotted-quad IPv4 address, not a host name */
+        char host[64];
+        struct in_addr a;
+        size_t n = (size_t)(colon - s);
+        if (n >= sizeof host) {
+            snprintf(why, cap, "bad IPv4 address (expected a.b.c.d:PORT)");
+            return HG_EINVAL;
+        }
+        memcpy(host, s, n);
+        host[n] = '\0';
+        if (inet_pton(AF_INET, host, &a) != 1) {
+            snprintf(why, cap, "bad IPv4 address '%s' (expected a.b.c.d, each 0..255)", host);
+            return HG_EINVAL;
+        }
     }
     return check_port(colon + 1, why, cap);
 }

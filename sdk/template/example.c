@@ -1,5 +1,5 @@
 /* example.c - an example hangar plugin: one TCP pipeline engine, "example-upper", a server that
- * sends back every line it reads in upper case. Built against the installed SDK only; see
+ * sends back every byte it reads in upper case. Built against the installed SDK only; see
  * README.md. */
 #include <ctype.h>
 #include <stdlib.h>

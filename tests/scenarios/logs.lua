@@ -30,14 +30,19 @@ h2:log_like("%[error%] e: cannot listen on", "log_like matches (and so expects) 
 h2:expect_error_log("start failed: address already in use")
 taken:close()
 
--- a host that cannot start logs errors; expect_errors says they are expected
-local ok_, err = pcall(hangar.start, { yaml = [[
+-- an engine that cannot start is failed, with its error logged, and the host runs on
+local busy = assert(hangar.tcp.listen("127.0.0.1:0"))
+local h3 = hangar.start { yaml = string.format([[
 hangar: 1
 pipelines:
-  - { name: x, engine: tcp-echo, listen: "256.0.0.1:0" }
-]], expect_errors = true })
-ok(not ok_, "a host that cannot listen does not start")
-like(err, "did not start", "the error says so")
-like(err, "cannot listen", "with the host's error lines")
+  - { name: x, engine: tcp-echo, listen: "%s" }
+  - { name: y, engine: tcp-echo, listen: "127.0.0.1:0" }
+]], busy:address()) }
+is(h3:state("x"), "failed", "an engine that cannot listen is failed")
+is(h3:state("y"), "running", "and the host runs on with the others")
+h3:log_like("%[error%] x: cannot listen on", "the reason is logged (and so expected)")
+h3:expect_error_log("x: failed: start failed")
+ok(h3:shutdown(), "the host still shuts down cleanly")
+busy:close()
 
 done_testing()

@@ -488,6 +488,8 @@ static void test_config_files(void)
     }
     snprintf(sub, sizeof(sub), "%s/sub.yaml", dir);
     mkdir(sub, 0700);
+    snprintf(path, sizeof(path), "%s/run", dir);
+    mkdir(path, 0700); /* the control socket's directory must exist */
     snprintf(path, sizeof(path), "%s/hangar.yaml", dir);
     f = fopen(path, "w");
     fputs("hangar: 1\nplugin_path: plugins\ncontrol: { socket: run/h.sock }\n", f);
@@ -527,6 +529,8 @@ static void test_config_files(void)
     hg__diag_free(&d);
     unlink(path);
     rmdir(sub);
+    snprintf(path, sizeof(path), "%s/run", dir);
+    rmdir(path);
     rmdir(dir);
 }
 

@@ -232,8 +232,76 @@ static void test_control_socket(void)
     hg__diag_free(&d);
 }
 
+static hg__host *start_with_socket(const char *path, int *rc)
+{
+    char yaml[256];
+    hg__host_opts o;
+    hg__diag d;
+    hg__host *h = NULL;
+    snprintf(yaml, sizeof yaml, "hangar: 1\ncontrol: { socket: %s }\n", path);
+    memset(&o, 0, sizeof o);
+    o.src.yaml = yaml;
+    o.src.limits = (hg__cfg_limits)HG__CFG_LIMITS_DEFAULT;
+    hg__diag_init(&d);
+    *rc = hg__host_create(&o, &d, &h);
+    if (*rc == 0)
+        *rc = hg__host_start(h);
+    hg__diag_free(&d);
+    return h;
+}
+
+/* The socket path is claimed only from a host that died: a file or a live host is left alone. */
+static void test_control_socket_claims(void)
+{
+    char dir[] = "/tmp/hangar-ctl2-XXXXXX", path[128], line[64];
+    hg__host *a, *b;
+    struct sockaddr_un sa;
+    FILE *f;
+    int rc, fd;
+
+    if (mkdtemp(dir) == NULL)
+        return;
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    f = fopen(path, "w");
+    fputs("precious\n", f);
+    fclose(f);
+    a = start_with_socket(path, &rc);
+    ok(rc != 0, "a control socket path holding a regular file is refused");
+    f = fopen(path, "r");
+    ok(f && fgets(line, sizeof line, f) && strcmp(line, "precious\n") == 0,
+       "and the file is left as it was");
+    if (f)
+        fclose(f);
+    hg__host_destroy(a);
+    unlink(path);
+
+    snprintf(path, sizeof path, "%s/h.sock", dir);
+    a = start_with_socket(path, &rc);
+    is_int(rc, 0, "a first host takes the socket path");
+    b = start_with_socket(path, &rc);
+    ok(rc != 0, "a second host is refused the path of a live one");
+    hg__host_destroy(b);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    strcpy(sa.sun_path, path);
+    is_int(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "and the first still answers there");
+    close(fd);
+    hg__host_destroy(a);
+
+    /* a stale socket: bound, then its owner gone without removing it */
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    close(fd);
+    a = start_with_socket(path, &rc);
+    is_int(rc, 0, "a stale socket left by a dead host is replaced");
+    hg__host_destroy(a);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    test_control_socket_claims();
     test_control_socket();
     test_empty_host();
     test_bad_config();

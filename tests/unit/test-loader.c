@@ -125,12 +125,12 @@ static void test_candidates(void)
     path[4] = NULL;
     rc = hg__plugin_candidates(path, &v);
     is_int(rc, 0, "the candidates are listed");
-    is_int(strv_len(v), 5, "a.so, b.so, sub/c.so, z-file.so and the file entry");
+    is_int(strv_len(v), 5, "a.so, b.so, z-file.so, sub/c.so and the file entry");
     if (strv_len(v) == 5) {
         like_str(v[0], "/a.so", "the directory's files come sorted");
         like_str(v[1], "/b.so", "  b after a");
-        like_str(v[2], "/sub/c.so", "immediate subdirectories are scanned");
-        like_str(v[3], "/z-file.so", "  and sorted with the files");
+        like_str(v[2], "/z-file.so", "  z last of them");
+        like_str(v[3], "/sub/c.so", "immediate subdirectories are scanned, after the files");
         like_str(v[4], "good/old-minor.so", "a path entry that is a file is a candidate");
     }
     hg__strv_free(v);

@@ -154,7 +154,9 @@ struct hg_host {
      * destroy. [control-thread] */
     int (*counter)(const hg_host *h, const char *name, uint32_t type, hg_counter **out);
     /* Publishes a fact shown with the counters (e.g. "address" = "127.0.0.1:40111"). Both strings
-     * are copied. [any-thread] */
+     * are copied. The host logs "NAME: ENGINE listening on ADDR" itself when a pipeline has
+     * published "address" by the end of its start, and resolves the pipeline's name to it for
+     * others (resolve_address). [any-thread] */
     int (*set_info)(const hg_host *h, const char *key, const char *value);
     /* Reports the instance's state (HG_STATE_STOPPED when a generator is done, HG_STATE_FAILED
      * with a status and message on error). message is copied; may be NULL. [any-thread] */
