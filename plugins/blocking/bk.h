@@ -10,54 +10,36 @@
 
 #include "../common/rt.h"
 
-typedef struct bkrt bkrt;
 typedef struct bkw bkw;
-typedef struct bk_slot bk_slot;
 
-typedef struct bk_task {
-    struct bk_task *next;
-    void (*fn)(void *arg);
-    void *arg;
-    rt_owner *owner; /* a pipeline's post, holding the owner; NULL: internal */
-} bk_task;
-
-/* One worker. Touched by its thread only, except the task queue (mu), `totals`, `n_conns`. */
+/* One worker (the queue, totals and counts are in `core`). Touched by its thread only. */
 struct bkw {
-    bkrt *rt;
-    int32_t index;
-    int efd; /* eventfd: tasks and stop */
-    hg_thread *thread;
-    hg_perf *perf;
-    pthread_mutex_t mu;
-    bk_task *head, *tail; /* under mu */
-    int closed;           /* under mu */
-    int stopping;
-    char *rbuf;
-    size_t rbuf_len;
-    rt_link conns, timers, slots, reap;
-    uint64_t now;  /* ns, taken once per turn and after the poll */
-    uint64_t turn, events;
+    rt_worker core; /* first: an rt_worker * is a bkw * */
+    int efd;        /* eventfd: tasks and stop */
+    rt_link conns, timers, reap;
+    uint64_t now; /* ns, taken once per turn and after the poll */
+    uint64_t turn;
     struct pollfd *pfd; /* the poll set built each turn, and what each entry is */
     void **pitem;
     size_t pcap;
-    uint64_t n_conns; /* atomic */
-    rt_totals totals __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
-struct bkrt {
-    rt_base base; /* first: an owner's `rt` points here */
-    bkw *workers;
-};
-
-/* bk_worker.c */
-bkw *bkw_current(const bkrt *rt);
-int bkw_post(bkw *w, void (*fn)(void *), void *arg, rt_owner *owner);
-int bkw_init(bkrt *rt, bkw *w, int32_t index);
-void bkw_fini(bkw *w);
-void bkw_main(void *arg);
-void bkw_wake(bkw *w);
+/* bk_worker.c: rt_mode's worker_init, worker_fini, worker_run and wake. */
+int bkw_init(rt_base *b, rt_worker *rw, int32_t index);
+void bkw_fini(rt_worker *rw);
+void bkw_run(rt_worker *rw);
+void bkw_wake(rt_worker *rw);
 void bkw_cut_owner(void *arg);
 void bkw_free_owner_timers(void *arg);
+
+static inline bkw *bkw_current(const rt_base *b)
+{
+    return (bkw *)rt_worker_current(b);
+}
+static inline bkw *bkw_at(const rt_base *b, uint32_t i)
+{
+    return (bkw *)rt_worker_at(b, i);
+}
 
 /* bk_conn.c, bk_open.c: connections */
 enum {
@@ -108,7 +90,7 @@ void bkc_finish_connect(hg_conn *c);
 int bkc_connect(const hg_net *n, const char *addr, uint64_t timeout_ns, const hg_conn_handler *h,
                 void *ud, hg_conn **out);
 /* Accepts one connection from a ready listening socket. */
-void bkc_accept(bk_slot *s);
+void bkc_accept(rt_slot *s);
 /* What the connection wants from poll (0: leave it out). */
 short bkc_events(hg_conn *c);
 int bkc_fd(const hg_conn *c);
@@ -123,30 +105,10 @@ hg_conn *bkc_of_link(rt_link *l);
 /* Finishes the connections on w->reap: close the socket, write the record, on_closed. */
 void bkc_reap(bkw *w);
 
-/* bk_net.c: listeners, timers, posts */
-struct bk_slot {
-    struct hg_listener *l;
-    bkw *w;
-    int fd;
-    int open;
-    rt_link link; /* w->slots */
-};
-
-struct hg_listener {
-    rt_owner *o;
-    const hg_conn_handler *h;
-    void *ud;
-    char addr[64];
-    uint32_t n;
-    bk_slot *slots;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    uint32_t busy; /* under mu: slots open + tasks queued */
-    rt_link olink; /* the owner's listeners */
-};
-
-void bkl_slot_close(bk_slot *s);
-void bkl_close(rt_link *olink);
+/* bk_net.c: listener slots (an rt_slot each: the poll set watches its fd) and timers.
+ * rt_mode.slot_adopt and slot_close. */
+int bkl_slot_adopt(rt_slot *s);
+void bkl_slot_close(rt_slot *s);
 
 struct hg_timer {
     bkw *w;
@@ -165,20 +127,8 @@ uint64_t bkt_run(bkw *w);
 /* Frees the timers marked dead. */
 void bkt_sweep(bkw *w);
 
-int bkn_listen(const hg_net *n, const char *addr, uint32_t backlog, const hg_conn_handler *h,
-               void *ud, hg_listener **out);
-int bkn_listener_address(const hg_net *n, hg_listener *l, char *buf, uint32_t cap);
-void bkn_listener_close(const hg_net *n, hg_listener *l);
 int bkn_timer_start(const hg_net *n, uint64_t delay_ns, uint64_t repeat_ns,
                     void (*cb)(void *ud, hg_timer *t), void *ud, hg_timer **out);
 void bkn_timer_stop(const hg_net *n, hg_timer *t);
-uint32_t bkn_workers(const hg_net *n);
-int32_t bkn_current_worker(const hg_net *n);
-int bkn_post(const hg_net *n, int32_t worker, void (*fn)(void *arg), void *arg);
-
-static inline bkrt *bk_rt_of(const hg_net *n)
-{
-    return (bkrt *)rt_owner_of(n)->rt;
-}
 
 #endif

@@ -101,7 +101,7 @@ void bkc_reap(bkw *w)
         c = RT_CONTAINER(w->reap.next, hg_conn, reap_link);
         rt_list_remove(&c->reap_link);
         rt_list_remove(&c->link);
-        rt_add1(&w->n_conns, (uint64_t)-1);
+        rt_add1(&w->core.n_conns, (uint64_t)-1);
         if (c->fd >= 0) {
             if (c->flags & CF_RESET)
                 rt_set_linger0(c->fd);
@@ -152,7 +152,7 @@ static int flush(hg_conn *c)
             close_on_error(c, errno);
             return -1;
         }
-        rt_track_out(c->o, &c->t, &c->w->totals, (uint64_t)n);
+        rt_track_out(c->o, &c->t, &c->w->core.totals, (uint64_t)n);
         c->last_io = c->last_write = c->w->now;
         c->queued -= (uint64_t)n;
         ch->off += (uint32_t)n;
@@ -182,7 +182,7 @@ static int conn_write(const hg_net *n, hg_conn *c, const void *data, uint32_t le
         }
         if (r < 0)
             r = 0;
-        rt_track_out(c->o, &c->t, &c->w->totals, (uint64_t)r);
+        rt_track_out(c->o, &c->t, &c->w->core.totals, (uint64_t)r);
         if (r > 0)
             c->last_io = c->w->now;
     }
@@ -281,8 +281,8 @@ static void read_some(hg_conn *c)
     uint64_t total = 0;
     ssize_t n;
 
-    while (want_reading(c) && total < w->rt->base.cfg.io_budget) {
-        n = recv(c->fd, w->rbuf, w->rbuf_len, MSG_DONTWAIT);
+    while (want_reading(c) && total < w->core.base->cfg.io_budget) {
+        n = recv(c->fd, w->core.rbuf, w->core.rbuf_len, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
         if (n < 0) {
@@ -294,11 +294,11 @@ static void read_some(hg_conn *c)
             return;
         }
         total += (uint64_t)n;
-        rt_track_in(c->o, &c->t, &w->totals, (uint64_t)n);
+        rt_track_in(c->o, &c->t, &w->core.totals, (uint64_t)n);
         c->last_io = c->last_read = w->now;
         if (c->h->on_data)
-            c->h->on_data(c->ud, c, (const uint8_t *)w->rbuf, (uint32_t)n);
-        if ((size_t)n < w->rbuf_len)
+            c->h->on_data(c->ud, c, (const uint8_t *)w->core.rbuf, (uint32_t)n);
+        if ((size_t)n < w->core.rbuf_len)
             return; /* drained */
     }
 }
@@ -399,7 +399,7 @@ uint64_t bkc_timeouts(hg_conn *c, uint64_t now)
     if (which && (c->flags & CF_CLOSE_REQ)) {
         bkc_close_now(c, HG_CLOSE_TIMEOUT, HG_ETIMEDOUT, 0); /* a graceful close that stalls */
     } else if (which && c->h->on_timeout) {
-        c->w->events++;
+        c->w->core.events++;
         c->flags |= CF_IN_TIMEOUT;
         c->h->on_timeout(c->ud, c, which);
         c->flags &= ~CF_IN_TIMEOUT;
@@ -436,17 +436,17 @@ static void conn_set_ud(const hg_net *n, hg_conn *c, void *ud)
 
 static int32_t conn_worker(const hg_net *n, hg_conn *c)
 {
-    return c->w->index;
+    return c->w->core.index;
 }
 
 const hg_net bk_net_template = {
     .struct_size = sizeof(hg_net),
-    .workers = bkn_workers,
-    .current_worker = bkn_current_worker,
-    .post = bkn_post,
-    .listen = bkn_listen,
-    .listener_address = bkn_listener_address,
-    .listener_close = bkn_listener_close,
+    .workers = rt_net_workers,
+    .current_worker = rt_net_current_worker,
+    .post = rt_net_post,
+    .listen = rt_net_listen,
+    .listener_address = rt_net_listener_address,
+    .listener_close = rt_net_listener_close,
     .connect = bkc_connect,
     .write = conn_write,
     .queued = conn_queued,

@@ -49,10 +49,10 @@ static void conn_init(hg_conn *c, bkw *w, rt_owner *o, const hg_conn_handler *h,
     c->high = RT_DEFAULT_HIGH;
     c->low = RT_DEFAULT_LOW;
     rt_list_init(&c->reap_link);
-    rt_track_open(o, &c->t, w->index, out, __atomic_add_fetch(&o->next_id, 1, __ATOMIC_RELAXED));
+    rt_track_open(o, &c->t, w->core.index, out, __atomic_add_fetch(&o->next_id, 1, __ATOMIC_RELAXED));
     c->opened = c->last_io = c->last_read = c->last_write = w->now;
     rt_list_push(&w->conns, &c->link);
-    rt_add1(&w->n_conns, 1);
+    rt_add1(&w->core.n_conns, 1);
 }
 
 static hg_conn *conn_new(bkw *w, rt_owner *o, const hg_conn_handler *h, void *ud, uint8_t out)
@@ -72,11 +72,11 @@ static void set_nodelay(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-static void accept_one(bk_slot *s, int fd, const struct sockaddr_storage *peer)
+static void accept_one(rt_slot *s, int fd, const struct sockaddr_storage *peer)
 {
     hg_listener *l = s->l;
     socklen_t len = sizeof(struct sockaddr_storage);
-    hg_conn *c = conn_new(s->w, l->o, l->h, l->ud, 0);
+    hg_conn *c = conn_new((bkw *)s->w, l->o, l->h, l->ud, 0);
     int rc;
 
     if (!c) {
@@ -101,7 +101,7 @@ static void accept_one(bk_slot *s, int fd, const struct sockaddr_storage *peer)
     rt_track_established(c->o, &c->t);
 }
 
-void bkc_accept(bk_slot *s)
+void bkc_accept(rt_slot *s)
 {
     struct sockaddr_storage peer;
     socklen_t len;
@@ -123,7 +123,7 @@ static void connect_start(hg_conn *c)
     int rc;
 
     c->flags |= CF_NOTIFY;
-    if (c->w->stopping || rt_owner_closing(c->o)) {
+    if (c->w->core.stopping || rt_owner_closing(c->o)) {
         bkc_close_now(c, HG_CLOSE_CONNECT_FAILED, HG_ECLOSED, 0);
         return;
     }
@@ -156,7 +156,7 @@ typedef struct connect_args {
 static void connect_task(void *arg)
 {
     connect_args *a = arg;
-    bkw *w = bkw_current((bkrt *)a->o->rt);
+    bkw *w = bkw_current((rt_base *)a->o->rt);
     hg_conn *c = a->c;
 
     memset(c, 0, sizeof *c);
@@ -167,12 +167,12 @@ static void connect_task(void *arg)
     free(a); /* the owner hold taken for the connection stays with it */
 }
 
-static int connect_elsewhere(bkrt *rt, rt_owner *o, const struct sockaddr_storage *ss,
+static int connect_elsewhere(rt_base *rt, rt_owner *o, const struct sockaddr_storage *ss,
                              uint64_t timeout_ns, const hg_conn_handler *h, void *ud,
                              hg_conn **out)
 {
     connect_args *a = calloc(1, sizeof *a);
-    uint32_t i = __atomic_fetch_add(&rt->base.rr, 1, __ATOMIC_RELAXED) % rt->base.n_workers;
+    uint32_t i = __atomic_fetch_add(&rt->rr, 1, __ATOMIC_RELAXED) % rt->n_workers;
 
     if (!a)
         return HG_ENOMEM;
@@ -186,10 +186,10 @@ static int connect_elsewhere(bkrt *rt, rt_owner *o, const struct sockaddr_storag
     a->ud = ud;
     a->timeout_ns = timeout_ns;
     a->peer = *ss;
-    a->c->w = &rt->workers[i]; /* conn_worker works at once */
+    a->c->w = bkw_at(rt, i); /* conn_worker works at once */
     *out = a->c;
     rt_owner_hold(o); /* for the connection */
-    if (bkw_post(&rt->workers[i], connect_task, a, NULL) != 0) {
+    if (rt_worker_post(&bkw_at(rt, i)->core, connect_task, a, NULL) != 0) {
         rt_owner_release(o);
         free(a->c);
         free(a);
@@ -199,24 +199,19 @@ static int connect_elsewhere(bkrt *rt, rt_owner *o, const struct sockaddr_storag
 }
 
 int bkc_connect(const hg_net *n, const char *addr, uint64_t timeout_ns,
-                        const hg_conn_handler *h, void *ud, hg_conn **out)
+                const hg_conn_handler *h, void *ud, hg_conn **out)
 {
-    bkrt *rt = bk_rt_of(n);
     rt_owner *o = rt_owner_of(n);
-    bkw *w = bkw_current(rt);
     struct sockaddr_storage ss;
-    socklen_t len;
+    rt_worker *w;
     hg_conn *c;
+    int rc = rt_connect_check(n, addr, h, &ss, &w);
 
-    if (!h || rt_addr_parse(addr, &ss, &len) != 0)
-        return HG_EINVAL;
-    if (rt_owner_closing(o) || rt_base_stopping(&rt->base) || !rt->base.started)
-        return HG_ECLOSED;
+    if (rc != 0)
+        return rc;
     if (!w)
-        return connect_elsewhere(rt, o, &ss, timeout_ns, h, ud, out);
-    if (w->stopping)
-        return HG_ECLOSED;
-    c = conn_new(w, o, h, ud, 1);
+        return connect_elsewhere(rt_base_of(n), o, &ss, timeout_ns, h, ud, out);
+    c = conn_new((bkw *)w, o, h, ud, 1);
     if (!c)
         return HG_ENOMEM;
     c->t.peer = ss;

@@ -1,5 +1,5 @@
-/* bk_worker.c - one blocking worker: its poll(2) loop, the task queue other threads post to
- * (a mutex-guarded list plus an eventfd the poll watches), perf accounting and the stop.
+/* bk_worker.c - one blocking worker: its poll(2) loop, the eventfd the poll watches for the task
+ * queue (the queue itself is in ../common/rt_worker.c), perf accounting and the stop.
  *
  * A turn: build the poll set (eventfd, listening sockets, each connection with the events it
  * wants; a connection that wants nothing is left out), wait until the nearest timer or
@@ -9,84 +9,17 @@
 #define _GNU_SOURCE
 #include "bk.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
-static __thread bkw *tls_worker;
-
-bkw *bkw_current(const bkrt *rt)
-{
-    bkw *w = tls_worker;
-    return w && w->rt == rt ? w : NULL;
-}
-
-void bkw_wake(bkw *w)
+/* rt_mode.wake (under the queue's mutex; the eventfd lives until bkw_fini). */
+void bkw_wake(rt_worker *rw)
 {
     uint64_t one = 1;
-    ssize_t n = write(w->efd, &one, sizeof one);
+    ssize_t n = write(((bkw *)rw)->efd, &one, sizeof one);
     (void)n; /* EAGAIN: the counter is already non-zero, the worker wakes anyway */
-}
-
-int bkw_post(bkw *w, void (*fn)(void *), void *arg, rt_owner *owner)
-{
-    bk_task *t = malloc(sizeof *t);
-    int rc = 0, was_empty = 0;
-
-    if (!t)
-        return HG_ENOMEM;
-    t->next = NULL;
-    t->fn = fn;
-    t->arg = arg;
-    t->owner = owner;
-    pthread_mutex_lock(&w->mu);
-    if (w->closed) {
-        rc = HG_ECLOSED;
-    } else {
-        was_empty = w->head == NULL;
-        if (w->tail)
-            w->tail->next = t;
-        else
-            w->head = t;
-        w->tail = t;
-    }
-    pthread_mutex_unlock(&w->mu);
-    if (rc != 0)
-        free(t);
-    else if (was_empty)
-        bkw_wake(w); /* the worker takes the whole list, so one wake-up per batch is enough */
-    return rc;
-}
-
-static bk_task *take_tasks(bkw *w, int close_queue)
-{
-    bk_task *t;
-
-    pthread_mutex_lock(&w->mu);
-    t = w->head;
-    w->head = w->tail = NULL;
-    if (close_queue)
-        w->closed = 1;
-    pthread_mutex_unlock(&w->mu);
-    return t;
-}
-
-static void run_tasks(bkw *w, bk_task *t)
-{
-    bk_task *next;
-
-    for (; t; t = next) {
-        next = t->next;
-        w->events++;
-        t->fn(t->arg);
-        if (t->owner)
-            rt_owner_release(t->owner);
-        free(t);
-    }
 }
 
 static int grow_poll_set(bkw *w, size_t need)
@@ -112,19 +45,19 @@ static int grow_poll_set(bkw *w, size_t need)
 /* Builds the poll set; returns its size, and the number of slots in *n_slots. */
 static size_t build_poll_set(bkw *w, size_t *n_slots)
 {
-    size_t n = 1, need = 1 + (size_t)__atomic_load_n(&w->n_conns, __ATOMIC_RELAXED);
+    size_t n = 1, need = 1 + (size_t)__atomic_load_n(&w->core.n_conns, __ATOMIC_RELAXED);
     rt_link *l;
     short ev;
 
-    for (l = w->slots.next; l != &w->slots; l = l->next)
+    for (l = w->core.slots.next; l != &w->core.slots; l = l->next)
         need++;
     if (need > w->pcap && grow_poll_set(w, need) != 0)
         need = w->pcap; /* out of memory: poll what fits this turn */
     w->pfd[0] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
     w->pitem[0] = NULL;
-    for (l = w->slots.next; l != &w->slots && n < need; l = l->next, n++) {
-        w->pfd[n] = (struct pollfd){ .fd = RT_CONTAINER(l, bk_slot, link)->fd, .events = POLLIN };
-        w->pitem[n] = RT_CONTAINER(l, bk_slot, link);
+    for (l = w->core.slots.next; l != &w->core.slots && n < need; l = l->next, n++) {
+        w->pfd[n] = (struct pollfd){ .fd = RT_CONTAINER(l, rt_slot, link)->fd, .events = POLLIN };
+        w->pitem[n] = RT_CONTAINER(l, rt_slot, link);
     }
     *n_slots = n - 1;
     for (l = w->conns.next; l != &w->conns && n < need; l = l->next) {
@@ -171,7 +104,7 @@ static void handle_ready(bkw *w, size_t n, size_t n_slots)
     for (i = 1; i < n; i++) {
         if (!w->pfd[i].revents)
             continue;
-        w->events++;
+        w->core.events++;
         if (i <= n_slots)
             bkc_accept(w->pitem[i]);
         else
@@ -181,18 +114,15 @@ static void handle_ready(bkw *w, size_t n, size_t n_slots)
 
 static void worker_stop(bkw *w)
 {
-    rt_link *l, *next;
+    rt_link *l;
 
-    w->stopping = 1;
-    for (l = w->slots.next; l != &w->slots; l = next) {
-        next = l->next;
-        bkl_slot_close(RT_CONTAINER(l, bk_slot, link));
-    }
+    w->core.stopping = 1;
+    rt_worker_close_slots(&w->core);
     for (l = w->conns.next; l != &w->conns; l = l->next)
         bkc_cut(bkc_of_link(l));
     for (l = w->timers.next; l != &w->timers; l = l->next)
         bkt_of_link(l)->silenced = 1;
-    run_tasks(w, take_tasks(w, 1));
+    rt_worker_run_tasks(&w->core, 1);
     bkc_reap(w);
 }
 
@@ -220,90 +150,72 @@ static void one_turn(bkw *w)
         n = 0; /* EINTR: nothing is ready */
     t1 = rt_now_ns();
     w->now = t1;
-    if (w->perf)
-        hg_perf_add(&w->perf->idle_ns, t1 - t0);
+    if (w->core.perf)
+        hg_perf_add(&w->core.perf->idle_ns, t1 - t0);
     handle_ready(w, n, n_slots);
-    run_tasks(w, take_tasks(w, 0));
-    if (rt_base_stopping(&w->rt->base) && !w->stopping)
+    rt_worker_run_tasks(&w->core, 0);
+    if (rt_base_stopping(w->core.base) && !w->core.stopping)
         worker_stop(w);
     check_timeouts(w);
     bkc_reap(w);
     bkt_sweep(w);
     w->turn++;
     w->now = rt_now_ns();
-    if (w->perf) {
-        hg_perf_add(&w->perf->busy_ns, w->now - t1);
-        hg_perf_add(&w->perf->turns, 1);
-        hg_perf_add(&w->perf->events, w->events);
+    if (w->core.perf) {
+        hg_perf_add(&w->core.perf->busy_ns, w->now - t1);
+        hg_perf_add(&w->core.perf->turns, 1);
+        hg_perf_add(&w->core.perf->events, w->core.events);
     }
-    w->events = 0;
+    w->core.events = 0;
 }
 
-void bkw_main(void *arg)
+void bkw_run(rt_worker *rw)
 {
-    bkw *w = arg;
+    bkw *w = (bkw *)rw;
     rt_link *l;
 
-    tls_worker = w;
     w->now = rt_now_ns();
-    while (!w->stopping)
+    while (!w->core.stopping)
         one_turn(w);
     /* on_closed of the cut connections may have stopped timers; free the rest */
     bkc_reap(w);
     for (l = w->timers.next; l != &w->timers; l = l->next)
         bkt_of_link(l)->dead = 1;
     bkt_sweep(w);
-    tls_worker = NULL;
-    rt_base_worker_exited(&w->rt->base);
 }
 
-int bkw_init(bkrt *rt, bkw *w, int32_t index)
+int bkw_init(rt_base *b, rt_worker *rw, int32_t index)
 {
-    char name[32];
+    bkw *w = (bkw *)rw;
 
-    memset(w, 0, sizeof *w);
-    w->rt = rt;
-    w->index = index;
     rt_list_init(&w->conns);
     rt_list_init(&w->timers);
-    rt_list_init(&w->slots);
     rt_list_init(&w->reap);
-    pthread_mutex_init(&w->mu, NULL);
-    w->efd = -1;
-    w->rbuf_len = rt->base.cfg.read_buffer;
-    w->rbuf = malloc(w->rbuf_len);
-    if (!w->rbuf) {
-        pthread_mutex_destroy(&w->mu);
-        return HG_ENOMEM;
-    }
     w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->efd < 0 || grow_poll_set(w, 64) != 0) {
-        bkw_fini(w);
+        bkw_fini(rw);
         return HG_ENOMEM;
     }
-    snprintf(name, sizeof name, "blocking-%d", (int)index);
-    if (rt->base.host->perf_register(rt->base.host, name, &w->perf) != 0)
-        w->perf = NULL;
     return 0;
 }
 
-void bkw_fini(bkw *w)
+void bkw_fini(rt_worker *rw)
 {
-    if (!w->rbuf)
-        return;
+    bkw *w = (bkw *)rw;
+
     if (w->efd >= 0)
         close(w->efd);
-    pthread_mutex_destroy(&w->mu);
+    w->efd = -1;
     free(w->pfd);
     free(w->pitem);
-    free(w->rbuf);
-    w->rbuf = NULL;
+    w->pfd = NULL;
+    w->pitem = NULL;
 }
 
 void bkw_cut_owner(void *arg)
 {
     rt_owner *o = arg;
-    bkw *w = bkw_current((bkrt *)o->rt);
+    bkw *w = bkw_current(o->rt);
     rt_link *l;
     uint32_t n = 0;
 
@@ -322,7 +234,7 @@ void bkw_cut_owner(void *arg)
 void bkw_free_owner_timers(void *arg)
 {
     rt_owner *o = arg;
-    bkw *w = bkw_current((bkrt *)o->rt);
+    bkw *w = bkw_current(o->rt);
     rt_link *l;
 
     for (l = w->timers.next; l != &w->timers; l = l->next) {

@@ -1,6 +1,6 @@
 /* rt.h - code shared by the uv and blocking runtime modes (compiled into each .so): addresses,
- * status mapping, the runtime's own config keys, per-owner counters and connection records, and
- * the owner's "everything done" wait used by net_close. SDK headers and libc only. */
+ * config keys, owners and connection records, the runtime-mode ops, the worker core (task queue)
+ * and listeners. A mode supplies rt_this_mode: its loop, sockets and timers. SDK and libc only. */
 #ifndef HG_RT_H
 #define HG_RT_H
 
@@ -184,33 +184,77 @@ void rt_track_info(const rt_track *t, hg_conn_record *out);
  * otherwise; fills *out and writes it through the owner's record service. */
 void rt_track_close(rt_owner *o, rt_track *t, uint32_t cause, int status, hg_conn_record *out);
 
-/* --- the part of a runtime instance both modes share (rt_base.c) --- */
+/* --- the part of a runtime instance both modes share (rt_base.c, rt_worker.c) --- */
 
 typedef struct rt_base rt_base;
+typedef struct rt_slot rt_slot;
+
+/* A function to run on a worker. owner != NULL: a pipeline's post, holding the owner. */
+typedef struct rt_task {
+    struct rt_task *next;
+    void (*fn)(void *arg);
+    void *arg;
+    rt_owner *owner;
+} rt_task;
+
+/* The part of a worker both modes share: the first member of each mode's worker. Touched by
+ * its thread only, except the task queue (mu), `n_conns` and `totals` (read by anyone). */
+typedef struct rt_worker {
+    rt_base *base;
+    int32_t index;
+    int stopping; /* the worker began its stop */
+    hg_thread *thread;
+    hg_perf *perf;        /* NULL when the host gave none */
+    pthread_mutex_t mu;
+    rt_task *head, *tail; /* under mu */
+    int closed;           /* under mu: no more tasks accepted */
+    uint64_t events;      /* tasks, timers and ready sockets handled (perf) */
+    char *rbuf;           /* the one read buffer (cfg.read_buffer bytes), lent to each read */
+    size_t rbuf_len;
+    rt_link slots;        /* the listening sockets it has adopted (rt_slot.link) */
+    uint64_t n_conns;     /* atomic */
+    rt_totals totals __attribute__((aligned(64)));
+} rt_worker;
 
 /* What rt_base needs from a mode. */
 typedef struct rt_mode {
-    const char *name;   /* "uv", "blocking" */
+    const char *name;   /* "uv", "blocking": the stats reply, thread and perf names */
     const hg_net *tmpl; /* the mode's hg_net functions */
-    /* Queues an internal task on a worker. Returns 0 or HG_ECLOSED (worker stopped: it will not
-     * run; the worker cut everything of every owner when it stopped). [any-thread] */
-    int (*post)(rt_base *b, uint32_t worker, void (*fn)(void *), void *arg);
-    /* Closes a listener (by its olink) and waits until no worker touches it. [control-thread] */
-    void (*close_listener)(rt_link *olink);
+    size_t worker_size; /* sizeof the mode's worker, which begins with its rt_worker */
+    /* Sets up the mode's part of a worker whose rt_worker is set up (the rest is zeroed); on
+     * failure undoes its own part. Returns 0 or an HG_E* code. [control-thread] */
+    int (*worker_init)(rt_base *b, rt_worker *w, int32_t index);
+    /* Frees what worker_init made, for a worker whose thread never ran or has exited (the
+     * queue is closed then). */
+    void (*worker_fini)(rt_worker *w);
+    /* The worker thread's loop: returns when the worker has stopped and holds nothing. */
+    void (*worker_run)(rt_worker *w);
+    /* Wakes the worker's loop (tasks or stop). Called with w->mu held and w->closed 0. */
+    void (*wake)(rt_worker *w);
+    size_t slot_size; /* sizeof the mode's listener slot, which begins with its rt_slot */
+    /* On the slot's worker: starts accepting on s->fd (already on w->slots, `open`). Returns 0,
+     * or an HG_E* code and the slot is closed. */
+    int (*slot_adopt)(rt_slot *s);
+    /* On the slot's worker: closes the adopted socket, then rt_listener_unbusy(s->l, 1) (at
+     * once, or from a close callback). */
+    void (*slot_close)(rt_slot *s);
     /* Tasks, arg = the owner, holding it: phase 1 of net_close (cut its connections, silence
      * its timers) and phase 2 (free its timers). */
     void (*cut_owner)(void *owner);
     void (*free_owner_timers)(void *owner);
-    rt_totals *(*totals)(rt_base *b, uint32_t worker);
-    uint64_t (*conns)(rt_base *b, uint32_t worker);
-    hg_thread **(*thread)(rt_base *b, uint32_t worker);
 } rt_mode;
+
+/* Each mode's plugin defines its one rt_mode under this name (one mode per .so). */
+extern const rt_mode rt_this_mode;
+/* The runtime-mode ops, the same for both modes (rt_base.c). */
+extern const hg_runtime_mode_ops rt_mode_ops;
 
 struct rt_base {
     const rt_mode *mode;
     const hg_host *host;
     rt_config cfg;
     uint32_t n_workers;
+    void *workers; /* n_workers workers of mode->worker_size bytes, 64-byte aligned */
     uint32_t stop; /* atomic */
     int started, joined;
     pthread_mutex_t mu; /* join's wait */
@@ -220,22 +264,91 @@ struct rt_base {
     rt_owner *owners;
 };
 
-int rt_base_init(rt_base *b, const rt_mode *m, const hg_host *h, const hg_config *cfg);
-/* Frees owners whose net_close never came (the workers must be gone). */
-void rt_base_fini(rt_base *b);
+static inline rt_worker *rt_worker_at(const rt_base *b, uint32_t i)
+{
+    return (rt_worker *)(void *)((char *)b->workers + (size_t)i * b->mode->worker_size);
+}
+static inline rt_base *rt_base_of(const hg_net *n)
+{
+    return (rt_base *)rt_owner_of(n)->rt;
+}
+
+/* rt_worker.c: the worker core. */
+/* Sets up w's rt_worker (read buffer, queue, perf). Returns 0 or HG_ENOMEM. [control-thread] */
+int rt_worker_init(rt_base *b, rt_worker *w, int32_t index);
+void rt_worker_fini(rt_worker *w);
+/* The worker thread: runs mode->worker_run, then tells join it has exited. */
+void rt_worker_main(void *arg);
+/* A worker thread is about to return (rt_base.c). */
+void rt_base_worker_exited(rt_base *b);
+/* The calling thread's worker of `b`, or NULL. */
+rt_worker *rt_worker_current(const rt_base *b);
+/* Queues a task. Returns 0, HG_ENOMEM or HG_ECLOSED (the worker is stopping; fn will not run). */
+int rt_worker_post(rt_worker *w, void (*fn)(void *), void *arg, rt_owner *owner);
+/* Wakes the worker unless its queue is closed (it is stopping already). [any-thread] */
+void rt_worker_wake(rt_worker *w);
+/* Runs the queued tasks on the worker; close_queue: refuse every later post (the stop). */
+void rt_worker_run_tasks(rt_worker *w, int close_queue);
+/* The checks hg_net's connect makes before the mode's part: parses addr into *ss and sets *w to
+ * the calling thread's worker (NULL: none, connect through a worker). Returns 0, HG_EINVAL or
+ * HG_ECLOSED. */
+int rt_connect_check(const hg_net *n, const char *addr, const hg_conn_handler *h,
+                     struct sockaddr_storage *ss, rt_worker **w);
+/* The checks hg_net's timer_start makes before the mode's part: sets *w to the calling thread's
+ * worker. Returns 0, HG_EINVAL, HG_ESTATE (no worker: timers live on one) or HG_ECLOSED. */
+int rt_timer_check(const hg_net *n, void (*cb)(void *ud, hg_timer *t), rt_worker **w);
+/* hg_net's workers, current_worker and post, the same in both modes. */
+uint32_t rt_net_workers(const hg_net *n);
+int32_t rt_net_current_worker(const hg_net *n);
+int rt_net_post(const hg_net *n, int32_t worker, void (*fn)(void *arg), void *arg);
+
+/* --- listeners (rt_listen.c): one SO_REUSEPORT socket per worker, all bound to the same
+ * address; the kernel spreads incoming connections over the workers with no hand-off between
+ * threads. The sockets are bound and listening before listen returns (errors are synchronous);
+ * each worker then adopts its own. --- */
+
+/* One worker's socket of a listener; the first member of the mode's slot. */
+struct rt_slot {
+    struct hg_listener *l;
+    rt_worker *w;
+    int fd;
+    int open;     /* adopted and not yet closed (its worker only) */
+    rt_link link; /* w->slots */
+};
+
+struct hg_listener {
+    rt_owner *o;
+    const hg_conn_handler *h;
+    void *ud;
+    char addr[64];
+    struct sockaddr_storage bound; /* the listening address: each accepted socket's local one */
+    uint8_t local_known;           /* bound is no wildcard (then accept needs getsockname) */
+    uint32_t backlog;
+    uint32_t n;
+    void *slots; /* n slots of mode->slot_size bytes */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint32_t busy; /* under mu: slots open + tasks queued */
+    rt_link olink; /* the owner's listeners */
+};
+
+/* Drops n of l->busy (slots closed, tasks done); the last wakes rt_listener_close. */
+void rt_listener_unbusy(struct hg_listener *l, uint32_t n);
+/* On the slot's worker: closes it if it is open (mode->slot_close). */
+void rt_slot_close(rt_slot *s);
+/* On the worker: closes every slot it has adopted (its stop). */
+void rt_worker_close_slots(rt_worker *w);
+/* Closes a listener (by its olink) and waits until no worker touches it. [control-thread] */
+void rt_listener_close(rt_link *olink);
+/* hg_net's listen, listener_address and listener_close, the same in both modes. */
+int rt_net_listen(const hg_net *n, const char *addr, uint32_t backlog, const hg_conn_handler *h,
+                  void *ud, struct hg_listener **out);
+int rt_net_listener_address(const hg_net *n, struct hg_listener *l, char *buf, uint32_t cap);
+void rt_net_listener_close(const hg_net *n, struct hg_listener *l);
+
 static inline int rt_base_stopping(const rt_base *b)
 {
     return (int)__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE);
 }
-/* Sets the stop flag. Returns 1 when this call set it and the workers run (wake them). */
-int rt_base_request_stop(rt_base *b);
-/* A worker thread is about to return. */
-void rt_base_worker_exited(rt_base *b);
-int rt_base_join(rt_base *b, uint64_t timeout_ns);
-uint64_t rt_base_bytes_sent(rt_base *b);
-uint64_t rt_base_bytes_received(rt_base *b);
-int rt_base_net_open(rt_base *b, const hg_host *owner, const hg_net **out);
-uint32_t rt_base_net_close(rt_base *b, const hg_net *net);
-int rt_base_command(rt_base *b, const char *verb, char *reply, uint32_t cap, uint32_t *len);
 
 #endif

@@ -40,8 +40,8 @@ static int want_reading(const hg_conn *c)
 void uvc_on_alloc(uv_handle_t *hd, size_t hint, uv_buf_t *buf)
 {
     hg_conn *c = hd->data;
-    buf->base = c->w->rbuf;
-    buf->len = c->w->rbuf_len;
+    buf->base = c->w->core.rbuf;
+    buf->len = c->w->core.rbuf_len;
 }
 
 void uvc_update_reading(hg_conn *c)
@@ -75,7 +75,7 @@ void uvc_flush_counts(uvw *w)
 
 static void count_in(hg_conn *c, uint64_t n)
 {
-    rt_track_in_local(&c->t, &c->w->totals, n);
+    rt_track_in_local(&c->t, &c->w->core.totals, n);
     if (c->pend_in == 0 && c->pend_out == 0)
         rt_list_push(&c->w->dirty, &c->dirty_link);
     c->pend_in += n;
@@ -83,7 +83,7 @@ static void count_in(hg_conn *c, uint64_t n)
 
 static void count_out(hg_conn *c, uint64_t n)
 {
-    rt_track_out_local(&c->t, &c->w->totals, n);
+    rt_track_out_local(&c->t, &c->w->core.totals, n);
     if (c->pend_in == 0 && c->pend_out == 0)
         rt_list_push(&c->w->dirty, &c->dirty_link);
     c->pend_out += n;
@@ -95,7 +95,7 @@ static void conn_finish(hg_conn *c)
     rt_owner *o = c->o;
 
     rt_list_remove(&c->link);
-    rt_add1(&c->w->n_conns, (uint64_t)-1);
+    rt_add1(&c->w->core.n_conns, (uint64_t)-1);
     flush_conn(c);
     rt_track_close(o, &c->t, c->cause, c->status, &rec);
     if ((c->flags & F_NOTIFY) && c->h->on_closed)
@@ -213,7 +213,7 @@ static void on_timer(uv_timer_t *t)
     uint64_t now = uvc_now_ms(c);
     uint32_t which;
 
-    c->w->events++;
+    c->w->core.events++;
     if (c->flags & F_CONNECTING) {
         if (c->connect_ms && now - c->opened >= c->connect_ms)
             uvc_close_now(c, HG_CLOSE_CONNECT_FAILED, HG_ETIMEDOUT, 0);
@@ -344,7 +344,7 @@ static void over_budget(hg_conn *c, uint64_t n)
         c->turn_bytes = 0;
     }
     c->turn_bytes += n;
-    if (c->turn_bytes < w->rt->base.cfg.io_budget || (c->flags & (F_BUDGET | F_CLOSING)))
+    if (c->turn_bytes < w->core.base->cfg.io_budget || (c->flags & (F_BUDGET | F_CLOSING)))
         return;
     c->flags |= F_BUDGET;
     uvc_update_reading(c);
@@ -357,7 +357,7 @@ void uvc_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
     uvw_awake(c->w);
     if (nread > 0) {
-        c->w->events++;
+        c->w->core.events++;
         count_in(c, (uint64_t)nread);
         c->last_io = c->last_read = uvc_now_ms(c);
         if (c->h->on_data)
@@ -407,7 +407,7 @@ static void on_write(uv_write_t *req, int status)
 
     uvw_awake(c->w);
     if (status == 0) {
-        c->w->events++;
+        c->w->core.events++;
         count_out(c, ch->len);
         c->last_io = c->last_write = uvc_now_ms(c);
     }
@@ -541,17 +541,17 @@ static void conn_set_ud(const hg_net *n, hg_conn *c, void *ud)
 
 static int32_t conn_worker(const hg_net *n, hg_conn *c)
 {
-    return c->w->index;
+    return c->w->core.index;
 }
 
 const hg_net uv_net_template = {
     .struct_size = sizeof(hg_net),
-    .workers = uvn_workers,
-    .current_worker = uvn_current_worker,
-    .post = uvn_post,
-    .listen = uvn_listen,
-    .listener_address = uvn_listener_address,
-    .listener_close = uvn_listener_close,
+    .workers = rt_net_workers,
+    .current_worker = rt_net_current_worker,
+    .post = rt_net_post,
+    .listen = rt_net_listen,
+    .listener_address = rt_net_listener_address,
+    .listener_close = rt_net_listener_close,
     .connect = uvc_connect,
     .write = conn_write,
     .queued = conn_queued,

@@ -17,13 +17,13 @@ static void conn_setup(hg_conn *c, uvw *w, rt_owner *o, const hg_conn_handler *h
     c->low = RT_DEFAULT_LOW;
     rt_list_init(&c->defer_link);
     rt_list_init(&c->dirty_link);
-    rt_track_open(o, &c->t, w->index, out, __atomic_add_fetch(&o->next_id, 1, __ATOMIC_RELAXED));
+    rt_track_open(o, &c->t, w->core.index, out, __atomic_add_fetch(&o->next_id, 1, __ATOMIC_RELAXED));
     uv_tcp_init(&w->loop, &c->tcp);
     c->tcp.data = c;
     c->handles = 1;
     c->opened = c->last_io = c->last_read = uvc_now_ms(c);
     rt_list_push(&w->conns, &c->link);
-    rt_add1(&w->n_conns, 1);
+    rt_add1(&w->core.n_conns, 1);
 }
 
 static hg_conn *conn_new(uvw *w, rt_owner *o, const hg_conn_handler *h, void *ud, uint8_t out)
@@ -40,17 +40,18 @@ static hg_conn *conn_new(uvw *w, rt_owner *o, const hg_conn_handler *h, void *ud
 void uvc_on_connection(uv_stream_t *server, int status)
 {
     uv_slot *s = server->data;
-    hg_listener *l = s->l;
+    hg_listener *l = s->base.l;
+    uvw *w = (uvw *)s->base.w;
     hg_conn *c;
     int len, rc;
 
-    uvw_awake(s->w);
+    uvw_awake(w);
     if (status < 0)
         return;
-    c = conn_new(s->w, l->o, l->h, l->ud, 0);
+    c = conn_new(w, l->o, l->h, l->ud, 0);
     if (!c)
         return;
-    s->w->events++;
+    w->core.events++;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         uvc_close_now(c, HG_CLOSE_ERROR, HG_EIO, 0);
         return;
@@ -63,7 +64,7 @@ void uvc_on_connection(uv_stream_t *server, int status)
         len = sizeof c->t.local;
         uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&c->t.local, &len);
     }
-    if (s->w->stopping || rt_owner_closing(l->o)) {
+    if (w->core.stopping || rt_owner_closing(l->o)) {
         uvc_close_now(c, HG_CLOSE_SHUTDOWN, HG_ECLOSED, 0);
         return;
     }
@@ -109,7 +110,7 @@ static void connect_start(hg_conn *c)
 {
     int rc;
 
-    if (c->w->stopping || rt_owner_closing(c->o)) {
+    if (c->w->core.stopping || rt_owner_closing(c->o)) {
         uvc_close_now(c, HG_CLOSE_CONNECT_FAILED, HG_ECLOSED, 0);
         return;
     }
@@ -132,7 +133,7 @@ static void connect_start(hg_conn *c)
 }
 
 typedef struct connect_args {
-    uvrt *rt;
+    rt_base *rt;
     rt_owner *o;
     const hg_conn_handler *h;
     void *ud;
@@ -159,11 +160,11 @@ static void connect_task(void *arg)
     free(a);
 }
 
-static int connect_elsewhere(uvrt *rt, rt_owner *o, const struct sockaddr_storage *ss,
+static int connect_elsewhere(rt_base *rt, rt_owner *o, const struct sockaddr_storage *ss,
                              uint64_t ms, const hg_conn_handler *h, void *ud, hg_conn **out)
 {
     connect_args *a = calloc(1, sizeof *a);
-    uint32_t i = __atomic_fetch_add(&rt->base.rr, 1, __ATOMIC_RELAXED) % rt->base.n_workers;
+    uint32_t i = __atomic_fetch_add(&rt->rr, 1, __ATOMIC_RELAXED) % rt->n_workers;
 
     if (!a)
         return HG_ENOMEM;
@@ -179,10 +180,10 @@ static int connect_elsewhere(uvrt *rt, rt_owner *o, const struct sockaddr_storag
     a->connect_ms = ms;
     a->peer = *ss;
     *out = a->c;
-    a->c->w = &rt->workers[i]; /* conn_worker works at once */
+    a->c->w = uvw_at(rt, i); /* conn_worker works at once */
     rt_owner_hold(o); /* for the connection, released when it finishes */
     rt_owner_hold(o); /* for the task */
-    if (uvw_post(&rt->workers[i], connect_task, a, NULL) != 0) {
+    if (rt_worker_post(&uvw_at(rt, i)->core, connect_task, a, NULL) != 0) {
         rt_owner_release(o);
         rt_owner_release(o);
         free(a->c);
@@ -193,24 +194,19 @@ static int connect_elsewhere(uvrt *rt, rt_owner *o, const struct sockaddr_storag
 }
 
 int uvc_connect(const hg_net *n, const char *addr, uint64_t timeout_ns,
-                        const hg_conn_handler *h, void *ud, hg_conn **out)
+                const hg_conn_handler *h, void *ud, hg_conn **out)
 {
-    uvrt *rt = uv_rt_of(n);
     rt_owner *o = rt_owner_of(n);
-    uvw *w = uvw_current(rt);
     struct sockaddr_storage ss;
-    socklen_t len;
+    rt_worker *w;
     hg_conn *c;
+    int rc = rt_connect_check(n, addr, h, &ss, &w);
 
-    if (!h || rt_addr_parse(addr, &ss, &len) != 0)
-        return HG_EINVAL;
-    if (rt_owner_closing(o) || __atomic_load_n(&rt->base.stop, __ATOMIC_ACQUIRE) || !rt->base.started)
-        return HG_ECLOSED;
+    if (rc != 0)
+        return rc;
     if (!w)
-        return connect_elsewhere(rt, o, &ss, uv_ms_of_ns(timeout_ns), h, ud, out);
-    if (w->stopping)
-        return HG_ECLOSED;
-    c = conn_new(w, o, h, ud, 1);
+        return connect_elsewhere(rt_base_of(n), o, &ss, uv_ms_of_ns(timeout_ns), h, ud, out);
+    c = conn_new((uvw *)w, o, h, ud, 1);
     if (!c)
         return HG_ENOMEM;
     c->t.peer = ss;
