@@ -441,7 +441,20 @@ static hg__cfg_limits limits_of(const hg__config_src *src)
     return l;
 }
 
+static int load(const hg__config_src *src, int keep_partial, hg__config **out, hg__diag *d);
+
 int hg__config_load(const hg__config_src *src, hg__config **out, hg__diag *d)
+{
+    return load(src, 0, out, d);
+}
+
+int hg__config_load_partial(const hg__config_src *src, hg__config **out, hg__diag *d)
+{
+    *out = NULL;
+    return load(src, 1, out, d);
+}
+
+static int load(const hg__config_src *src, int keep_partial, hg__config **out, hg__diag *d)
 {
     hg__cfg_limits lim = limits_of(src);
     const char *text = src->yaml ? src->yaml : hg__default_config_yaml;
@@ -470,10 +483,17 @@ int hg__config_load(const hg__config_src *src, hg__config **out, hg__diag *d)
     check_root(&c, cfg->doc->root);
     free(c.name_nodes);
     sort_diag(d, n0);
-    if (c.oom)
+    if (c.oom) {
         rc = HG_ENOMEM;
-    else if (rc == 0 && d->n > n0)
+    } else if (rc == 0 && d->n > n0) {
         rc = HG_ECONFIG;
+        /* Only the schema is wrong (the YAML and every --set were fine): the caller may go on
+         * checking the engines of the instances that are well formed. */
+        if (keep_partial) {
+            *out = cfg;
+            return rc;
+        }
+    }
 out:
     if (rc != 0) {
         hg__config_free(cfg);

@@ -88,6 +88,10 @@ typedef struct hg__config_src {
 /* Loads, applies the --set overrides and checks the whole schema. Every error goes into d;
  * returns 0 (and *out), HG_ECONFIG (nothing allocated), HG_ENOMEM. */
 int hg__config_load(const hg__config_src *src, hg__config **out, hg__diag *d);
+/* The same, but when only the schema is wrong (the YAML read cleanly and every --set applied)
+ * it returns HG_ECONFIG with *out set to what was understood, so that a check can go on with the
+ * engines of the well-formed instances and report every error of the file in one run. */
+int hg__config_load_partial(const hg__config_src *src, hg__config **out, hg__diag *d);
 void hg__config_free(hg__config *cfg);
 /* The instance named name, or NULL. */
 const hg__instance_cfg *hg__config_find(const hg__config *cfg, const char *name);

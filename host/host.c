@@ -193,6 +193,8 @@ static int load_plugins(hg__host *h, const hg__host_opts *opts, int want_runtime
     }
     for (uint32_t i = 0; i < h->cfg->n_instances; i++) {
         const hg__instance_cfg *ic = &h->cfg->instances[i];
+        if (ic->engine == NULL || ic->engine[0] == '\0')
+            continue; /* not a name: the schema has said so */
         if (hg__registry_find(h->reg, ic->engine) == NULL) {
             report_unknown_engine(h, &ps, ic->engine, ic->engine_node);
             rc = HG_ECONFIG;
@@ -360,7 +362,7 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
 {
     hg__host *h = calloc(1, sizeof *h);
     pthread_condattr_t ca;
-    int want_runtime, rc;
+    int want_runtime, rc, schema_rc = 0;
 
     if (h == NULL)
         return HG_ENOMEM;
@@ -379,9 +381,10 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
     hg__logger_set_stderr(h->lg, opts->log_to_stderr);
     if (opts->log_sink)
         hg__logger_add_sink(h->lg, opts->log_sink, opts->log_sink_ud);
-    rc = hg__config_load(&opts->src, &h->cfg, d);
-    if (rc != 0)
+    rc = hg__config_load_partial(&opts->src, &h->cfg, d);
+    if (h->cfg == NULL)
         goto fail;
+    schema_rc = rc;
     /* Precedence: the caller's level, then -v/-q/HANGAR_LOG, then the config's log.level. */
     if (opts->log_level <= 0 && !hg__log_default_explicit() && h->cfg->doc->root != NULL &&
         hg__node_get(h->cfg->doc->root, "log") != NULL)
@@ -394,7 +397,7 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
         if (rc == 0)
             rc = rc2;
     }
-    if (rc == 0 && d->n > 0)
+    if (rc == 0 && (schema_rc != 0 || d->n > 0))
         rc = HG_ECONFIG;
     if (rc != 0)
         goto fail;
