@@ -185,6 +185,9 @@ static int unit_error(hg__cfgctx *ctx, const hg__node *v, const char *key, const
     if (rc == HG_EOVERFLOW)
         n = asprintf(&text, "%s%s%s%s \"%s\" is too large", key ? "'" : "", key ? key : "",
                      key ? "': " : "", kind, v->value);
+    else if (v->value[0] == '-')
+        n = asprintf(&text, "%s%s%s%s \"%s\" must not be negative", key ? "'" : "",
+                     key ? key : "", key ? "': " : "", kind, v->value);
     else
         n = asprintf(&text, "%s%s%sbad %s \"%s\" (use %s)", key ? "'" : "", key ? key : "",
                      key ? "': " : "", kind, v->value, units);

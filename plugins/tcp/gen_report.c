@@ -198,9 +198,10 @@ static void text_of(const gen *g, const figures *f, sbuf *t)
 {
     char a[32], b[32], c[32], d[32], e[32];
     uint32_t i, nf = 0;
-    sb_printf(t, "tcp-gen %s: %s, %llu B payload, %llu connections to %s\n", g->host->name(g->host),
-              g->cfg.pattern == GEN_PINGPONG ? "ping-pong" : "stream",
-              (unsigned long long)g->cfg.payload, (unsigned long long)g->cfg.connections, g->addr);
+    sb_printf(t, "tcp-gen %s: %s, %llu B payload, %llu connection%s to %s\n",
+              g->host->name(g->host), g->cfg.pattern == GEN_PINGPONG ? "ping-pong" : "stream",
+              (unsigned long long)g->cfg.payload, (unsigned long long)g->cfg.connections,
+              g->cfg.connections == 1 ? "" : "s", g->addr);
     sb_printf(t, "  time         %.2f s%s\n", f->seconds, g->finished ? "" : " (running)");
     sb_printf(t, "  requests     %llu sent, %llu answered, %.1f/s\n",
               (unsigned long long)g->total.requests, (unsigned long long)g->total.responses,
