@@ -1,0 +1,49 @@
+-- lifecycle-commands.lua: start, stop and restart of one pipeline on a runtime mode (arg[1]),
+-- with its connection records and counters across the restart.
+local mode = arg[1] or "uv"
+local h = hangar.start { yaml = string.format([[
+hangar: 1
+runtime: { mode: %s, workers: 2 }
+control: { shutdown_timeout: 1s }
+pipelines:
+  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0", records: true }
+]], mode) }
+
+local function roundtrip(what)
+    local c = hangar.tcp.connect(h:address("echo"), "2s")
+    if not c then return false end
+    c:send(what)
+    local got = c:recv(#what, "2s")
+    c:close()
+    return got == what
+end
+
+ok(roundtrip("one"), mode .. ": echo answers before the restart")
+local idle = assert(hangar.tcp.connect(h:address("echo"), "2s"))
+local r = h:command("stop echo")
+is(r.ok, true, "stop answers ok")
+is(r.cut, 1, "and cuts the idle connection after shutdown_timeout")
+is(h:state("echo"), "stopped", "the pipeline is stopped")
+local _, why = idle:recv(1, "2s")
+ok(why == "closed" or why == "reset", "the idle client sees its connection end")
+idle:close()
+is(h:command("stop echo").ok, true, "stopping a stopped pipeline is harmless")
+
+r = h:command("start echo")
+is(r.ok, true, "start brings it back")
+is(h:state("echo"), "running", "running again")
+ok(roundtrip("two"), "and it answers, on its new address")
+is(h:command("start echo").code, "ESTATE", "starting a running pipeline is refused")
+
+r = h:command("restart echo")
+is(r.ok, true, "restart stops and starts it")
+ok(roundtrip("three"), "it answers after the restart")
+h:wait_for(function() return h:counters("echo").connections_open == 0 end, "2s")
+local c = h:counters("echo")
+is(c.connections_established, 4, "counters span the restarts")
+is(c.closed_shutdown, 1, "with the one connection the stop cut")
+is(#h:records("echo"), 4, "one record per connection")
+is(h:command("restart nosuch").code, "ENOENT", "restart of an unknown instance is refused")
+is(h:command("pause echo").code, "ENOTSUP", "pause is for graph processors")
+ok(h:shutdown(), "the host shuts down cleanly")
+done_testing()
