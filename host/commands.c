@@ -179,8 +179,11 @@ static json_t *cmd_stop(hg__host *h, const char *arg)
 
 static json_t *cmd_restart(hg__host *h, const char *arg)
 {
-    json_t *r = cmd_stop(h, arg && *arg ? arg : "");
-    if (!json_is_true(json_object_get(r, "ok")) || arg == NULL || *arg == '\0')
+    json_t *r;
+    if (arg == NULL || *arg == '\0')
+        return fail(HG_EINVAL, "restart needs an instance name (`shutdown` stops the host)%s", "");
+    r = cmd_stop(h, arg);
+    if (!json_is_true(json_object_get(r, "ok")))
         return r;
     json_decref(r);
     return cmd_start(h, arg);
