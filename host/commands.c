@@ -60,9 +60,13 @@ static json_t *host_json(hg__host *h)
     if (h->runtime.in) {
         const hg_runtime_mode_ops *ops = h->runtime.def->ops;
         json_object_set_new(o, "runtime_mode", json_string(h->runtime.def->name));
-        json_object_set_new(o, "bytes_sent", json_integer((json_int_t)ops->bytes_sent(h->runtime.obj)));
-        json_object_set_new(o, "bytes_received",
-                            json_integer((json_int_t)ops->bytes_received(h->runtime.obj)));
+        /* Optional in the ABI: a runtime mode that does not total its bytes shows none. */
+        if (ops->bytes_sent)
+            json_object_set_new(o, "bytes_sent",
+                                json_integer((json_int_t)ops->bytes_sent(h->runtime.obj)));
+        if (ops->bytes_received)
+            json_object_set_new(o, "bytes_received",
+                                json_integer((json_int_t)ops->bytes_received(h->runtime.obj)));
     }
     json_object_set_new(o, "connections_cut", json_integer(h->cut));
     return o;
