@@ -225,6 +225,23 @@ static void test_control_socket(void)
     j = sock_cmd(fd, "{not json\n");
     is_str(json_string_value(json_object_get(j, "code")), "EINVAL", "a broken JSON line is refused");
     json_decref(j);
+    j = sock_cmd(fd, "\n");
+    is_str(json_string_value(json_object_get(j, "code")), "EINVAL", "an empty line gets a reply too");
+    json_decref(j);
+    {
+        /* a hostile client: a line longer than any command is cut off, the host serves on */
+        static char big[70000];
+        char c;
+        int fd2 = socket(AF_UNIX, SOCK_STREAM, 0);
+        memset(big, 'x', sizeof big);
+        connect(fd2, (struct sockaddr *)&sa, sizeof sa);
+        is_int(write(fd2, big, sizeof big) > 0, 1, "a client sends 70 kB without a newline");
+        ok(read(fd2, &c, 1) <= 0, "and is disconnected without a reply");
+        close(fd2);
+        j = sock_cmd(fd, "counters\n");
+        ok(json_is_true(json_object_get(j, "ok")), "while the other client is still served");
+        json_decref(j);
+    }
     close(fd);
     hg__host_destroy(h);
     ok(stat(path, &st) != 0, "the socket file is removed when the host goes");
