@@ -1,7 +1,8 @@
 /* ctl_socket.c - the optional control socket (`control.socket`): a Unix stream socket created
  * 0600; each line in is a command (plain text, or a JSON object {"cmd": "...", "name": ...,
  * "args": ...} for `call`), each line out the JSON reply. One thread serves every client with
- * poll(2); a pipe wakes it to stop. */
+ * poll(2) on non-blocking sockets; a pipe wakes it to stop. A client that does not read its
+ * replies only stops itself: its next line waits until its last reply is written. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -25,8 +26,10 @@
 
 typedef struct client {
     int fd;
-    char *buf;
+    char *buf;   /* input not yet answered (at most MAX_LINE) */
     size_t len;
+    char *out;   /* the reply still to be written, with its newline */
+    size_t out_len, out_off;
 } client;
 
 struct hg__ctl {
@@ -42,9 +45,9 @@ static void drop(client *c)
 {
     close(c->fd);
     free(c->buf);
+    free(c->out);
+    memset(c, 0, sizeof *c);
     c->fd = -1;
-    c->buf = NULL;
-    c->len = 0;
 }
 
 static char *run_line(hg__ctl *ctl, const char *line)
@@ -80,28 +83,74 @@ static char *run_line(hg__ctl *ctl, const char *line)
     return reply;
 }
 
-static int write_all(int fd, const char *s, size_t n)
+/* Writes what the kernel takes of the pending reply. Returns -1 to drop the client. */
+static int flush(client *c)
 {
-    while (n > 0) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+    while (c->out_off < c->out_len) {
+        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
         if (w <= 0)
             return -1;
-        s += w;
-        n -= (size_t)w;
+        c->out_off += (size_t)w;
+    }
+    free(c->out);
+    c->out = NULL;
+    c->out_len = c->out_off = 0;
+    return 0;
+}
+
+/* Answers the complete lines in the input, one at a time: the next only once the reply to the
+ * last has been written, so memory stays at one line in and one reply out per client. */
+static int answer(hg__ctl *ctl, client *c)
+{
+    char *nl;
+    while (c->out == NULL && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
+        size_t used = (size_t)(nl - c->buf) + 1, n;
+        char *reply;
+        *nl = '\0';
+        if (nl > c->buf && nl[-1] == '\r')
+            nl[-1] = '\0';
+        reply = c->buf[0] != '\0' ? run_line(ctl, c->buf)
+                                   : strdup("{\"ok\":false,\"error\":\"empty command (try "
+                                            "help)\",\"code\":\"EINVAL\"}");
+        if (reply == NULL)
+            return -1;
+        n = strlen(reply);
+        c->out = realloc(reply, n + 1);
+        if (c->out == NULL) {
+            free(reply);
+            return -1;
+        }
+        c->out[n] = '\n';
+        c->out_len = n + 1;
+        c->out_off = 0;
+        memmove(c->buf, c->buf + used, c->len - used);
+        c->len -= used;
+        if (flush(c) != 0)
+            return -1;
     }
     return 0;
 }
 
-/* Reads what is there and answers every complete line. Returns -1 to drop the client. */
-static int serve(hg__ctl *ctl, client *c)
+/* Reads what is there (only while no reply is pending). Returns -1 to drop the client. */
+static int serve(hg__ctl *ctl, client *c, short revents)
 {
     char tmp[4096];
-    ssize_t r = recv(c->fd, tmp, sizeof tmp, 0);
-    char *nl;
+    ssize_t r;
+    if (revents & POLLOUT) {
+        if (flush(c) != 0)
+            return -1;
+        return answer(ctl, c);
+    }
+    r = recv(c->fd, tmp, sizeof tmp, MSG_DONTWAIT);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
     if (r <= 0)
-        return (r < 0 && errno == EINTR) ? 0 : -1;
+        return -1;
     if (c->len + (size_t)r > MAX_LINE)
         return -1; /* a line longer than any command: a hostile or broken client */
     {
@@ -113,25 +162,7 @@ static int serve(hg__ctl *ctl, client *c)
     memcpy(c->buf + c->len, tmp, (size_t)r);
     c->len += (size_t)r;
     c->buf[c->len] = '\0';
-    while ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
-        size_t used = (size_t)(nl - c->buf) + 1;
-        char *reply;
-        *nl = '\0';
-        if (nl > c->buf && nl[-1] == '\r')
-            nl[-1] = '\0';
-        reply = c->buf[0] != '\0' ? run_line(ctl, c->buf)
-                                   : strdup("{\"ok\":false,\"error\":\"empty command (try "
-                                            "help)\",\"code\":\"EINVAL\"}");
-        if (reply == NULL || write_all(c->fd, reply, strlen(reply)) != 0 ||
-            write_all(c->fd, "\n", 1) != 0) {
-            free(reply);
-            return -1;
-        }
-        free(reply);
-        memmove(c->buf, c->buf + used, c->len - used);
-        c->len -= used;
-    }
-    return 0;
+    return answer(ctl, c);
 }
 
 static void *ctl_main(void *arg)
@@ -150,7 +181,7 @@ static void *ctl_main(void *arg)
             if (ctl->cl[i].fd >= 0) {
                 idx[n] = i;
                 p[n].fd = ctl->cl[i].fd;
-                p[n++].events = POLLIN;
+                p[n++].events = ctl->cl[i].out ? POLLOUT : POLLIN;
             }
         }
         if (poll(p, n, -1) < 0 && errno != EINTR)
@@ -158,7 +189,7 @@ static void *ctl_main(void *arg)
         if (p[0].revents)
             break;
         if (p[1].revents & POLLIN) {
-            int fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC);
+            int fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
             int slot = -1;
             for (int i = 0; fd >= 0 && i < MAX_CLIENTS && slot < 0; i++)
                 if (ctl->cl[i].fd < 0)
@@ -169,7 +200,7 @@ static void *ctl_main(void *arg)
                 close(fd);
         }
         for (nfds_t k = 2; k < n; k++)
-            if (p[k].revents && serve(ctl, &ctl->cl[idx[k]]) != 0)
+            if (p[k].revents && serve(ctl, &ctl->cl[idx[k]], p[k].revents) != 0)
                 drop(&ctl->cl[idx[k]]);
     }
     return NULL;
