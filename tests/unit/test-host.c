@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host.h"
@@ -242,6 +243,34 @@ static void test_control_socket(void)
         j = sock_cmd(fd, "counters\n");
         ok(json_is_true(json_object_get(j, "ok")), "while the other client is still served");
         json_decref(j);
+    }
+    {
+        /* a client that floods commands and never reads its replies stalls only itself */
+        int fd3 = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        size_t sent = 0;
+        connect(fd3, (struct sockaddr *)&sa, sizeof sa);
+        for (int i = 0; i < 2000; i++) {
+            ssize_t w = send(fd3, "counters\n", 9, MSG_NOSIGNAL);
+            if (w > 0)
+                sent += (size_t)w;
+            else
+                usleep(1000);
+        }
+        ok(sent > 0, "a client floods commands without reading the replies");
+        j = sock_cmd(fd, "state nosuch\n");
+        is_str(json_string_value(json_object_get(j, "code")), "ENOENT",
+               "another client still gets its answers");
+        json_decref(j);
+        {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            hg__host_destroy(h);
+            h = NULL;
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            ok(t1.tv_sec - t0.tv_sec < 5,
+               "and the host stops promptly with the flooding client still connected");
+        }
+        close(fd3);
     }
     close(fd);
     hg__host_destroy(h);
