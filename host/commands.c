@@ -15,10 +15,12 @@ typedef json_t *(*verb_fn)(hg__host *h, const char *arg);
 static json_t *fail(int code, const char *fmt, const char *a)
 {
     char msg[512];
-    json_t *o = json_object();
+    json_t *o = json_object(), *err;
     snprintf(msg, sizeof msg, fmt, a ? a : "");
     json_object_set_new(o, "ok", json_false());
-    json_object_set_new(o, "error", json_string(msg));
+    /* json_string refuses text that is not UTF-8 (a hostile command echoed in the message) */
+    err = json_string(msg);
+    json_object_set_new(o, "error", err ? err : json_string("the command is not valid UTF-8"));
     json_object_set_new(o, "code", json_string(hg_err_name(code)));
     return o;
 }

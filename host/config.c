@@ -305,6 +305,12 @@ static void check_socket_path(hg__cfgctx *ctx, const hg__node *ctl, const char *
         hg__cfg_error(ctx, ctl, "socket", msg);
         return;
     }
+    if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+        snprintf(msg, sizeof msg, "'%s' exists and is not a socket (hangar never replaces it)",
+                 path);
+        hg__cfg_error(ctx, ctl, "socket", msg);
+        return;
+    }
     dir = strdup(path);
     if (dir == NULL)
         return;

@@ -21,7 +21,7 @@
 #include "ctl_socket.h"
 #include "host_priv.h"
 
-#define MAX_CLIENTS 32
+#define MAX_CLIENTS 64
 #define MAX_LINE (64 * 1024)
 
 typedef struct client {
@@ -151,8 +151,13 @@ static int serve(hg__ctl *ctl, client *c, short revents)
         return 0;
     if (r <= 0)
         return -1;
-    if (c->len + (size_t)r > MAX_LINE)
-        return -1; /* a line longer than any command: a hostile or broken client */
+    if (c->len + (size_t)r > MAX_LINE) {
+        /* a line longer than any command: a hostile or broken client; say so, then drop it */
+        static const char msg[] = "{\"ok\":false,\"error\":\"a command line is at most 65536 "
+                                  "bytes\",\"code\":\"ENOSPC\"}\n";
+        send(c->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        return -1;
+    }
     {
         char *nb = realloc(c->buf, c->len + (size_t)r + 1);
         if (nb == NULL)
@@ -194,10 +199,16 @@ static void *ctl_main(void *arg)
             for (int i = 0; fd >= 0 && i < MAX_CLIENTS && slot < 0; i++)
                 if (ctl->cl[i].fd < 0)
                     slot = i;
-            if (slot >= 0)
+            if (slot >= 0) {
                 ctl->cl[slot].fd = fd;
-            else if (fd >= 0)
+            } else if (fd >= 0) {
+                static const char msg[] = "{\"ok\":false,\"error\":\"too many control clients "
+                                          "(64)\",\"code\":\"EAGAIN\"}\n";
+                send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                hg__log(hg__host_logger(ctl->host), HG_LOG_WARN, "control",
+                        "refused a client: %d clients are connected already", MAX_CLIENTS);
                 close(fd);
+            }
         }
         for (nfds_t k = 2; k < n; k++)
             if (p[k].revents && serve(ctl, &ctl->cl[idx[k]], p[k].revents) != 0)
@@ -306,7 +317,7 @@ int hg__ctl_open(hg__host *h, const char *path, hg__ctl **out, char *err, size_t
     rc = bind_private(ctl->lfd, path, err, cap);
     if (rc != 0)
         goto fail;
-    if (listen(ctl->lfd, 16) != 0) {
+    if (listen(ctl->lfd, 128) != 0) {
         snprintf(err, cap, "cannot listen on %s: %s", path, strerror(errno));
         rc = HG_EIO;
         goto fail_bound;

@@ -84,12 +84,19 @@ static void read_opts(lua_State *L, int idx, hg__host_opts *o, const char **labe
     memset(o, 0, sizeof(*o));
     o->src.limits = (hg__cfg_limits)HG__CFG_LIMITS_DEFAULT;
     luaL_checktype(L, idx, LUA_TTABLE);
-    lua_getfield(L, idx, "config");
+    if (lua_getfield(L, idx, "config") != LUA_TNIL && lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "config= is a file name (a string), got a %s", luaL_typename(L, -1));
     o->src.path = lua_tostring(L, -1);
-    lua_getfield(L, idx, "yaml");
+    if (lua_getfield(L, idx, "yaml") != LUA_TNIL && lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "yaml= is YAML text (a string), got a %s", luaL_typename(L, -1));
     o->src.yaml = lua_tostring(L, -1);
     if (o->src.path && o->src.yaml)
         luaL_error(L, "give config= or yaml=, not both");
+    if (!o->src.path && !o->src.yaml && lua_getfield(L, idx, "default") != LUA_TBOOLEAN)
+        luaL_error(L, "give config= (a file) or yaml= (text); default=true starts the built-in "
+                      "demo");
+    else if (!o->src.path && !o->src.yaml)
+        lua_pop(L, 1);
     *label = o->src.path ? o->src.path : o->src.yaml ? "<inline>" : "<default>";
     lua_getfield(L, idx, "log");
     if (!lua_isnil(L, -1)) {

@@ -50,6 +50,14 @@ static int parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *
         *msg = "host name too long";
         return -1;
     }
+    {
+        char *end = NULL;
+        long port = strtol(colon + 1, &end, 10);
+        if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535) {
+            *msg = "the port must be a number 0..65535";
+            return -1;
+        }
+    }
     memcpy(host, text, hl);
     host[hl] = '\0';
     if (strcmp(host, "localhost") == 0)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -541,6 +542,16 @@ int hg__cli_scenario(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     printf("TAP version 13\n");
     fflush(stdout);
+    {
+        struct stat st;
+        /* a FIFO or a device would block the open itself, before any timeout runs */
+        if (stat(o.script, &st) == 0 && !S_ISREG(st.st_mode)) {
+            printf("Bail out!  %s is not a regular file\n", o.script);
+            fflush(stdout);
+            fprintf(stderr, "hangar scenario: %s is not a regular file\n", o.script);
+            return 2;
+        }
+    }
     f = fopen(o.script, "r");
     if (!f) {
         int e = errno;

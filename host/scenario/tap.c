@@ -493,7 +493,11 @@ static int l_todo_end(lua_State *L)
 static int l_bail_out(lua_State *L)
 {
     const char *why = luaL_optstring(L, 1, "");
-    printf("Bail out!  %s\n", why);
+    /* TAP's bail-out is one line: line breaks in the reason become spaces */
+    fputs("Bail out!  ", stdout);
+    for (const char *p = why; *p; p++)
+        putchar(*p == '\n' || *p == '\r' ? ' ' : *p);
+    putchar('\n');
     fflush(stdout);
     return hg__scn_abort(L, HG__ABORT_BAIL, 255);
 }
