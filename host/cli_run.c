@@ -194,10 +194,13 @@ int hg__cli_run(int argc, char **argv)
         else if (o.until_done && clients == 0)
             hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "--until-done: no client pipeline "
                     "will finish on its own; waiting for SIGINT/SIGTERM or `shutdown`");
-        else
-            hg__log(hg__host_logger(h), HG_LOG_INFO, "host", "running %u engine%s (%s to stop)",
-                    cfg->n_instances, cfg->n_instances == 1 ? "" : "s",
+        else {
+            uint32_t failed = hg__host_failed_count(h), n = cfg->n_instances - failed;
+            hg__log(hg__host_logger(h), failed ? HG_LOG_WARN : HG_LOG_INFO, "host",
+                    "running %u engine%s%s (%s to stop)", n, n == 1 ? "" : "s",
+                    failed ? ", the others failed to start" : "",
                     o.until_done ? "until done, or Ctrl-C" : "Ctrl-C");
+        }
         rc = supervise(h, o.until_done, &sigs);
         print_summaries(h, o.json);
     }

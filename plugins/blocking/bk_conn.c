@@ -68,8 +68,10 @@ void bkc_close_now(hg_conn *c, uint32_t cause, int status, int reset)
 
 static void close_on_error(hg_conn *c, int err)
 {
-    uint32_t cause = (err == ECONNRESET || err == EPIPE) ? HG_CLOSE_PASSIVE_RESET : HG_CLOSE_ERROR;
-    bkc_close_now(c, cause, rt_status_from_errno(err), 0);
+    /* ENOTCONN comes from a shutdown or read on a socket the peer has already reset */
+    int reset = err == ECONNRESET || err == EPIPE || err == ENOTCONN;
+    bkc_close_now(c, reset ? HG_CLOSE_PASSIVE_RESET : HG_CLOSE_ERROR,
+                  reset ? HG_ECONNRESET : rt_status_from_errno(err), 0);
 }
 
 int bkc_cut(hg_conn *c)

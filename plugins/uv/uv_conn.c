@@ -134,9 +134,10 @@ void uvc_close_now(hg_conn *c, uint32_t cause, int status, int reset)
 
 static void close_on_error(hg_conn *c, int uverr)
 {
-    int st = rt_status_from_errno(-uverr);
-    uint32_t cause = (uverr == UV_ECONNRESET || uverr == UV_EPIPE) ? HG_CLOSE_PASSIVE_RESET
-                                                                   : HG_CLOSE_ERROR;
+    /* ENOTCONN comes from a shutdown or read on a socket the peer has already reset */
+    int reset = uverr == UV_ECONNRESET || uverr == UV_EPIPE || uverr == UV_ENOTCONN;
+    int st = reset ? HG_ECONNRESET : rt_status_from_errno(-uverr);
+    uint32_t cause = reset ? HG_CLOSE_PASSIVE_RESET : HG_CLOSE_ERROR;
     uvc_close_now(c, cause, st, 0);
 }
 

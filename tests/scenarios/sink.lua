@@ -26,5 +26,17 @@ local c = h:counters("sink")
 is(c.bytes_discarded, total, "bytes_discarded counts them all")
 is(c.bytes_out, 0, "nothing is written back")
 is(c.connections_established, 4, "four connections")
+
+-- peers that send and then reset: every runtime mode counts them the same way
+for i = 1, 20 do
+    local r = assert(hangar.tcp.connect(h:address("sink"), "2s"))
+    r:send(string.rep("y", 5000))
+    r:reset()
+end
+ok(h:wait_for(function() return h:counters("sink").connections_open == 0 end, "5s"),
+   "twenty send-then-reset peers are all closed")
+c = h:counters("sink")
+is(c.closed_passive_reset, 20, "each counted as a passive reset")
+is(c.closed_error, 0, "none as an error")
 is(h:shutdown(), true, "the sink shuts down")
 done_testing()
