@@ -110,7 +110,7 @@ static int answer(hg__ctl *ctl, client *c)
     char *nl;
     while (c->out == NULL && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
         size_t used = (size_t)(nl - c->buf) + 1, n;
-        char *reply;
+        char *reply, *grown;
         *nl = '\0';
         if (nl > c->buf && nl[-1] == '\r')
             nl[-1] = '\0';
@@ -120,11 +120,12 @@ static int answer(hg__ctl *ctl, client *c)
         if (reply == NULL)
             return -1;
         n = strlen(reply);
-        c->out = realloc(reply, n + 1);
-        if (c->out == NULL) {
+        grown = realloc(reply, n + 1);
+        if (grown == NULL) {
             free(reply);
             return -1;
         }
+        c->out = grown;
         c->out[n] = '\n';
         c->out_len = n + 1;
         c->out_off = 0;
