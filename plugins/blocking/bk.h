@@ -16,6 +16,9 @@ typedef struct bkw bkw;
 struct bkw {
     rt_worker core; /* first: an rt_worker * is a bkw * */
     int efd;        /* eventfd: tasks and stop */
+    int spare_fd;   /* held in reserve: freed to accept-and-close at the fd limit */
+    uint64_t fd_limit_hits; /* connections refused at the fd limit */
+    uint64_t accept_paused_until; /* ns: listeners are not polled before (fd limit, no spare) */
     rt_link conns, timers, reap;
     uint64_t now; /* ns, taken once per turn and after the poll */
     uint64_t turn;

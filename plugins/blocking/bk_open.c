@@ -101,6 +101,36 @@ static void accept_one(rt_slot *s, int fd, const struct sockaddr_storage *peer)
     rt_track_established(c->o, &c->t);
 }
 
+/* Out of file descriptors: a pending connection would keep the listener readable and the
+ * worker spinning. Free the spare descriptor, accept the connection and close it at once (the
+ * peer sees a close; the owner counts a failed attempt), then take the spare back. */
+static void refuse_at_fd_limit(rt_slot *s)
+{
+    bkw *w = (bkw *)s->w;
+    int fd;
+    if (w->spare_fd < 0)
+        w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (w->spare_fd < 0) {
+        /* another thread took the descriptor we freed: stop polling the listeners for a
+         * moment rather than spin on a readable socket we cannot accept from */
+        w->accept_paused_until = rt_now_ns() + 100000000u;
+        return;
+    }
+    close(w->spare_fd);
+    fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0) {
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fd);
+        hg_counter_add(s->l->o->c[RT_C_ATTEMPTED], 1);
+        hg_counter_add(s->l->o->c[RT_C_FAILED], 1);
+        if (w->fd_limit_hits++ % 1000 == 0)
+            hg_logf(s->l->o->host, HG_LOG_WARN, "out of file descriptors: refusing connections "
+                    "(%llu so far; raise `ulimit -n`)", (unsigned long long)w->fd_limit_hits);
+    }
+    w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 void bkc_accept(rt_slot *s)
 {
     struct sockaddr_storage peer;
@@ -111,6 +141,10 @@ void bkc_accept(rt_slot *s)
     for (i = 0; i < 16 && s->open; i++) {
         len = sizeof peer;
         fd = accept4(s->fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            refuse_at_fd_limit(s);
+            return;
+        }
         if (fd < 0)
             return;
         accept_one(s, fd, &peer);

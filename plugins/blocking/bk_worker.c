@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "bk.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -56,7 +57,8 @@ static size_t build_poll_set(bkw *w, size_t *n_slots)
     w->pfd[0] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
     w->pitem[0] = NULL;
     for (l = w->core.slots.next; l != &w->core.slots && n < need; l = l->next, n++) {
-        w->pfd[n] = (struct pollfd){ .fd = RT_CONTAINER(l, rt_slot, link)->fd, .events = POLLIN };
+        short want = w->now < w->accept_paused_until ? 0 : POLLIN;
+        w->pfd[n] = (struct pollfd){ .fd = RT_CONTAINER(l, rt_slot, link)->fd, .events = want };
         w->pitem[n] = RT_CONTAINER(l, rt_slot, link);
     }
     *n_slots = n - 1;
@@ -139,6 +141,8 @@ static void one_turn(bkw *w)
         due = conn_deadlines(w);
     if (!rt_list_empty(&w->reap))
         due = 0;
+    if (w->accept_paused_until > w->now && w->accept_paused_until < due)
+        due = w->accept_paused_until; /* wake up to accept again */
     if (due != UINT64_MAX) {
         due = due > w->now ? due - w->now : 0;
         ts.tv_sec = (time_t)(due / 1000000000u);
@@ -192,6 +196,7 @@ int bkw_init(rt_base *b, rt_worker *rw, int32_t index)
     rt_list_init(&w->timers);
     rt_list_init(&w->reap);
     w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (w->efd < 0 || grow_poll_set(w, 64) != 0) {
         bkw_fini(rw);
         return HG_ENOMEM;
@@ -206,6 +211,9 @@ void bkw_fini(rt_worker *rw)
     if (w->efd >= 0)
         close(w->efd);
     w->efd = -1;
+    if (w->spare_fd >= 0)
+        close(w->spare_fd);
+    w->spare_fd = -1;
     free(w->pfd);
     free(w->pitem);
     w->pfd = NULL;
