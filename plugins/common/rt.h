@@ -41,6 +41,8 @@ int rt_status_from_errno(int err);
 /* Opens n listening sockets bound to the same address with SO_REUSEPORT (port 0: the first picks
  * the port, the others take it). fds[] receives them; *bound the first one's address.
  * Returns 0 or HG_EADDRINUSE / HG_EADDRNOTAVAIL / HG_EIO (nothing left open). */
+/* accept4(lfd, SOCK_NONBLOCK | SOCK_CLOEXEC): the new descriptor, or -errno. */
+int rt_accept_nonblock(int lfd);
 int rt_listen_group(const struct sockaddr_storage *ss, socklen_t len, uint32_t n,
                     uint32_t backlog, int *fds, struct sockaddr_storage *bound);
 /* Sets SO_LINGER {1, 0} so close() sends a reset. */

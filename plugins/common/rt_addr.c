@@ -249,3 +249,9 @@ fail:
         close(fds[--i]);
     return rc;
 }
+
+int rt_accept_nonblock(int lfd)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    return fd >= 0 ? fd : -errno;
+}

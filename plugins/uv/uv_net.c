@@ -3,30 +3,40 @@
 #include "uvrt.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 /* --- listener slots --- */
 
-static void on_slot_closed(uv_handle_t *h)
+static void on_slot_handle_closed(uv_handle_t *h)
 {
-    rt_listener_unbusy(((uv_slot *)h->data)->base.l, 1);
+    uv_slot *s = h->data;
+    if (--s->handles > 0)
+        return;
+    close(s->base.fd); /* a poll handle does not own its socket */
+    rt_listener_unbusy(s->base.l, 1);
 }
 
 int uvl_slot_adopt(rt_slot *rs)
 {
     uv_slot *s = (uv_slot *)rs;
-    int rc;
+    uvw *w = (uvw *)rs->w;
 
-    uv_tcp_init(&((uvw *)rs->w)->loop, &s->tcp);
-    s->tcp.data = s;
-    rc = uv_tcp_open(&s->tcp, rs->fd);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&s->tcp, (int)rs->l->backlog, uvc_on_connection);
-    return rc == 0 ? 0 : HG_EIO;
+    uv_timer_init(&w->loop, &s->retry);
+    s->retry.data = s;
+    s->handles = 1;
+    if (uv_poll_init(&w->loop, &s->poll, rs->fd) != 0)
+        return HG_EIO;
+    s->poll.data = s;
+    s->handles = 2;
+    return uv_poll_start(&s->poll, UV_READABLE, uvc_on_acceptable) == 0 ? 0 : HG_EIO;
 }
 
 void uvl_slot_close(rt_slot *rs)
 {
-    uv_close((uv_handle_t *)&((uv_slot *)rs)->tcp, on_slot_closed);
+    uv_slot *s = (uv_slot *)rs;
+    uv_close((uv_handle_t *)&s->retry, on_slot_handle_closed);
+    if (s->handles == 2)
+        uv_close((uv_handle_t *)&s->poll, on_slot_handle_closed);
 }
 
 /* --- timers --- */

@@ -2,8 +2,10 @@
  * from a worker (or, from any other thread, through a task posted to one). */
 #include "uvrt.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Fills a zeroed connection and puts it on its worker. */
 static void conn_setup(hg_conn *c, uvw *w, rt_owner *o, const hg_conn_handler *h, void *ud,
@@ -37,22 +39,39 @@ static hg_conn *conn_new(uvw *w, rt_owner *o, const hg_conn_handler *h, void *ud
     return c;
 }
 
-void uvc_on_connection(uv_stream_t *server, int status)
+static void on_retry(uv_timer_t *t)
 {
-    uv_slot *s = server->data;
+    uv_slot *s = t->data;
+    uv_poll_start(&s->poll, UV_READABLE, uvc_on_acceptable);
+}
+
+/* Out of descriptors: stop watching this listener for 100 ms instead of spinning on it; the
+ * kernel keeps the pending connections in its backlog meanwhile. */
+static void pause_at_fd_limit(uv_slot *s, uvw *w)
+{
+    uv_poll_stop(&s->poll);
+    uv_timer_start(&s->retry, on_retry, 100, 0);
+    if (s->fd_limit_hits++ % 1000 == 0)
+        hg_logf(s->base.l->o->host, HG_LOG_WARN, "out of file descriptors: accepting paused "
+                "(%llu times so far; raise `ulimit -n`)", (unsigned long long)s->fd_limit_hits);
+    (void)w;
+}
+
+/* Accepts one connection on fd (already accepted, non-blocking) for listener slot s. */
+static void accept_one(uv_slot *s, uvw *w, int fd)
+{
     hg_listener *l = s->base.l;
-    uvw *w = (uvw *)s->base.w;
     hg_conn *c;
     int len, rc;
 
-    uvw_awake(w);
-    if (status < 0)
-        return;
     c = conn_new(w, l->o, l->h, l->ud, 0);
-    if (!c)
+    if (!c) {
+        close(fd);
         return;
+    }
     w->core.events++;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+    if (uv_tcp_open(&c->tcp, fd) != 0) {
+        close(fd);
         uvc_close_now(c, HG_CLOSE_ERROR, HG_EIO, 0);
         return;
     }
@@ -77,6 +96,29 @@ void uvc_on_connection(uv_stream_t *server, int status)
     }
     rt_track_established(c->o, &c->t);
     uvc_update_reading(c);
+}
+
+void uvc_on_acceptable(uv_poll_t *p, int status, int events)
+{
+    uv_slot *s = p->data;
+    uvw *w = (uvw *)s->base.w;
+    (void)events;
+
+    uvw_awake(w);
+    if (status < 0)
+        return;
+    /* a bounded batch per loop turn, as libuv's own accept loop does */
+    for (int i = 0; i < 64; i++) {
+        int fd = rt_accept_nonblock(s->base.fd);
+        if (fd < 0) {
+            if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM)
+                pause_at_fd_limit(s, w);
+            if (fd == -ECONNABORTED || fd == -EINTR)
+                continue;
+            return;
+        }
+        accept_one(s, w, fd);
+    }
 }
 
 static void on_connect(uv_connect_t *req, int status)

@@ -118,16 +118,22 @@ void uvc_arm_timer(hg_conn *c);
 void uvc_send_shutdown(hg_conn *c);
 int uvc_connect(const hg_net *n, const char *addr, uint64_t timeout_ns, const hg_conn_handler *h,
                 void *ud, hg_conn **out);
-void uvc_on_connection(uv_stream_t *server, int status);
+void uvc_on_acceptable(uv_poll_t *p, int status, int events);
 int uvc_cut(hg_conn *c); /* closes with HG_CLOSE_SHUTDOWN; 1 if it was not closing yet */
 rt_owner *uvc_owner(const hg_conn *c);
 hg_conn *uvc_of_link(rt_link *l);
 void uvc_resume_deferred(uvw *w);
 
 /* uv_net.c: listener slots and timers */
+/* A listening socket on one worker. Accepting is ours (uv_poll + accept4), not libuv's
+ * uv_listen: at the fd limit libuv's accept loop can spin without returning to the loop, while
+ * a poll handle can simply be stopped for a moment (retry). */
 typedef struct uv_slot {
     rt_slot base; /* first: an rt_slot * is a uv_slot * */
-    uv_tcp_t tcp;
+    uv_poll_t poll;
+    uv_timer_t retry;
+    uint32_t handles;       /* open libuv handles; the socket is closed with the last */
+    uint64_t fd_limit_hits; /* accepts refused at the fd limit */
 } uv_slot;
 
 /* rt_mode.slot_adopt and slot_close. */
