@@ -1,5 +1,5 @@
 -- The TAP functions and hangar.json, without a host.
-plan(21)
+plan(20)
 ok(true, "ok passes on true")
 is("a", "a", "is compares strings")
 is(3, 3.0, "is compares numbers by value")
@@ -11,15 +11,8 @@ cmp_ok(1, "~=", 2, "cmp_ok ~=")
 cmp_ok(1, "!=", 2, "cmp_ok != as Perl spells it")
 is_deeply({ a = { 1, 2, { b = "c" } } }, { a = { 1, 2, { b = "c" } } }, "is_deeply on nested tables")
 
-subtest("subtests nest, with their own plan", function()
-    plan(2)
-    pass("inner")
-    subtest("deeper", function()
-        ok(true, "deepest")
-        done_testing()
-    end)
-end)
-
+-- nested subtests (indented TAP, which meson's TAP 13 reader warns about) are
+-- checked by the runner test on runner/good.lua instead
 todo("a known gap", 1)
 ok(false, "a failing TODO test does not fail the run")
 skip("nothing to skip", 2)

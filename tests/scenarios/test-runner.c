@@ -20,7 +20,7 @@ typedef struct scase {
 } scase;
 
 static const scase cases[] = {
-    {"good.lua", "10s", 0, {"ok 8 - a subtest", "    not ok 2 - inner todo # TODO", "1..9"}, "not ok 9"},
+    {"good.lua", "10s", 0, {"ok 8 - a subtest", "        ok 1 - deepest", "    not ok 3 - inner todo # TODO", "1..9"}, "not ok 9"},
     {"syntax_error.lua", "10s", 1, {"1..1", "not ok 1 - script loads", "')' expected"}, "never"},
     {"runtime_error.lua", "10s", 1,
      {"not ok 2 - script runs without error", "breaks on purpose", "in local 'deeper'", "1..2"},
