@@ -445,6 +445,10 @@ static int on_alias(builder *b, const yaml_event_t *ev)
     copy = node_copy(a->node);
     if (!copy)
         return HG_ENOMEM;
+    /* the copy stands where the alias is written: errors about it as a whole point there,
+     * errors inside it point at the anchored text, where those values are written */
+    copy->line = (uint32_t)ev->start_mark.line + 1;
+    copy->col = (uint32_t)ev->start_mark.column + 1;
     rc = attach(b, copy);
     if (rc != 0)
         hg__node_free(copy);
