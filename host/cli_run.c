@@ -39,7 +39,7 @@ static void *shutdown_main(void *arg)
  * interval reports. Returns the extended --set list (the caller frees it and its new strings). */
 static char **progress_sets(const hg__cli_opts *o, uint32_t *n_out)
 {
-    hg__config_src src = {o->config, NULL, o->sets, o->n_sets, HG__CFG_LIMITS_DEFAULT};
+    hg__config_src src = {o->config, NULL, o->sets, o->n_sets, HG__CFG_LIMITS_DEFAULT, NULL};
     hg__config *cfg = NULL;
     hg__diag d;
     char **v = NULL;

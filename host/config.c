@@ -428,7 +428,7 @@ static int config_new(const hg__config_src *src, hg__config **out)
             cfg->dir = strndup(src->path, (size_t)(slash - src->path));
     } else {
         cfg->file = strdup(src->yaml ? "<inline>" : "<default>");
-        cfg->dir = strdup(".");
+        cfg->dir = strdup(src->yaml && src->dir ? src->dir : ".");
     }
     return cfg->runtime_mode && cfg->file && cfg->dir ? 0 : HG_ENOMEM;
 }

@@ -83,6 +83,8 @@ typedef struct hg__config_src {
     const char *const *sets;    /* "path=value" strings */
     uint32_t n_sets;
     hg__cfg_limits limits;
+    const char *dir;            /* inline YAML: the directory its relative paths resolve against
+                                 * (a scenario's own directory); NULL: the working directory */
 } hg__config_src;
 
 /* Loads, applies the --set overrides and checks the whole schema. Every error goes into d;
