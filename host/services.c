@@ -240,8 +240,10 @@ void hg__inst_set_state(hg__inst *in, uint32_t state, int status, const char *me
     pthread_mutex_lock(&in->mu);
     old = in->state;
     in->state = state;
-    if (state == HG_STATE_RUNNING && in->started_ns == 0)
-        in->started_ns = mono_ns();
+    if (state == HG_STATE_RUNNING && (in->started_ns == 0 || in->stopped_ns != 0)) {
+        in->started_ns = mono_ns(); /* the latest start: a restart begins the times anew */
+        in->stopped_ns = 0;
+    }
     if ((state == HG_STATE_STOPPED || state == HG_STATE_FAILED) && in->stopped_ns == 0)
         in->stopped_ns = mono_ns();
     if (state == HG_STATE_FAILED || err != NULL) {

@@ -2,6 +2,7 @@
  * bytes both ways, written straight from on_data. A side whose write queue passes high water
  * pauses reading on the other side until on_writable, so a peer that never reads costs about
  * high_water of memory per connection. Half-closes pass through; a reset resets the other side. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@ typedef struct proxy {
     const char *listen;
     const char *upstream_cfg;
     char upstream[TCP_ADDR_MAX]; /* resolved at start */
+    uint8_t by_name;             /* upstream names a pipeline: resolved again on each accept,
+                                  * as a restart on port 0 moves that pipeline's address */
     uint64_t high_water;
     uint64_t connect_timeout_ns;
     uint64_t idle_ns;
@@ -86,19 +89,33 @@ static void setup_conn(proxy *px, hg_conn *c)
         net->set_timeouts(net, c, px->idle_ns, 0, 0);
 }
 
+/* The upstream's address now: the one resolved at start, or for a pipeline's name, where that
+ * pipeline listens now (HG_ESTATE while it does not). [worker] */
+static int upstream_address(const proxy *px, char *buf, uint32_t cap)
+{
+    if (!px->by_name) {
+        snprintf(buf, cap, "%s", px->upstream);
+        return 0;
+    }
+    return px->host->resolve_address(px->host, px->upstream_cfg, buf, cap) == 0 ? 0 : HG_ESTATE;
+}
+
 static int on_accept(void *ud, hg_conn *c, void **conn_ud)
 {
     proxy *px = ud;
     const hg_net *net = px->srv.net;
     pair *p = calloc(1, sizeof *p);
+    char addr[TCP_ADDR_MAX];
     int rc;
     if (p == NULL)
         return HG_ENOMEM;
     p->px = px;
     p->s[CLIENT] = (side){.p = p, .c = c, .idx = CLIENT};
     p->s[UPSTREAM] = (side){.p = p, .idx = UPSTREAM};
-    rc = net->connect(net, px->upstream, px->connect_timeout_ns, &proxy_handler,
-                      &p->s[UPSTREAM], &p->s[UPSTREAM].c);
+    rc = upstream_address(px, addr, sizeof addr);
+    if (rc == 0)
+        rc = net->connect(net, addr, px->connect_timeout_ns, &proxy_handler, &p->s[UPSTREAM],
+                          &p->s[UPSTREAM].c);
     if (rc != 0) {
         hg_counter_add(px->upstream_failed, 1);
         free(p);
@@ -300,6 +317,7 @@ static int proxy_start(void *inst, const hg_net *net)
     int rc = hg__tcp_resolve(px->host, px->upstream_cfg, px->upstream, sizeof px->upstream);
     if (rc != 0)
         return rc;
+    px->by_name = strcmp(px->upstream, px->upstream_cfg) != 0;
     return hg__tcp_srv_start(&px->srv, net, px->listen, &proxy_handler, px);
 }
 

@@ -2,6 +2,7 @@
  * sends back every byte it reads in upper case. Built against the installed SDK only; see
  * README.md. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,15 +17,20 @@ typedef struct upper {
     uint64_t idle_ns;
     hg_counter *bytes;      /* bytes converted */
     hg_counter *open;       /* connections open now */
-    uint8_t stopping;
+    uint32_t stopping;      /* written on the control thread, read on workers: atomic */
 } upper;
+
+static int is_stopping(const upper *u)
+{
+    return __atomic_load_n(&u->stopping, __ATOMIC_ACQUIRE) != 0;
+}
 
 /* --- connection callbacks: run on the worker thread that owns the connection --- */
 
 static int on_accept(void *ud, hg_conn *c, void **conn_ud)
 {
     upper *u = ud;
-    if (u->stopping)
+    if (is_stopping(u))
         return HG_ECLOSED; /* refused: the runtime closes it and counts it */
     *conn_ud = u;
     if (u->idle_ns)
@@ -63,7 +69,7 @@ static void on_closed(void *ud, hg_conn *c, const hg_conn_record *rec)
     (void)c;
     (void)rec; /* the runtime already counted and recorded the connection */
     hg_counter_sub(u->open, 1);
-    if (u->stopping && hg_counter_get(u->open) == 0)
+    if (is_stopping(u) && hg_counter_get(u->open) == 0)
         u->host->set_state(u->host, HG_STATE_STOPPED, 0, NULL);
 }
 
@@ -119,6 +125,8 @@ static int upper_start(void *inst, const hg_net *net)
     int rc;
 
     u->net = net;
+    /* start runs again after a stop (`restart NAME`, `start NAME`): undo what stop did */
+    __atomic_store_n(&u->stopping, 0, __ATOMIC_RELEASE);
     rc = u->host->resolve_address(u->host, u->listen, addr, sizeof addr);
     if (rc == 0)
         rc = net->listen(net, addr, 128, &handler, u, &u->listener);
@@ -133,7 +141,7 @@ static int upper_start(void *inst, const hg_net *net)
 static void upper_stop(void *inst, uint32_t how)
 {
     upper *u = inst;
-    u->stopping = 1;
+    __atomic_store_n(&u->stopping, 1, __ATOMIC_RELEASE);
     if (u->listener) {
         u->net->listener_close(u->net, u->listener);
         u->listener = NULL;
@@ -144,12 +152,43 @@ static void upper_stop(void *inst, uint32_t how)
         u->host->set_state(u->host, HG_STATE_STOPPED, 0, NULL);
 }
 
+/* `call NAME stats` or `call NAME {"verb":"stats","reset":true}`: the figures as a JSON object
+ * (and, with reset, bytes_converted back to 0). A failed command writes its message as text. */
+static int upper_command(void *inst, const char *verb, const hg_config *args, char *reply,
+                         uint32_t cap, uint32_t *len)
+{
+    upper *u = inst;
+    const char *reset = "false";
+    uint64_t bytes;
+    int n;
+
+    if (strcmp(verb, "stats") != 0)
+        return HG_ENOTSUP;
+    if (args && u->host->cfg_string(u->host, args, "reset", &reset) == HG_ECONFIG)
+        reset = "?";
+    if (strcmp(reset, "true") != 0 && strcmp(reset, "false") != 0) {
+        n = snprintf(reply, cap, "'reset' must be true or false, got \"%s\"", reset);
+        *len = n < 0 ? 0 : (uint32_t)n;
+        return HG_EINVAL;
+    }
+    bytes = hg_counter_get(u->bytes);
+    n = snprintf(reply, cap, "{\"bytes_converted\":%llu,\"open\":%llu}",
+                 (unsigned long long)bytes, (unsigned long long)hg_counter_get(u->open));
+    *len = n < 0 ? 0 : (uint32_t)n;
+    if (*len >= cap)
+        return HG_ENOSPC; /* the host calls again with cap > *len */
+    if (strcmp(reset, "true") == 0)
+        hg_counter_set(u->bytes, 0);
+    return 0;
+}
+
 static const hg_pipeline_ops upper_ops = {
     .struct_size = sizeof(hg_pipeline_ops),
     .create = upper_create,
     .destroy = upper_destroy,
     .start = upper_start,
     .stop = upper_stop,
+    .command = upper_command,
 };
 
 static const char *const upper_keys[] = {"listen", "idle_timeout", NULL};

@@ -45,4 +45,29 @@ ok(h:wait_for(function() return h:counters("front").upstream_failed >= 1 end, "3
 c2:close()
 h:expect_error_log("upstream") -- a proxy may log the failed upstream as an error
 is(h:shutdown(), true, "the proxy shuts down")
+
+-- upstream given as a pipeline's name follows that pipeline when a restart moves its port
+local h2 = hangar.start { yaml = string.format([[
+hangar: 1
+runtime: { mode: %s, workers: 2 }
+pipelines:
+  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }
+  - { name: front, engine: tcp-proxy, listen: "127.0.0.1:0", upstream: echo }
+]], mode) }
+local function through(text)
+    local k = hangar.tcp.connect(h2:address("front"), "2s")
+    if not k then return nil end
+    k:send(text)
+    local got = k:recv(#text, "2s")
+    k:close()
+    return got
+end
+is(through("first"), "first", "the proxy reaches the named upstream")
+local before = h2:address("echo")
+is(h2:command("stop echo").ok, true, "the upstream pipeline stops")
+is(h2:command("start echo").ok, true, "and starts again")
+diag("echo moved from " .. before .. " to " .. h2:address("echo"))
+is(through("second"), "second", "the proxy follows it to its new address")
+is(h2:counters("front").upstream_failed, 0, "without a failed upstream connect")
+is(h2:shutdown(), true, "that host shuts down too")
 done_testing()

@@ -4,7 +4,12 @@
  * Lifecycle: create (validate config) -> start (listen / connect through net) -> running ->
  * stop(GRACEFUL) -> the pipeline reports HG_STATE_STOPPED with host->set_state once its
  * connections are done -> destroy. A pipeline that finishes on its own (a generator's duration
- * or request count) reports HG_STATE_STOPPED then too; its counters stay readable until exit. */
+ * or request count) reports HG_STATE_STOPPED then too; its counters stay readable until exit.
+ *
+ * start may run again on the same instance after it reported HG_STATE_STOPPED (the `start NAME`
+ * and `restart NAME` commands): it must undo what stop did (a "stopping" flag, a closed
+ * listener) and listen / connect anew. Counters keep counting across the restart. Flags that
+ * stop writes on the control thread and callbacks read on workers must be atomic. */
 #ifndef HANGAR_PIPELINE_H
 #define HANGAR_PIPELINE_H
 
@@ -38,7 +43,8 @@ typedef struct hg_pipeline_ops {
     /* Stops (how: HG_STOP_*). Must not block; report HG_STATE_STOPPED through host->set_state
      * when the last connection is done. [control-thread] */
     void (*stop)(void *inst, uint32_t how);
-    /* Optional engine-specific command; as in hg_runtime_mode_ops.command. The verb "summary" is
+    /* Optional engine-specific command; as in hg_runtime_mode_ops.command (an error may carry
+     * its message as text in reply). The verb "summary" is
      * asked by `hangar run` at exit: a JSON object whose "text" member is a human-readable report
      * and whose other members are the same figures for machines. */
     int (*command)(void *inst, const char *verb, const hg_config *args, char *reply,

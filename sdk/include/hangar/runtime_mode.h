@@ -48,7 +48,9 @@ typedef struct hg_runtime_mode_ops {
     /* Optional engine-specific command (`call NAME JSON`): verb and args (the JSON, as a config
      * view; may be NULL) are borrowed for the call. Writes a JSON value into reply (cap bytes,
      * NUL-terminated) and its length into *len. Returns: 0, HG_ENOTSUP (unknown verb),
-     * HG_ENOSPC (*len = the size needed; the host calls again). [control-thread] */
+     * HG_ENOSPC (*len = the size needed; the host calls again), or another HG_E* code for a
+     * failed command, with reply then holding a plain-text message for the user (NUL-terminated,
+     * *len its length; may be empty), which the host puts in its error reply. [control-thread] */
     int (*command)(void *inst, const char *verb, const hg_config *args, char *reply,
                    uint32_t cap, uint32_t *len);
 } hg_runtime_mode_ops;

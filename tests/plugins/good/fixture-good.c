@@ -201,6 +201,11 @@ static int oneshot_command(void *inst, const char *verb, const hg_config *args, 
     oneshot *p = inst;
     int n;
     (void)args;
+    if (strcmp(verb, "fail") == 0) { /* a failed command carries its message as text */
+        n = snprintf(reply, cap, "asked to fail after %lld run(s)", (long long)p->runs);
+        *len = (uint32_t)n;
+        return HG_EINVAL;
+    }
     if (strcmp(verb, "summary") != 0)
         return HG_ENOTSUP;
     n = snprintf(reply, cap, "{\"text\":\"fixture-oneshot ran %lld time(s)\",\"runs\":%lld}",
