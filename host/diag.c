@@ -94,3 +94,53 @@ void hg__diag_print(const hg__diag *d, FILE *f)
         }
     }
 }
+
+/* Sort key of an item: the rank of its file (first appearance; an item without a file ranks by
+ * its own place), then line and column, then its place (so the sort is stable). */
+typedef struct sort_key {
+    uint32_t rank, line, col, idx;
+} sort_key;
+
+static int key_cmp(const void *a, const void *b)
+{
+    const sort_key *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    if (x->col != y->col)
+        return x->col < y->col ? -1 : 1;
+    return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+static uint32_t file_rank(const hg__diag *d, uint32_t i)
+{
+    if (d->items[i].file == NULL)
+        return i;
+    for (uint32_t j = 0; j < i; j++)
+        if (d->items[j].file && strcmp(d->items[j].file, d->items[i].file) == 0)
+            return j;
+    return i;
+}
+
+void hg__diag_sort(hg__diag *d)
+{
+    sort_key *k;
+    hg__diag_item *items;
+
+    if (d->n < 2)
+        return;
+    k = malloc(d->n * sizeof *k);
+    items = malloc(d->n * sizeof *items);
+    if (k == NULL || items == NULL)
+        goto out; /* unsorted is still every error */
+    for (uint32_t i = 0; i < d->n; i++)
+        k[i] = (sort_key){file_rank(d, i), d->items[i].line, d->items[i].col, i};
+    qsort(k, d->n, sizeof *k, key_cmp);
+    for (uint32_t i = 0; i < d->n; i++)
+        items[i] = d->items[k[i].idx];
+    memcpy(d->items, items, d->n * sizeof *items);
+out:
+    free(k);
+    free(items);
+}

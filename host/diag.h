@@ -26,6 +26,9 @@ void hg__diag_add(hg__diag *d, const char *file, uint32_t line, uint32_t col, co
     __attribute__((format(printf, 5, 6)));
 /* Formats item i as "FILE:LINE:COL: msg" (or "FILE: msg", or "msg") into a new string. */
 char *hg__diag_format(const hg__diag *d, uint32_t i);
+/* Orders the items by file (in the order files first appear), then line and column; items of
+ * one position keep their order. */
+void hg__diag_sort(hg__diag *d);
 /* Prints every item, one per line, to f. */
 void hg__diag_print(const hg__diag *d, FILE *f);
 

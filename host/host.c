@@ -220,7 +220,7 @@ static int create_runtime(hg__host *h)
     const hg__engine_def *def = hg__registry_find(h->reg, h->cfg->runtime_mode);
     const hg_runtime_mode_ops *ops;
     hg__cfgctx ctx = {h->diag, "runtime"};
-    int rc;
+    int rc, keys_rc = 0;
 
     if (def->kind != HG_KIND_RUNTIME_MODE) {
         const hg__node *at = hg__node_get(h->cfg->runtime_node, "mode");
@@ -229,11 +229,11 @@ static int create_runtime(hg__host *h)
                      hg__kind_name(def->kind));
         return HG_ECONFIG;
     }
-    if (def->config_keys && h->cfg->runtime_node) {
-        rc = hg__cfg_check_keys(&ctx, h->cfg->runtime_node, runtime_host_keys, def->config_keys);
-        if (rc != 0)
-            return rc;
-    }
+    /* unknown keys are reported, and the engine still checks the keys it knows (every error
+     * of the file in one run) */
+    if (def->config_keys && h->cfg->runtime_node)
+        keys_rc = hg__cfg_check_keys(&ctx, h->cfg->runtime_node, runtime_host_keys,
+                                     def->config_keys);
     ops = def->ops;
     rc = new_inst(h, "runtime", h->cfg->runtime_node, &h->runtime.in);
     if (rc != 0)
@@ -249,7 +249,7 @@ static int create_runtime(hg__host *h)
         h->runtime.in = NULL;
         return rc;
     }
-    return 0;
+    return keys_rc;
 }
 
 static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
@@ -257,8 +257,8 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
     const hg__engine_def *def = hg__registry_find(h->reg, ic->engine);
     hg__cfgctx ctx = {h->diag, ic->name};
     const hg_pipeline_ops *ops;
-    uint32_t before = h->diag->n;
-    int rc;
+    uint32_t before;
+    int rc, keys_rc = 0;
 
     if (def->kind != section_kind(ic->section)) {
         hg__diag_add(h->diag, ic->engine_node->file, ic->engine_node->line, ic->engine_node->col,
@@ -274,11 +274,9 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
                      ic->name, hg__kind_name(def->kind));
         return HG_ENOTSUP;
     }
-    if (def->config_keys) {
-        rc = hg__cfg_check_keys(&ctx, ic->node, section_host_keys(ic->section), def->config_keys);
-        if (rc != 0)
-            return rc;
-    }
+    if (def->config_keys) /* reported; the engine still checks the keys it knows */
+        keys_rc = hg__cfg_check_keys(&ctx, ic->node, section_host_keys(ic->section),
+                                     def->config_keys);
     rc = new_inst(h, ic->name, ic->node, &e->in);
     if (rc != 0)
         return rc;
@@ -288,6 +286,7 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
     if (ic->records)
         hg__inst_enable_records(e->in, ic->records_max);
     ops = def->ops;
+    before = h->diag->n;
     rc = ops->create(hg__inst_host(e->in), (const hg_config *)ic->node, &e->obj);
     if (rc != 0) {
         if (h->diag->n == before)
@@ -296,7 +295,7 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
                          hg_strerror(rc));
         e->obj = NULL;
     }
-    return rc;
+    return rc != 0 ? rc : keys_rc;
 }
 
 static void destroy_entry(hg__entry *e)
@@ -407,6 +406,7 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
 fail:
     if (d->n == 0)
         hg__diag_add(d, NULL, 0, 0, "cannot create the host: %s", hg_strerror(rc));
+    hg__diag_sort(d); /* schema, key and engine errors come from separate passes: file order */
     free_host(h);
     return rc == HG_ENOMEM ? rc : (rc == HG_ELOAD ? rc : HG_ECONFIG);
 }

@@ -7,31 +7,31 @@
 
 const char *const rt_config_keys[] = { "read_buffer", "io_budget", "backlog", NULL };
 
+/* Reads the runtime's own keys, reporting every bad one (not only the first). */
 int rt_config_read(const hg_host *h, const hg_config *cfg, rt_config *out)
 {
     int64_t backlog = 511;
-    int rc;
+    int bad = 0, rc;
 
     out->read_buffer = 64 * 1024;
     out->io_budget = 256 * 1024;
+    out->backlog = 511;
     if (!cfg)
-        goto done;
+        return 0;
     rc = h->cfg_size(h, cfg, "read_buffer", &out->read_buffer);
-    if (rc != 0 && rc != HG_ENOENT)
-        return rc;
-    if (out->read_buffer < 1024 || out->read_buffer > 16 * 1024 * 1024)
-        return h->cfg_error(h, cfg, "read_buffer", "must be between 1KiB and 16MiB");
+    if (rc == 0 && (out->read_buffer < 1024 || out->read_buffer > 16 * 1024 * 1024))
+        rc = h->cfg_error(h, cfg, "read_buffer", "'read_buffer' must be between 1KiB and 16MiB");
+    bad |= rc != 0 && rc != HG_ENOENT;
     rc = h->cfg_size(h, cfg, "io_budget", &out->io_budget);
-    if (rc != 0 && rc != HG_ENOENT)
-        return rc;
-    if (out->io_budget < 1024)
-        return h->cfg_error(h, cfg, "io_budget", "must be at least 1KiB");
+    if (rc == 0 && out->io_budget < 1024)
+        rc = h->cfg_error(h, cfg, "io_budget", "'io_budget' must be at least 1KiB");
+    bad |= rc != 0 && rc != HG_ENOENT;
     rc = h->cfg_int(h, cfg, "backlog", &backlog);
-    if (rc != 0 && rc != HG_ENOENT)
-        return rc;
-    if (backlog < 1 || backlog > 65535)
-        return h->cfg_error(h, cfg, "backlog", "must be between 1 and 65535");
-done:
+    if (rc == 0 && (backlog < 1 || backlog > 65535))
+        rc = h->cfg_error(h, cfg, "backlog", "'backlog' must be between 1 and 65535");
+    bad |= rc != 0 && rc != HG_ENOENT;
+    if (bad)
+        return HG_ECONFIG;
     out->backlog = (uint32_t)backlog;
     return 0;
 }

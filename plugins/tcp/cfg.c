@@ -36,7 +36,7 @@ static int check_port(const char *p, char *why, uint32_t cap)
             v = v * 10 + (uint32_t)(*q - '0');
     }
     if (v > 65535) {
-        snprintf(why, cap, "port must be 0..65535");
+        snprintf(why, cap, "the port must be between 0 and 65535");
         return HG_EINVAL;
     }
     return 0;
@@ -134,12 +134,15 @@ int hg__tcp_cfg_address(const hg_host *h, const hg_config *cfg, const char *key,
     return 0;
 }
 
-static int range_error(const hg_host *h, const hg_config *cfg, const char *key, const char *what,
+/* "'KEY' must be between MIN and MAX[ UNIT], got TEXT", in the host's own words for ranges. */
+static int range_error(const hg_host *h, const hg_config *cfg, const char *key, const char *unit,
                        uint64_t min, uint64_t max)
 {
-    char msg[160];
-    snprintf(msg, sizeof msg, "%s must be %s%llu..%llu", key, what, (unsigned long long)min,
-             (unsigned long long)max);
+    const char *got = "?";
+    char msg[200];
+    h->cfg_string(h, cfg, key, &got);
+    snprintf(msg, sizeof msg, "'%s' must be between %llu and %llu%s, got %.40s", key,
+             (unsigned long long)min, (unsigned long long)max, unit, got);
     return h->cfg_error(h, cfg, key, msg);
 }
 
@@ -168,7 +171,7 @@ int hg__tcp_cfg_size(const hg_host *h, const hg_config *cfg, const char *key, ui
     if (rc != 0)
         return rc;
     if (v < min || v > max)
-        return range_error(h, cfg, key, "bytes ", min, max);
+        return range_error(h, cfg, key, " bytes", min, max);
     *out = v;
     return 0;
 }
@@ -203,7 +206,7 @@ int hg__tcp_cfg_choice(const hg_host *h, const hg_config *cfg, const char *key,
             return 0;
         }
     }
-    snprintf(msg, sizeof msg, "%s must be one of:", key);
+    snprintf(msg, sizeof msg, "'%s' must be one of:", key);
     for (i = 0; choices[i] != NULL; i++) {
         used = strlen(msg);
         snprintf(msg + used, sizeof msg - used, "%s %s", i ? "," : "", choices[i]);

@@ -28,7 +28,7 @@ static int read_limits(const hg_host *h, const hg_config *cfg, gen_cfg *c)
         return h->cfg_error(h, cfg, "requests",
                             "duration and requests are mutually exclusive: set one of them");
     if (rd == 0 && dur == 0)
-        return h->cfg_error(h, cfg, "duration", "duration must be more than 0");
+        return h->cfg_error(h, cfg, "duration", "'duration' must be more than 0");
     if (rd == 0)
         c->duration_ns = dur;
     else if (c->requests == 0)

@@ -47,7 +47,7 @@ static void test_config_errors(void)
 {
     char dead[64];
     expect_error("  - { name: e, engine: tcp-echo, listen: \"127.0.0.1:99999\" }\n",
-                 "bad address '127.0.0.1:99999': port must be 0..65535", "<inline>:4:42:",
+                 "bad address '127.0.0.1:99999': the port must be between 0 and 65535", "<inline>:4:42:",
                  "tcp-echo with port 99999");
     expect_error("  - { name: e, engine: tcp-echo, listen: \"127.0.0.1\" }\n",
                  "bad address '127.0.0.1': missing port", NULL, "tcp-echo with no port");
@@ -67,13 +67,13 @@ static void test_config_errors(void)
                  "bad address 'nosuch': no pipeline named 'nosuch'", NULL,
                  "tcp-gen connecting to an unknown pipeline");
     expect_error("  - { name: g, engine: tcp-gen, connect: \"127.0.0.1:7\", pattern: zigzag }\n",
-                 "pattern must be one of: ping-pong, stream (got 'zigzag')", NULL,
+                 "'pattern' must be one of: ping-pong, stream (got 'zigzag')", NULL,
                  "tcp-gen with an unknown pattern");
     expect_error("  - { name: g, engine: tcp-gen, connect: \"127.0.0.1:7\", connections: 0 }\n",
-                 "connections must be 1..1000000", NULL, "tcp-gen with no connections");
+                 "'connections' must be between 1 and 1000000, got 0", NULL, "tcp-gen with no connections");
     expect_error("  - { name: p, engine: tcp-proxy, listen: \"127.0.0.1:0\", "
                  "upstream: \"127.0.0.1:70000\" }\n",
-                 "bad address '127.0.0.1:70000': port must be 0..65535", NULL,
+                 "bad address '127.0.0.1:70000': the port must be between 0 and 65535", NULL,
                  "tcp-proxy with a bad upstream");
 }
 
