@@ -122,8 +122,9 @@ static const char **needed_engines(const hg__config *cfg, int want_runtime)
     return v;
 }
 
+/* before_hint opens the hint in parentheses: "" or a remark on the section's kind. */
 static void report_unknown_engine(hg__host *h, const hg__probe_set *ps, const char *engine,
-                                  const hg__node *at)
+                                  const hg__node *at, const char *after)
 {
     const char **names = NULL;
     uint32_t n = 0, cap = 0;
@@ -145,11 +146,33 @@ static void report_unknown_engine(hg__host *h, const hg__probe_set *ps, const ch
     near = hg__did_you_mean(engine, names, n);
     if (near)
         hg__diag_add(h->diag, at ? at->file : h->cfg->file, at ? at->line : 0, at ? at->col : 0,
-                     "unknown engine '%s' (did you mean '%s'?)", engine, near);
+                     "unknown engine '%s' (%sdid you mean '%s'?)", engine, after, near);
     else
         hg__diag_add(h->diag, at ? at->file : h->cfg->file, at ? at->line : 0, at ? at->col : 0,
-                     "unknown engine '%s' (`hangar plugins` lists the engines found)", engine);
+                     "unknown engine '%s' (%s`hangar plugins` lists the engines found)", engine,
+                     after);
     free(names);
+}
+
+/* Where engines were looked for, said once after unknown engines. */
+static void note_search_path(hg__host *h, char *const *path)
+{
+    size_t len = 1;
+    char *text;
+
+    for (uint32_t i = 0; path[i] != NULL; i++)
+        len += strlen(path[i]) + 1;
+    text = calloc(1, len);
+    if (text == NULL)
+        return;
+    for (uint32_t i = 0; path[i] != NULL; i++) {
+        if (i > 0)
+            strcat(text, ":");
+        strcat(text, path[i]);
+    }
+    hg__diag_add(h->diag, NULL, 0, 0, "note: plugins were searched for in %s",
+                 text[0] ? text : "(no directory)");
+    free(text);
 }
 
 static int load_plugins(hg__host *h, const hg__host_opts *opts, int want_runtime)
@@ -157,7 +180,7 @@ static int load_plugins(hg__host *h, const hg__host_opts *opts, int want_runtime
     char **path = NULL;
     hg__probe_set ps = {0};
     const char **needed = NULL;
-    int rc;
+    int rc, unknown = 0;
 
     if (!want_runtime && h->cfg->n_instances == 0)
         return hg__registry_new(&h->reg); /* nothing to load: no probing at all */
@@ -188,18 +211,27 @@ static int load_plugins(hg__host *h, const hg__host_opts *opts, int want_runtime
     if (want_runtime && hg__registry_find(h->reg, h->cfg->runtime_mode) == NULL) {
         const hg__node *rt = h->cfg->runtime_node ? hg__node_get(h->cfg->runtime_node, "mode")
                                                   : NULL;
-        report_unknown_engine(h, &ps, h->cfg->runtime_mode, rt);
+        report_unknown_engine(h, &ps, h->cfg->runtime_mode, rt, "");
         rc = HG_ECONFIG;
+        unknown = 1;
     }
     for (uint32_t i = 0; i < h->cfg->n_instances; i++) {
         const hg__instance_cfg *ic = &h->cfg->instances[i];
         if (ic->engine == NULL || ic->engine[0] == '\0')
             continue; /* not a name: the schema has said so */
         if (hg__registry_find(h->reg, ic->engine) == NULL) {
-            report_unknown_engine(h, &ps, ic->engine, ic->engine_node);
+            report_unknown_engine(h, &ps, ic->engine, ic->engine_node,
+                                  ic->section == HG__SEC_CONNECTOR
+                                      ? "this host does not run connectors yet; "
+                                  : ic->section == HG__SEC_PROCESSOR
+                                      ? "this host does not run processors yet; "
+                                      : "");
             rc = HG_ECONFIG;
+            unknown = 1;
         }
     }
+    if (unknown)
+        note_search_path(h, path);
     /* A refused file may be the one that was meant to provide a missing engine: say which. */
     for (uint32_t i = 0; rc == HG_ECONFIG && i < ps.n; i++)
         if (ps.items[i].status != 0)
