@@ -81,7 +81,7 @@ static void print_summaries(hg__host *h, int as_json)
         r = json_object_get(j, "reply");
         if (json_is_true(json_object_get(j, "ok")) && r != NULL) {
             if (as_json) {
-                char *s = json_dumps(r, JSON_COMPACT);
+                char *s = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(15));
                 printf("{\"name\":\"%s\",\"summary\":%s}\n", cfg->instances[i].name, s);
                 free(s);
             } else if (json_is_string(json_object_get(r, "text"))) {
@@ -123,9 +123,38 @@ static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
     }
     if (job.started)
         pthread_join(job.tid, NULL);
+    else
+        job.rc = hg__host_shutdown(h); /* stopped by a command: did its shutdown overrun? */
     if (signals >= 2)
         return HG_EXIT_RUNTIME;
     return (job.rc != 0 || hg__host_failed_count(h) > 0) ? HG_EXIT_RUNTIME : HG_EXIT_OK;
+}
+
+/* Says what runs once the host started. Returns 0 to supervise it, or -1 when every engine
+ * failed (to start, or at once): nothing runs, so there is nothing to wait for. */
+static int announce(hg__host *h, int until_done)
+{
+    const hg__config *cfg = hg__host_config(h);
+    uint32_t clients = 0, failed = hg__host_failed_count(h), n = cfg->n_instances - failed;
+    for (uint32_t i = 0; i < cfg->n_instances; i++)
+        clients += hg__node_get(cfg->instances[i].node, "listen") == NULL;
+    if (cfg->n_instances == 0) {
+        hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "nothing to run: the configuration "
+                "has no engines; waiting for SIGINT/SIGTERM or `shutdown`");
+    } else if (failed >= cfg->n_instances) {
+        fprintf(stderr, "hangar: nothing runs: %s failed (see the errors above); stopping\n",
+                cfg->n_instances == 1 ? "the engine" : "every engine");
+        return -1;
+    } else if (until_done && clients == 0) {
+        hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "--until-done: no client pipeline "
+                "will finish on its own; waiting for SIGINT/SIGTERM or `shutdown`");
+    } else {
+        hg__log(hg__host_logger(h), failed ? HG_LOG_WARN : HG_LOG_INFO, "host",
+                "running %u engine%s%s (%s to stop)", n, n == 1 ? "" : "s",
+                failed ? ", the others failed to start" : "",
+                until_done ? "until done, or Ctrl-C" : "Ctrl-C");
+    }
+    return 0;
 }
 
 int hg__cli_run(int argc, char **argv)
@@ -179,28 +208,14 @@ int hg__cli_run(int argc, char **argv)
         goto out_diag;
     }
     if (hg__host_start(h) != 0) {
+        /* Nothing ran: no summaries (they would report a run that never was). */
         fprintf(stderr, "hangar: the host did not start (see the errors above); stopping\n");
         hg__host_shutdown(h);
-        print_summaries(h, o.json);
+        rc = HG_EXIT_RUNTIME;
+    } else if (announce(h, o.until_done) != 0) {
+        hg__host_shutdown(h);
         rc = HG_EXIT_RUNTIME;
     } else {
-        const hg__config *cfg = hg__host_config(h);
-        uint32_t clients = 0;
-        for (uint32_t i = 0; i < cfg->n_instances; i++)
-            clients += hg__node_get(cfg->instances[i].node, "listen") == NULL;
-        if (cfg->n_instances == 0)
-            hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "nothing to run: the configuration "
-                    "has no engines; waiting for SIGINT/SIGTERM or `shutdown`");
-        else if (o.until_done && clients == 0)
-            hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "--until-done: no client pipeline "
-                    "will finish on its own; waiting for SIGINT/SIGTERM or `shutdown`");
-        else {
-            uint32_t failed = hg__host_failed_count(h), n = cfg->n_instances - failed;
-            hg__log(hg__host_logger(h), failed ? HG_LOG_WARN : HG_LOG_INFO, "host",
-                    "running %u engine%s%s (%s to stop)", n, n == 1 ? "" : "s",
-                    failed ? ", the others failed to start" : "",
-                    o.until_done ? "until done, or Ctrl-C" : "Ctrl-C");
-        }
         rc = supervise(h, o.until_done, &sigs);
         print_summaries(h, o.json);
     }

@@ -2,6 +2,7 @@
  * with "ok" (see docs/CONTROL.md). */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,11 +13,19 @@
 
 typedef json_t *(*verb_fn)(hg__host *h, const char *arg);
 
-static json_t *fail(int code, const char *fmt, const char *a)
+/* What a verb takes after it: nothing, an optional instance name, one name, or free text. */
+enum { ARGS_NONE, ARGS_NAME_OPT, ARGS_NAME, ARGS_TEXT };
+
+static json_t *fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static json_t *fail(int code, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[1024];
     json_t *o = json_object(), *err;
-    snprintf(msg, sizeof msg, fmt, a ? a : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     json_object_set_new(o, "ok", json_false());
     /* json_string refuses text that is not UTF-8 (a hostile command echoed in the message) */
     err = json_string(msg);
@@ -36,7 +45,7 @@ static hg__entry *need_entry(hg__host *h, const char *arg, json_t **err)
 {
     hg__entry *e;
     if (arg == NULL || *arg == '\0') {
-        *err = fail(HG_EINVAL, "this command needs an instance name%s", "");
+        *err = fail(HG_EINVAL, "this command needs an instance name");
         return NULL;
     }
     e = hg__host_find(h, arg);
@@ -147,17 +156,17 @@ static json_t *cmd_start(hg__host *h, const char *arg)
     json_t *err = NULL;
     int rc;
     if (h->stopped || h->stopping)
-        return fail(HG_ESTATE, "the host is shutting down%s", "");
+        return fail(HG_ESTATE, "the host is shutting down");
     if (arg == NULL || *arg == '\0') {
         rc = hg__hub_start_all(h);
-        return rc == 0 ? okay() : fail(rc, "some engines did not start (see `counters`)%s", "");
+        return rc == 0 ? okay() : fail(rc, "some engines did not start (see `counters`)");
     }
     {
         hg__entry *e = need_entry(h, arg, &err);
         if (e == NULL)
             return err;
         if (e == &h->runtime)
-            return fail(HG_ENOTSUP, "the runtime mode starts and stops with the host%s", "");
+            return fail(HG_ENOTSUP, "the runtime mode starts and stops with the host");
         if (e->started)
             return fail(HG_ESTATE, "'%s' is already started", arg);
         rc = hg__hub_start_entry(h, e);
@@ -165,19 +174,20 @@ static json_t *cmd_start(hg__host *h, const char *arg)
     }
 }
 
+static json_t *cmd_shutdown(hg__host *h, const char *arg);
+
+/* `stop NAME` stops one pipeline; `stop` alone is `shutdown`, reply included. */
 static json_t *cmd_stop(hg__host *h, const char *arg)
 {
     json_t *err = NULL, *o;
     hg__entry *e;
-    if (arg == NULL || *arg == '\0') {
-        hg__hub_shutdown(h, 0);
-        return okay();
-    }
+    if (arg == NULL || *arg == '\0')
+        return cmd_shutdown(h, arg);
     e = need_entry(h, arg, &err);
     if (e == NULL)
         return err;
     if (e == &h->runtime)
-        return fail(HG_ENOTSUP, "the runtime mode starts and stops with the host%s", "");
+        return fail(HG_ENOTSUP, "the runtime mode starts and stops with the host");
     o = okay();
     json_object_set_new(o, "cut", json_integer(hg__hub_stop_entry(h, e)));
     return o;
@@ -185,10 +195,7 @@ static json_t *cmd_stop(hg__host *h, const char *arg)
 
 static json_t *cmd_restart(hg__host *h, const char *arg)
 {
-    json_t *r;
-    if (arg == NULL || *arg == '\0')
-        return fail(HG_EINVAL, "restart needs an instance name (`shutdown` stops the host)%s", "");
-    r = cmd_stop(h, arg);
+    json_t *r = cmd_stop(h, arg);
     if (!json_is_true(json_object_get(r, "ok")))
         return r;
     json_decref(r);
@@ -210,7 +217,7 @@ static json_t *cmd_graph(hg__host *h, const char *arg)
     (void)h;
     (void)arg;
     return fail(HG_ENOTSUP, "graph changes (add, remove, link, unlink) need graph processors, "
-                            "which this host does not run yet%s", "");
+                            "which this host does not run yet");
 }
 
 static json_t *cmd_reload(hg__host *h, const char *arg)
@@ -218,7 +225,7 @@ static json_t *cmd_reload(hg__host *h, const char *arg)
     (void)h;
     (void)arg;
     return fail(HG_ENOTSUP, "reload is not available in this version: restart the host with the "
-                            "new configuration%s", "");
+                            "new configuration");
 }
 
 static json_t *cmd_shutdown(hg__host *h, const char *arg)
@@ -247,25 +254,26 @@ static const struct {
     const char *verb;
     verb_fn fn;
     const char *usage;
+    int args;
 } verbs[] = {
-    {"counters", cmd_counters, "counters [NAME]"},
-    {"state", cmd_state, "state NAME"},
-    {"records", cmd_records, "records NAME"},
-    {"perf", cmd_perf, "perf"},
-    {"start", cmd_start, "start [NAME]"},
-    {"stop", cmd_stop, "stop [NAME]"},
-    {"restart", cmd_restart, "restart NAME"},
-    {"pause", cmd_pause, "pause NAME"},
-    {"resume", cmd_pause, "resume NAME"},
-    {"add", cmd_graph, "add YAML"},
-    {"remove", cmd_graph, "remove NAME"},
-    {"link", cmd_graph, "link FROM TO"},
-    {"unlink", cmd_graph, "unlink FROM TO"},
-    {"reload", cmd_reload, "reload [FILE]"},
-    {"call", NULL, "call NAME JSON"},
-    {"shutdown", cmd_shutdown, "shutdown"},
-    {"kill", cmd_kill, "kill"},
-    {"help", cmd_help, "help"},
+    {"counters", cmd_counters, "counters [NAME]", ARGS_NAME_OPT},
+    {"state", cmd_state, "state NAME", ARGS_NAME},
+    {"records", cmd_records, "records NAME", ARGS_NAME},
+    {"perf", cmd_perf, "perf", ARGS_NONE},
+    {"start", cmd_start, "start [NAME]", ARGS_NAME_OPT},
+    {"stop", cmd_stop, "stop [NAME]", ARGS_NAME_OPT},
+    {"restart", cmd_restart, "restart NAME", ARGS_NAME},
+    {"pause", cmd_pause, "pause NAME", ARGS_NAME},
+    {"resume", cmd_pause, "resume NAME", ARGS_NAME},
+    {"add", cmd_graph, "add YAML", ARGS_TEXT},
+    {"remove", cmd_graph, "remove NAME", ARGS_TEXT},
+    {"link", cmd_graph, "link FROM TO", ARGS_TEXT},
+    {"unlink", cmd_graph, "unlink FROM TO", ARGS_TEXT},
+    {"reload", cmd_reload, "reload [FILE]", ARGS_TEXT},
+    {"call", NULL, "call NAME JSON", ARGS_TEXT},
+    {"shutdown", cmd_shutdown, "shutdown", ARGS_NONE},
+    {"kill", cmd_kill, "kill", ARGS_NONE},
+    {"help", cmd_help, "help", ARGS_NONE},
 };
 
 static json_t *cmd_help(hg__host *h, const char *arg)
@@ -277,6 +285,20 @@ static json_t *cmd_help(hg__host *h, const char *arg)
         json_array_append_new(a, json_string(verbs[i].usage));
     json_object_set_new(o, "commands", a);
     return o;
+}
+
+/* The message a failed engine command left in its reply buffer (pipeline.h, runtime_mode.h:
+ * NUL-terminated text, *len its length), trailing white space trimmed; NULL when it left none. */
+static const char *error_text(char *buf, uint32_t cap, uint32_t len)
+{
+    size_t n;
+    if (buf == NULL || cap == 0)
+        return NULL;
+    buf[len < cap ? len : cap - 1] = '\0';
+    n = strlen(buf);
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        buf[--n] = '\0';
+    return n > 0 ? buf : NULL;
 }
 
 /* `call NAME JSON`: the JSON is a verb string or an object whose "verb" names it. */
@@ -331,7 +353,9 @@ static json_t *cmd_call(hg__host *h, const char *name, const char *json_text)
             break;
         cap = len + 1;
     }
-    if (rc != 0) {
+    if (rc != 0 && rc != HG_ENOSPC && error_text(buf, cap, len) != NULL) {
+        o = fail(rc, "'%s': %s", name, error_text(buf, cap, len));
+    } else if (rc != 0) {
         o = fail(rc, rc == HG_ENOTSUP ? "'%s' does not know this verb" : "'%s': command failed",
                  name);
     } else {
@@ -349,20 +373,62 @@ static json_t *cmd_call(hg__host *h, const char *name, const char *json_text)
     return o;
 }
 
-char *hg__command_run(hg__host *h, const char *text, const char *call_name)
+/* Refuses what a verb does not take: arguments to a verb that takes none, a missing name, or
+ * more than one word where one name is expected. Returns NULL when arg fits. */
+static json_t *check_args(int args, const char *verb, const char *usage, const char *arg)
+{
+    if (args == ARGS_NONE && *arg != '\0')
+        return fail(HG_EINVAL, "`%s` takes no arguments, not '%s' (usage: %s)", verb, arg,
+                    usage);
+    if (args == ARGS_NAME && *arg == '\0')
+        return fail(HG_EINVAL, "`%s` needs an instance name (usage: %s)", verb, usage);
+    if ((args == ARGS_NAME || args == ARGS_NAME_OPT) && strpbrk(arg, " \t\r\n\v\f") != NULL)
+        return fail(HG_EINVAL, "`%s` takes one instance name, not '%s' (usage: %s)", verb, arg,
+                    usage);
+    return NULL;
+}
+
+/* Runs one verb of the table on its argument, trailing white space trimmed. */
+static json_t *run_verb(hg__host *h, size_t i, const char *arg)
+{
+    char *a = strdup(arg);
+    size_t l;
+    json_t *reply;
+    if (a == NULL)
+        return fail(HG_ENOMEM, "out of memory");
+    l = strlen(a);
+    while (l > 0 && isspace((unsigned char)a[l - 1]))
+        a[--l] = '\0';
+    reply = check_args(verbs[i].args, verbs[i].verb, verbs[i].usage, a);
+    if (reply == NULL)
+        reply = verbs[i].fn(h, a);
+    free(a);
+    return reply;
+}
+
+/* `call NAME JSON` on one line: NAME is the first word, the JSON the rest. */
+static json_t *run_call_line(hg__host *h, const char *arg)
+{
+    char name[128];
+    size_t k = 0;
+    while (arg[k] && !isspace((unsigned char)arg[k]) && k < sizeof name - 1) {
+        name[k] = arg[k];
+        k++;
+    }
+    name[k] = '\0';
+    return cmd_call(h, name, arg + k);
+}
+
+static json_t *run_line(hg__host *h, const char *text)
 {
     char verb[32];
     const char *p = text, *arg;
     size_t n = 0;
-    json_t *reply = NULL;
-    char *out;
 
-    if (call_name != NULL) {
-        reply = cmd_call(h, call_name, text);
-        goto out;
-    }
     while (isspace((unsigned char)*p))
         p++;
+    if (*p == '\0')
+        return fail(HG_EINVAL, "empty command (try `help`)");
     while (p[n] && !isspace((unsigned char)p[n]) && n < sizeof verb - 1) {
         verb[n] = p[n];
         n++;
@@ -371,31 +437,19 @@ char *hg__command_run(hg__host *h, const char *text, const char *call_name)
     arg = p + n;
     while (isspace((unsigned char)*arg))
         arg++;
-    if (strcmp(verb, "call") == 0) {
-        char name[128];
-        size_t k = 0;
-        while (arg[k] && !isspace((unsigned char)arg[k]) && k < sizeof name - 1) {
-            name[k] = arg[k];
-            k++;
-        }
-        name[k] = '\0';
-        reply = cmd_call(h, name, arg + k);
-        goto out;
-    }
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
-        if (verbs[i].fn && strcmp(verbs[i].verb, verb) == 0) {
-            char *a = strdup(arg);
-            size_t l = a ? strlen(a) : 0;
-            while (l > 0 && isspace((unsigned char)a[l - 1]))
-                a[--l] = '\0';
-            reply = verbs[i].fn(h, a);
-            free(a);
-            goto out;
-        }
-    }
-    reply = fail(HG_ENOENT, "unknown command '%s' (try `help`)", verb);
-out:
-    out = json_dumps(reply, JSON_COMPACT);
+    if (strcmp(verb, "call") == 0)
+        return run_call_line(h, arg);
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (verbs[i].fn && strcmp(verbs[i].verb, verb) == 0)
+            return run_verb(h, i, arg);
+    return fail(HG_ENOENT, "unknown command '%s' (try `help`)", verb);
+}
+
+char *hg__command_run(hg__host *h, const char *text, const char *call_name)
+{
+    json_t *reply = call_name != NULL ? cmd_call(h, call_name, text) : run_line(h, text);
+    /* 15 significant digits: a measured 0.397411 prints as that, not 0.39741100000000001 */
+    char *out = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(reply);
     return out;
 }

@@ -30,6 +30,7 @@ typedef struct client {
     size_t len;
     char *out;   /* the reply still to be written, with its newline */
     size_t out_len, out_off;
+    int eof;     /* the client has shut down its side: answer what is left, then drop */
 } client;
 
 struct hg__ctl {
@@ -55,6 +56,8 @@ static char *run_line(hg__ctl *ctl, const char *line)
     char *reply = NULL;
     json_t *j;
     int rc;
+    while (*line == ' ' || *line == '\t')
+        line++;
     if (line[0] != '{') {
         rc = hg__host_command(ctl->host, line, &reply);
     } else if ((j = json_loads(line, 0, NULL)) == NULL) {
@@ -104,19 +107,22 @@ static int flush(client *c)
 }
 
 /* Answers the complete lines in the input, one at a time: the next only once the reply to the
- * last has been written, so memory stays at one line in and one reply out per client. */
+ * last has been written, so memory stays at one line in and one reply out per client. An empty
+ * or blank line goes to the host too, which answers it with an `empty command` error. Returns
+ * -1 to drop the client: on an error, or once a client at EOF has had every answer. */
 static int answer(hg__ctl *ctl, client *c)
 {
-    char *nl;
-    while (c->out == NULL && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
-        size_t used = (size_t)(nl - c->buf) + 1, n;
+    for (;;) {
+        char *nl = c->out == NULL && c->len > 0 ? memchr(c->buf, '\n', c->len) : NULL;
+        size_t used, n;
         char *reply, *grown;
+        if (nl == NULL)
+            break;
+        used = (size_t)(nl - c->buf) + 1;
         *nl = '\0';
         if (nl > c->buf && nl[-1] == '\r')
             nl[-1] = '\0';
-        reply = c->buf[0] != '\0' ? run_line(ctl, c->buf)
-                                   : strdup("{\"ok\":false,\"error\":\"empty command (try "
-                                            "help)\",\"code\":\"EINVAL\"}");
+        reply = run_line(ctl, c->buf);
         if (reply == NULL)
             return -1;
         n = strlen(reply);
@@ -134,15 +140,53 @@ static int answer(hg__ctl *ctl, client *c)
         if (flush(c) != 0)
             return -1;
     }
+    return c->eof && c->out == NULL ? -1 : 0;
+}
+
+/* Appends bytes to the client's input, at most MAX_LINE pending. Returns -1 to drop it. */
+static int append(client *c, const char *data, size_t n)
+{
+    char *nb;
+    if (c->len + n > MAX_LINE) {
+        /* a line longer than any command: a hostile or broken client; say so, then drop it */
+        static const char msg[] = "{\"ok\":false,\"error\":\"a command line is at most 65536 "
+                                  "bytes\",\"code\":\"ENOSPC\"}\n";
+        send(c->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        return -1;
+    }
+    nb = realloc(c->buf, c->len + n + 1);
+    if (nb == NULL)
+        return -1;
+    c->buf = nb;
+    memcpy(c->buf + c->len, data, n);
+    c->len += n;
+    c->buf[c->len] = '\0';
     return 0;
 }
 
-/* Reads what is there (only while no reply is pending). Returns -1 to drop the client. */
-static int serve(hg__ctl *ctl, client *c, short revents)
+/* The client shut down its side: a last line without its newline is still a command. */
+static int at_eof(hg__ctl *ctl, client *c)
+{
+    c->eof = 1;
+    if (c->len > 0 && c->buf[c->len - 1] != '\n') {
+        char *nb = realloc(c->buf, c->len + 2);
+        if (nb == NULL)
+            return -1;
+        c->buf = nb;
+        c->buf[c->len++] = '\n';
+        c->buf[c->len] = '\0';
+    }
+    return answer(ctl, c);
+}
+
+/* Serves one poll event: writes the pending reply, or reads what is there. Returns -1 to drop
+ * the client. */
+static int serve(hg__ctl *ctl, client *c)
 {
     char tmp[4096];
     ssize_t r;
-    if (revents & POLLOUT) {
+    /* With a reply pending only POLLOUT is asked for: any event (a hang-up too) means flush. */
+    if (c->out != NULL) {
         if (flush(c) != 0)
             return -1;
         return answer(ctl, c);
@@ -150,24 +194,10 @@ static int serve(hg__ctl *ctl, client *c, short revents)
     r = recv(c->fd, tmp, sizeof tmp, MSG_DONTWAIT);
     if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
         return 0;
-    if (r <= 0)
+    if (r == 0)
+        return at_eof(ctl, c);
+    if (r < 0 || append(c, tmp, (size_t)r) != 0)
         return -1;
-    if (c->len + (size_t)r > MAX_LINE) {
-        /* a line longer than any command: a hostile or broken client; say so, then drop it */
-        static const char msg[] = "{\"ok\":false,\"error\":\"a command line is at most 65536 "
-                                  "bytes\",\"code\":\"ENOSPC\"}\n";
-        send(c->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        return -1;
-    }
-    {
-        char *nb = realloc(c->buf, c->len + (size_t)r + 1);
-        if (nb == NULL)
-            return -1;
-        c->buf = nb;
-    }
-    memcpy(c->buf + c->len, tmp, (size_t)r);
-    c->len += (size_t)r;
-    c->buf[c->len] = '\0';
     return answer(ctl, c);
 }
 
@@ -212,7 +242,7 @@ static void *ctl_main(void *arg)
             }
         }
         for (nfds_t k = 2; k < n; k++)
-            if (p[k].revents && serve(ctl, &ctl->cl[idx[k]], p[k].revents) != 0)
+            if (p[k].revents && serve(ctl, &ctl->cl[idx[k]]) != 0)
                 drop(&ctl->cl[idx[k]]);
     }
     return NULL;

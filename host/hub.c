@@ -385,6 +385,8 @@ static int send_msg(hg__host *h, const char *text, const char *call_name, uint64
 
 static uint64_t wait_for_verb(const hg__host *h, const char *text)
 {
+    while (*text == ' ' || *text == '\t')
+        text++;
     if (strncmp(text, "shutdown", 8) == 0 || strncmp(text, "reload", 6) == 0 ||
         strncmp(text, "stop", 4) == 0 || strncmp(text, "restart", 7) == 0)
         return h->cfg->shutdown_timeout_ns + 10ull * 1000000000ull;
@@ -460,13 +462,15 @@ void hg__host_kill(hg__host *h)
     free(reply);
 }
 
+/* Done once every client pipeline is no longer running: finished, stopped by a command
+ * (`stop NAME`), or failed. A client that was never started is `created`, not final. */
 int hg__host_done(hg__host *h)
 {
     uint32_t clients = 0, finished = 0;
     if (h->stopped)
         return 1;
     for (uint32_t i = 0; i < h->n_ents; i++) {
-        if (h->ents[i].listens || !h->ents[i].started)
+        if (h->ents[i].listens)
             continue;
         clients++;
         if (is_final(hg__inst_state(h->ents[i].in, NULL)))

@@ -55,7 +55,12 @@ uint32_t hg__log_default_level(void)
     uint32_t lv;
     pthread_mutex_lock(&default_mu);
     if (default_level == 0) {
-        lv = hg__log_level_from_name(getenv("HANGAR_LOG"));
+        const char *env = getenv("HANGAR_LOG");
+        lv = hg__log_level_from_name(env);
+        /* Asked once per process (the first time), so this says it once. */
+        if (lv == 0 && env != NULL && *env != '\0')
+            fprintf(stderr, "hangar: HANGAR_LOG='%s' is not a log level (error, warn, info, "
+                    "debug, trace); using info\n", env);
         default_level = lv ? lv : HG_LOG_INFO;
         default_explicit = default_explicit || lv != 0;
     }

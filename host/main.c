@@ -19,7 +19,8 @@ static void usage(FILE *f)
             "commands:\n"
             "  run [CONFIG] [--set PATH=VALUE]... [--path DIR]... [--until-done] [--json]\n"
             "        run a host until SIGINT/SIGTERM (a second one kills) or `shutdown`;\n"
-            "        --until-done: also end when every client pipeline (tcp-gen) is done;\n"
+            "        --until-done: also end when no client pipeline (tcp-gen) runs any more\n"
+            "        (finished, stopped by `stop NAME`, or failed);\n"
             "        --json: print each pipeline's summary as one JSON object per line;\n"
             "        with no CONFIG, a built-in demo (echo server + load generator)\n"
             "  check CONFIG [--set PATH=VALUE]... [--path DIR]...\n"
@@ -37,7 +38,8 @@ static void usage(FILE *f)
             "  HANGAR_LOG=error|warn|info|debug|trace sets the level too;\n"
             "  HANGAR_PLUGIN_PATH=DIR:DIR adds plugin directories.\n"
             "\n"
-            "exit status: 0 ok, 1 runtime failure, 2 usage or configuration error\n");
+            "exit status: 0 ok, 1 runtime failure (an engine failed, nothing runs, or a\n"
+            "graceful shutdown overran control.shutdown_timeout), 2 usage or configuration error\n");
 }
 
 int main(int argc, char **argv)

@@ -42,14 +42,59 @@ static hg__scn_host *host_new(hg__scn *s, const char *label)
     return sh;
 }
 
-static void host_close(hg__scn_host *sh, int kill)
+static void format_ns(uint64_t ns, char *buf, size_t len)
+{
+    if (ns % 1000000000ull == 0)
+        snprintf(buf, len, "%llus", (unsigned long long)(ns / 1000000000ull));
+    else if (ns % 1000000ull == 0)
+        snprintf(buf, len, "%llums", (unsigned long long)(ns / 1000000ull));
+    else
+        snprintf(buf, len, "%gs", (double)ns / 1e9);
+}
+
+/* The names in a shutdown reply's not_stopped, space-separated ("" when every engine stopped). */
+static void late_names(const json_t *reply, char *buf, size_t len)
+{
+    const json_t *late = json_object_get(reply, "not_stopped");
+    size_t i, used = 0;
+    json_t *v;
+    buf[0] = '\0';
+    json_array_foreach(late, i, v) {
+        const char *name = json_string_value(v) ? json_string_value(v) : "?";
+        int n = snprintf(buf + used, len - used, "%s%s", used ? " " : "", name);
+        if (n < 0 || (size_t)n >= len - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* Graceful shutdown the script did not ask for (the end of the run, done_testing, h:close):
+ * silent unless engines overran control.shutdown_timeout, which a TAP diagnostic then says. */
+static void shutdown_reported(hg__scn_host *sh, hg__tap *t)
+{
+    char *reply = NULL, names[512], limit[32];
+    json_t *j;
+    int rc = hg__host_command(sh->h, "shutdown", &reply);
+    j = rc == 0 && reply ? json_loads(reply, 0, NULL) : NULL;
+    free(reply);
+    late_names(j, names, sizeof(names));
+    json_decref(j);
+    if (!*names || !t)
+        return;
+    format_ns(hg__host_config(sh->h)->shutdown_timeout_ns, limit, sizeof(limit));
+    hg__tap_printf(t, "# host %s: engines that did not stop within %s: %s", sh->label, limit,
+                   names);
+}
+
+/* Stops (kill, or a graceful shutdown reported to t when not NULL) and frees the host. */
+static void host_close(hg__scn_host *sh, int kill, hg__tap *t)
 {
     if (!sh->h)
         return;
     if (kill)
         hg__host_kill(sh->h);
     else if (sh->started && !sh->stopped)
-        hg__host_shutdown(sh->h);
+        shutdown_reported(sh, t);
     sh->stopped = 1;
     hg__host_destroy(sh->h);
     sh->h = NULL;
@@ -59,14 +104,14 @@ void hg__lua_hosts_stop(lua_State *L, hg__scn *s, int kill)
 {
     (void)L;
     for (uint32_t i = 0; i < s->n_hosts; i++)
-        host_close(s->hosts[i], kill);
+        host_close(s->hosts[i], kill, &s->tap);
 }
 
 void hg__lua_hosts_free(hg__scn *s)
 {
     for (uint32_t i = 0; i < s->n_hosts; i++) {
         hg__scn_host *sh = s->hosts[i];
-        host_close(sh, 1);
+        host_close(sh, 1, NULL);
         hg__scn_log_free(sh);
         pthread_mutex_destroy(&sh->mu);
         free(sh);
@@ -78,58 +123,79 @@ void hg__lua_hosts_free(hg__scn *s)
 
 /* ---- start and check ---- */
 
-/* Fills opts from the table at idx; the strings it points to are anchored on the stack. */
+/* Reads the set= table at t into "path=value" strings anchored by a table pushed above it, and
+ * a userdata array pointing to them (pushed last). */
+static void read_sets(lua_State *L, int t, const char *fn, hg__config_src *src)
+{
+    const char **sets;
+    int n = 0;
+    if (lua_type(L, t) != LUA_TTABLE)
+        luaL_error(L, "%s: set= is a table ({[\"a.b\"] = v} or {\"a.b=v\"}), got a %s", fn,
+                   luaL_typename(L, t));
+    lua_newtable(L); /* anchors the "path=value" strings */
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            const char *path = lua_tostring(L, -2);
+            const char *value = luaL_tolstring(L, -1, NULL);
+            lua_pushfstring(L, "%s=%s", path, value);
+        } else if (lua_type(L, -1) == LUA_TSTRING) {
+            lua_pushvalue(L, -1);
+        } else {
+            luaL_error(L, "%s: set= items are \"path=value\" strings, got a %s", fn,
+                       luaL_typename(L, -1));
+        }
+        lua_rawseti(L, t + 1, ++n);
+        lua_settop(L, t + 2);
+    }
+    sets = lua_newuserdatauv(L, sizeof(*sets) * (size_t)(n + 1), 0);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, t + 1, i + 1);
+        sets[i] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    src->sets = sets;
+    src->n_sets = (uint32_t)n;
+}
+
+/* Fills opts from the table at idx; the strings it points to are anchored on the stack. Paths
+ * the script wrote resolve against its directory: config= itself, and the relative paths of
+ * inline yaml= (plugin_path, control.socket); a file's own resolve against the file's. */
 static void read_opts(lua_State *L, int idx, hg__host_opts *o, const char **label)
 {
+    int method;
+    const char *fn = hg__scn_fname(L, &method);
     memset(o, 0, sizeof(*o));
     o->src.limits = (hg__cfg_limits)HG__CFG_LIMITS_DEFAULT;
-    luaL_checktype(L, idx, LUA_TTABLE);
+    hg__scn_checktype(L, idx, LUA_TTABLE);
     if (lua_getfield(L, idx, "config") != LUA_TNIL && lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "config= is a file name (a string), got a %s", luaL_typename(L, -1));
-    o->src.path = lua_tostring(L, -1);
+        luaL_error(L, "%s: config= is a file name (a string), got a %s", fn,
+                   luaL_typename(L, -1));
+    *label = lua_tostring(L, -1);
+    o->src.path = *label ? hg__scn_push_path(L, *label) : NULL;
     if (lua_getfield(L, idx, "yaml") != LUA_TNIL && lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "yaml= is YAML text (a string), got a %s", luaL_typename(L, -1));
+        luaL_error(L, "%s: yaml= is YAML text (a string), got a %s", fn, luaL_typename(L, -1));
     o->src.yaml = lua_tostring(L, -1);
+    o->src.dir = hg__scn_get(L)->script_dir;
     if (o->src.path && o->src.yaml)
-        luaL_error(L, "give config= or yaml=, not both");
+        luaL_error(L, "%s: give config= or yaml=, not both", fn);
     if (!o->src.path && !o->src.yaml && lua_getfield(L, idx, "default") != LUA_TBOOLEAN)
-        luaL_error(L, "give config= (a file) or yaml= (text); default=true starts the built-in "
-                      "demo");
+        luaL_error(L, "%s: give config= (a file) or yaml= (text); default=true starts the "
+                      "built-in demo", fn);
     else if (!o->src.path && !o->src.yaml)
         lua_pop(L, 1);
-    *label = o->src.path ? o->src.path : o->src.yaml ? "<inline>" : "<default>";
+    if (!*label)
+        *label = o->src.yaml ? "<inline>" : "<default>";
     lua_getfield(L, idx, "log");
     if (!lua_isnil(L, -1)) {
-        o->log_level = (int32_t)hg__log_level_from_name(luaL_checkstring(L, -1));
+        const char *level = lua_tostring(L, -1);
+        o->log_level = level ? (int32_t)hg__log_level_from_name(level) : 0;
         if (o->log_level == 0)
-            luaL_error(L, "log= is one of error, warn, info, debug, trace");
+            luaL_error(L, "%s: log= is one of error, warn, info, debug, trace", fn);
     }
     lua_getfield(L, idx, "set");
-    if (!lua_isnil(L, -1)) {
-        int t = lua_gettop(L), n = 0;
-        const char **sets;
-        luaL_checktype(L, t, LUA_TTABLE);
-        lua_newtable(L); /* anchors the "path=value" strings */
-        lua_pushnil(L);
-        while (lua_next(L, t)) {
-            if (lua_type(L, -2) == LUA_TSTRING) {
-                const char *path = lua_tostring(L, -2);
-                const char *value = luaL_tolstring(L, -1, NULL);
-                lua_pushfstring(L, "%s=%s", path, value);
-            } else
-                lua_pushstring(L, luaL_checkstring(L, -1));
-            lua_rawseti(L, t + 1, ++n);
-            lua_settop(L, t + 2);
-        }
-        sets = lua_newuserdatauv(L, sizeof(*sets) * (size_t)(n + 1), 0);
-        for (int i = 0; i < n; i++) {
-            lua_rawgeti(L, t + 1, i + 1);
-            sets[i] = lua_tostring(L, -1);
-            lua_pop(L, 1);
-        }
-        o->src.sets = sets;
-        o->src.n_sets = (uint32_t)n;
-    }
+    if (!lua_isnil(L, -1))
+        read_sets(L, lua_gettop(L), fn, &o->src);
 }
 
 /* Pushes the diagnostics as a sequence of "FILE:LINE:COL: msg" strings. */
@@ -178,7 +244,7 @@ static int l_check(lua_State *L)
         lua_insert(L, -2);
         return 2;
     }
-    host_close(sh, 0);
+    host_close(sh, 0, NULL);
     lua_pushboolean(L, 1);
     lua_newtable(L);
     return 2;
@@ -224,7 +290,7 @@ static int l_start(lua_State *L)
 
 hg__scn_host *hg__lua_host_arg(lua_State *L, int open)
 {
-    host_ud *u = luaL_checkudata(L, 1, HOST_MT);
+    host_ud *u = hg__scn_checkudata(L, 1, HOST_MT);
     if (open && !u->sh->h)
         luaL_error(L, "host %s is closed", u->sh->label);
     return u->sh;
@@ -266,14 +332,14 @@ static void command(lua_State *L, hg__scn_host *sh, const char *text, const char
 static int l_command(lua_State *L)
 {
     hg__scn_host *sh = check_host(L);
-    command(L, sh, luaL_checkstring(L, 2), NULL, NULL);
+    command(L, sh, hg__scn_checklstring(L, 2, NULL), NULL, NULL);
     return 1;
 }
 
 static int l_call(lua_State *L)
 {
     hg__scn_host *sh = check_host(L);
-    const char *name = luaL_checkstring(L, 2);
+    const char *name = hg__scn_checklstring(L, 2, NULL);
     json_t *raw = NULL;
     /* A string is JSON text when it parses as JSON; otherwise it is the verb itself. */
     if (lua_type(L, 3) == LUA_TSTRING &&
@@ -284,7 +350,7 @@ static int l_call(lua_State *L)
         json_t *j = lua_isnoneornil(L, 3)          ? json_object()
                     : lua_type(L, 3) == LUA_TSTRING ? json_string(lua_tostring(L, 3))
                                                     : hg__lua_to_json(L, 3);
-        char *args = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *args = hg__lua_json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(j);
         if (!args)
             return luaL_error(L, "out of memory");
@@ -302,9 +368,9 @@ static int query(lua_State *L, const char *verb, int name_idx, const char *field
     hg__scn_host *sh = check_host(L);
     const char *name = NULL;
     if (name_idx) {
-        name = luaL_checkstring(L, name_idx);
-        luaL_argcheck(L, *name && strcspn(name, " \t\r\n") == strlen(name), name_idx,
-                      "an instance name");
+        name = hg__scn_checklstring(L, name_idx, NULL);
+        if (!*name || strcspn(name, " \t\r\n") != strlen(name))
+            hg__scn_argerror(L, name_idx, "an instance name");
     }
     lua_pushfstring(L, name ? "%s %s" : "%s", verb, name);
     command(L, sh, lua_tostring(L, -1), NULL, NULL);
@@ -349,16 +415,6 @@ static int l_address(lua_State *L)
     return 1;
 }
 
-static void format_ns(uint64_t ns, char *buf, size_t len)
-{
-    if (ns % 1000000000ull == 0)
-        snprintf(buf, len, "%llus", (unsigned long long)(ns / 1000000000ull));
-    else if (ns % 1000000ull == 0)
-        snprintf(buf, len, "%llums", (unsigned long long)(ns / 1000000ull));
-    else
-        snprintf(buf, len, "%gs", (double)ns / 1e9);
-}
-
 /* Polls the function at fn_idx until it returns true or the timeout at t_idx passes. */
 static int wait_for(lua_State *L, int fn_idx, int t_idx)
 {
@@ -367,7 +423,7 @@ static int wait_for(lua_State *L, int fn_idx, int t_idx)
     hg__tap *t = &hg__scn_get(L)->tap;
     char file[256], name[96], tbuf[32];
     int line, st;
-    luaL_checktype(L, fn_idx, LUA_TFUNCTION);
+    hg__scn_checktype(L, fn_idx, LUA_TFUNCTION);
     hg__scn_where(L, 1, file, sizeof(file), &line);
     for (;;) {
         lua_pushvalue(L, fn_idx);
@@ -459,8 +515,8 @@ static int l_kill(lua_State *L)
 /* close(): shutdown if needed and free the host now (its log stays for the end checks). */
 static int l_close(lua_State *L)
 {
-    host_ud *u = luaL_checkudata(L, 1, HOST_MT);
-    host_close(u->sh, 0);
+    host_ud *u = hg__scn_checkudata(L, 1, HOST_MT);
+    host_close(u->sh, 0, &hg__scn_get(L)->tap);
     return 0;
 }
 
@@ -494,7 +550,7 @@ static int l_wait_done(lua_State *L)
 
 static int l_tostring(lua_State *L)
 {
-    host_ud *u = luaL_checkudata(L, 1, HOST_MT);
+    host_ud *u = hg__scn_checkudata(L, 1, HOST_MT);
     lua_pushfstring(L, "hangar.host(%s)", u->sh->label);
     return 1;
 }
@@ -515,9 +571,22 @@ static int l_now(lua_State *L)
 
 static int l_duration(lua_State *L)
 {
-    luaL_checkany(L, 1);
+    hg__scn_checkany(L, 1);
     lua_pushnumber(L, (lua_Number)hg__scn_duration(L, 1, 0) / 1e9);
     return 1;
+}
+
+/* The table on top as package.loaded[name] (require finds it; Lua's own messages and
+ * tracebacks name its functions), and its functions named for hg__scn_fname. */
+static void register_module(lua_State *L, const char *name)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "%s.", name);
+    hg__scn_name_funcs(L, -1, prefix);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
 }
 
 void hg__lua_host_open(lua_State *L)
@@ -539,6 +608,7 @@ void hg__lua_host_open(lua_State *L)
     luaL_newmetatable(L, HOST_MT);
     luaL_newlib(L, methods);
     hg__lua_log_methods(L);
+    hg__scn_name_funcs(L, -1, "h:");
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_tostring);
     lua_setfield(L, -2, "__tostring");
@@ -550,10 +620,13 @@ void hg__lua_host_open(lua_State *L)
     hg__lua_push_null(L);
     lua_setfield(L, -2, "null");
     hg__lua_tcp_push(L);
+    register_module(L, "hangar.tcp");
     lua_setfield(L, -2, "tcp");
     hg__lua_json_push(L);
+    register_module(L, "hangar.json");
     lua_setfield(L, -2, "json");
     lua_pushstring(L, HG_VERSION);
     lua_setfield(L, -2, "version");
+    register_module(L, "hangar");
     lua_setglobal(L, "hangar");
 }

@@ -1,6 +1,7 @@
 /* lua_json.c - JSON <-> Lua for scenarios: control replies become tables (null becomes the
  * sentinel hangar.null, arrays become sequences), tables become the JSON of `call`. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,13 +202,94 @@ json_t *hg__lua_to_json(lua_State *L, int idx)
     return convert(L, idx);
 }
 
+/* v in the fewest significant digits (1..17) that read back as v, as jansson writes reals:
+ * plain notation up to 1e17, no '+' or leading zeros in an exponent, ".0" when it would read
+ * as an integer. */
+static void shortest_real(double v, char *out, size_t len)
+{
+    char buf[48], *e;
+    int p = 1;
+    for (; p < 17; p++) {
+        snprintf(buf, sizeof(buf), "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    snprintf(buf, sizeof(buf), "%.*g", p, v);
+    e = strchr(buf, 'e');
+    if (e && atoi(e + 1) >= 0 && atoi(e + 1) < 17) { /* 100.0, not 1e2 */
+        snprintf(buf, sizeof(buf), "%.*g", atoi(e + 1) + 1, v);
+        e = strchr(buf, 'e');
+    }
+    if (e) {
+        char *d = e + 1, *q;
+        if (*d == '+')
+            memmove(d, d + 1, strlen(d));
+        else if (*d == '-')
+            d++;
+        for (q = d; *q == '0' && q[1]; q++)
+            ;
+        memmove(d, q, strlen(q) + 1);
+    } else if (!strchr(buf, '.')) {
+        strcat(buf, ".0");
+    }
+    snprintf(out, len, "%s", buf);
+}
+
+/* Copies the JSON text in, each real number token rewritten by shortest_real. */
+static char *shorten_reals(const char *in)
+{
+    size_t n = strlen(in), o = 0;
+    char *out = malloc(n * 2 + 64);
+    int in_str = 0;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        char c = in[i];
+        size_t tok = 0, k;
+        if (in_str || (c != '-' && (c < '0' || c > '9'))) {
+            out[o++] = c;
+            if (in_str && c == '\\' && i + 1 < n)
+                out[o++] = in[++i];
+            else if (c == '"')
+                in_str = !in_str;
+            i++;
+            continue;
+        }
+        while (i + tok < n && strchr("0123456789+-.eE", in[i + tok]))
+            tok++;
+        if (strcspn(in + i, ".eE") < tok) {
+            char num[64];
+            shortest_real(strtod(in + i, NULL), num, sizeof(num));
+            k = strlen(num);
+            memcpy(out + o, num, k);
+        } else {
+            k = tok;
+            memcpy(out + o, in + i, k);
+        }
+        o += k;
+        i += tok;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+char *hg__lua_json_dumps(const json_t *j, size_t flags)
+{
+    char *full = json_dumps(j, flags | JSON_REAL_PRECISION(17)), *s;
+    if (!full)
+        return NULL;
+    s = shorten_reals(full);
+    free(full);
+    return s;
+}
+
 static int l_encode(lua_State *L)
 {
     json_t *j;
     char *s;
-    luaL_checkany(L, 1);
+    hg__scn_checkany(L, 1);
     j = hg__lua_to_json(L, 1);
-    s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    s = hg__lua_json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     json_decref(j);
     if (!s)
         return luaL_error(L, "JSON encoding failed");
@@ -219,7 +301,7 @@ static int l_encode(lua_State *L)
 static int l_decode(lua_State *L)
 {
     size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
+    const char *s = hg__scn_checklstring(L, 1, &len);
     json_error_t err;
     json_t *j = json_loadb(s, len, JSON_DECODE_ANY, &err);
     if (!j) {

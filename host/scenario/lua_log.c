@@ -135,8 +135,9 @@ static void check_host_logs(lua_State *L, hg__scn *s, hg__scn_host *sh)
 {
     int bad = 0, base = lua_gettop(L);
     char name[224];
-    if (sh->expect_errors)
+    if (sh->expect_errors || sh->logs_checked)
         return;
+    sh->logs_checked = 1;
     for (uint32_t i = 0; i < sh->n_lines; i++) {
         if (sh->lines[i].level != HG_LOG_ERROR || sh->lines[i].seen)
             continue;
@@ -187,7 +188,7 @@ static int l_log(lua_State *L)
 static int count_matches(lua_State *L, hg__scn_host *sh, int mark)
 {
     int n = 0, lines;
-    luaL_checkstring(L, 2);
+    hg__scn_checklstring(L, 2, NULL);
     push_lines(L, sh);
     lines = lua_gettop(L);
     for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, lines); i++) {
@@ -256,6 +257,7 @@ static int l_expect_error_log(lua_State *L)
 {
     hg__scn_host *sh = hg__lua_host_arg(L, 0);
     char **ne;
+    hg__scn_checklstring(L, 2, NULL);
     lua_pushliteral(L, "");
     find(L, lua_gettop(L), 2); /* a malformed pattern raises here, not at the end */
     ne = realloc(sh->expected, (sh->n_expected + 1) * sizeof(*ne));

@@ -26,6 +26,8 @@ typedef struct sock {
     int fd; /* -1 once closed */
 } sock;
 
+static const char peers_key = 'P'; /* registry: weak-keyed set of every sock of the run */
+
 /* ---- addresses ---- */
 
 /* "127.0.0.1:7000", "[::1]:7000", "localhost:7000" into ss. Returns 0 or -1 (msg set). */
@@ -66,6 +68,10 @@ static int parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
     hints.ai_socktype = SOCK_STREAM;
     rc = getaddrinfo(host, colon + 1, &hints, &res);
+    if (rc == EAI_NONAME) {
+        *msg = "the host is an IP address or localhost";
+        return -1;
+    }
     if (rc != 0) {
         *msg = gai_strerror(rc);
         return -1;
@@ -137,17 +143,60 @@ static const char *err_word(int e)
     return strerror(e);
 }
 
+/* nil and "bad address 'TEXT': why": a wrong address is a failure like any other. */
+static int bad_address(lua_State *L, const char *text, const char *why)
+{
+    luaL_pushfail(L);
+    lua_pushfstring(L, "bad address '%s': %s", text, why);
+    return 2;
+}
+
+/* The set of sockets, created on first use. Pushes it. */
+static void push_peers(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &peers_key) == LUA_TTABLE)
+        return;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &peers_key);
+}
+
 static sock *new_sock(lua_State *L, int fd, const char *mt)
 {
     sock *s = lua_newuserdatauv(L, sizeof(*s), 0);
     s->fd = fd;
     luaL_setmetatable(L, mt);
+    push_peers(L);
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     return s;
+}
+
+void hg__lua_tcp_close_all(lua_State *L)
+{
+    push_peers(L);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        sock *s = lua_touserdata(L, -2);
+        if (s && s->fd >= 0) {
+            close(s->fd);
+            s->fd = -1;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
 }
 
 static sock *check_open(lua_State *L, const char *mt)
 {
-    sock *s = luaL_checkudata(L, 1, mt);
+    sock *s = hg__scn_checkudata(L, 1, mt);
     if (s->fd < 0)
         luaL_error(L, "the socket is closed");
     return s;
@@ -155,47 +204,59 @@ static sock *check_open(lua_State *L, const char *mt)
 
 /* ---- connect / listen / accept ---- */
 
+/* A connect or listen that failed: its socket is closed now rather than at collection. */
+static int fail_closing(lua_State *L, sock *s, const char *msg)
+{
+    close(s->fd);
+    s->fd = -1;
+    return fail(L, msg);
+}
+
 static int l_connect(lua_State *L)
 {
+    sock *s;
     struct sockaddr_storage ss;
     socklen_t len;
     const char *msg;
     uint64_t deadline;
     int fd, err = 0, one = 1;
     socklen_t elen = sizeof(err);
-    if (parse_addr(luaL_checkstring(L, 1), &ss, &len, &msg) < 0)
-        return luaL_error(L, "tcp.connect('%s'): %s", lua_tostring(L, 1), msg);
+    const char *text = hg__scn_checklstring(L, 1, NULL);
     deadline = hg__scn_now_ns() + hg__scn_duration(L, 2, DEFAULT_TIMEOUT_NS);
+    if (parse_addr(text, &ss, &len, &msg) < 0)
+        return bad_address(L, text, msg);
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return fail(L, strerror(errno));
-    new_sock(L, fd, CONN_MT); /* owns fd from here: an abort closes it through __gc */
+    s = new_sock(L, fd, CONN_MT); /* owns fd from here: an abort closes it through __gc */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS)
-        return fail(L, err_word(errno));
+        return fail_closing(L, s, err_word(errno));
     if (!wait_fd(L, fd, POLLOUT, deadline))
-        return fail(L, "timeout");
+        return fail_closing(L, s, "timeout");
     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
     if (err)
-        return fail(L, err_word(err));
+        return fail_closing(L, s, err_word(err));
     return 1;
 }
 
 static int l_listen(lua_State *L)
 {
+    sock *s;
     struct sockaddr_storage ss;
     socklen_t len;
     const char *msg;
     int fd, one = 1;
-    if (parse_addr(luaL_checkstring(L, 1), &ss, &len, &msg) < 0)
-        return luaL_error(L, "tcp.listen('%s'): %s", lua_tostring(L, 1), msg);
+    const char *text = hg__scn_checklstring(L, 1, NULL);
+    if (parse_addr(text, &ss, &len, &msg) < 0)
+        return bad_address(L, text, msg);
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return fail(L, strerror(errno));
-    new_sock(L, fd, LISTENER_MT);
+    s = new_sock(L, fd, LISTENER_MT);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0)
-        return fail(L, strerror(errno));
+        return fail_closing(L, s, strerror(errno));
     return 1;
 }
 
@@ -220,7 +281,7 @@ static int l_accept(lua_State *L)
 
 static int l_address(lua_State *L)
 {
-    sock *s = luaL_checkudata(L, 1, lua_touserdata(L, lua_upvalueindex(1)));
+    sock *s = hg__scn_checkudata(L, 1, lua_touserdata(L, lua_upvalueindex(1)));
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     if (s->fd < 0 || getsockname(s->fd, (struct sockaddr *)&ss, &len) < 0)
@@ -244,7 +305,7 @@ static int l_send(lua_State *L)
 {
     sock *s = check_open(L, CONN_MT);
     size_t len, off = 0;
-    const char *data = luaL_checklstring(L, 2, &len);
+    const char *data = hg__scn_checklstring(L, 2, &len);
     uint64_t deadline = hg__scn_now_ns() + hg__scn_duration(L, 3, DEFAULT_TIMEOUT_NS);
     while (off < len) {
         ssize_t n = send(s->fd, data + off, len - off, MSG_NOSIGNAL);
@@ -311,13 +372,14 @@ static int read_until(lua_State *L, sock *s, lua_Integer want, uint64_t deadline
 static int l_recv(lua_State *L)
 {
     sock *s = check_open(L, CONN_MT);
-    lua_Integer want = luaL_optinteger(L, 2, -1);
+    lua_Integer want = lua_isnoneornil(L, 2) ? -1 : hg__scn_checkinteger(L, 2);
     uint64_t deadline = hg__scn_now_ns() + hg__scn_duration(L, 3, DEFAULT_TIMEOUT_NS);
     if (want == 0) {
         lua_pushliteral(L, "");
         return 1;
     }
-    luaL_argcheck(L, want > 0 || lua_isnoneornil(L, 2), 2, "a byte count > 0");
+    if (want < 0 && !lua_isnoneornil(L, 2))
+        hg__scn_argerror(L, 2, "a byte count > 0");
     lua_settop(L, 1);
     return read_until(L, s, want, deadline);
 }
@@ -341,7 +403,7 @@ static int l_shutdown_write(lua_State *L)
 
 static int l_close(lua_State *L)
 {
-    sock *s = luaL_checkudata(L, 1, lua_touserdata(L, lua_upvalueindex(1)));
+    sock *s = hg__scn_checkudata(L, 1, lua_touserdata(L, lua_upvalueindex(1)));
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
@@ -362,13 +424,13 @@ static int l_reset(lua_State *L)
 static int l_tostring(lua_State *L)
 {
     const char *mt = lua_touserdata(L, lua_upvalueindex(1));
-    sock *s = luaL_checkudata(L, 1, mt);
+    sock *s = hg__scn_checkudata(L, 1, mt);
     lua_pushfstring(L, "%s(fd %d)", mt, s->fd);
     return 1;
 }
 
 /* Methods taking their metatable name as upvalue 1 serve both kinds of socket. */
-static void push_mt(lua_State *L, const char *mt, const luaL_Reg *methods)
+static void push_mt(lua_State *L, const char *mt, const luaL_Reg *methods, const char *prefix)
 {
     static const luaL_Reg shared[] = {
         {"address", l_address}, {"close", l_close}, {NULL, NULL}};
@@ -377,6 +439,7 @@ static void push_mt(lua_State *L, const char *mt, const luaL_Reg *methods)
     luaL_setfuncs(L, methods, 0);
     lua_pushlightuserdata(L, (void *)mt);
     luaL_setfuncs(L, shared, 1);
+    hg__scn_name_funcs(L, -1, prefix);
     lua_setfield(L, -2, "__index");
     lua_pushlightuserdata(L, (void *)mt);
     lua_pushcclosure(L, l_close, 1);
@@ -399,7 +462,7 @@ void hg__lua_tcp_push(lua_State *L)
         {NULL, NULL}};
     static const luaL_Reg listener[] = {{"accept", l_accept}, {NULL, NULL}};
     static const luaL_Reg fns[] = {{"connect", l_connect}, {"listen", l_listen}, {NULL, NULL}};
-    push_mt(L, CONN_MT, conn);
-    push_mt(L, LISTENER_MT, listener);
+    push_mt(L, CONN_MT, conn, "conn:");
+    push_mt(L, LISTENER_MT, listener, "listener:");
     luaL_newlib(L, fns);
 }

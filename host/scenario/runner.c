@@ -29,6 +29,7 @@ typedef struct abort_obj {
 } abort_obj;
 
 static const char ctx_key = 'S';
+static const char names_key = 'N'; /* registry: function -> "hangar.sleep" */
 static atomic_int interrupted;
 
 /* ---- helpers the other files use ---- */
@@ -114,12 +115,122 @@ uint64_t hg__scn_duration(lua_State *L, int idx, uint64_t def_ns)
         return def_ns;
     if (lua_type(L, idx) == LUA_TNUMBER) {
         lua_Number n = lua_tonumber(L, idx);
-        luaL_argcheck(L, n >= 0 && n < 1e9, idx, "a duration is a number of seconds >= 0");
+        if (!(n >= 0 && n < 1e9))
+            hg__scn_argerror(L, idx, "a duration is a number of seconds >= 0");
         return (uint64_t)(n * 1e9);
     }
-    if (hg__parse_duration(luaL_checkstring(L, idx), &ns) < 0)
-        luaL_argerror(L, idx, "not a duration (\"10ms\", \"2s\" or seconds)");
+    if (hg__parse_duration(hg__scn_checklstring(L, idx, NULL), &ns) < 0)
+        hg__scn_argerror(L, idx, "not a duration (\"10ms\", \"2s\" or seconds)");
     return ns;
+}
+
+/* ---- argument errors that name the function ---- */
+
+const char *hg__scn_fname(lua_State *L, int *method)
+{
+    lua_Debug ar;
+    const char *name;
+    *method = 0;
+    if (!lua_getstack(L, 0, &ar))
+        return "?";
+    lua_getinfo(L, "nf", &ar);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_pushvalue(L, -2);
+        lua_rawget(L, -2);
+    } else {
+        lua_pushnil(L);
+    }
+    name = lua_tostring(L, -1); /* anchored by the names table */
+    lua_pop(L, 3);
+    *method = ar.namewhat && strcmp(ar.namewhat, "method") == 0;
+    if (name)
+        return name;
+    return ar.name ? ar.name : "?";
+}
+
+void hg__scn_name_funcs(lua_State *L, int idx, const char *prefix)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &names_key);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -1) == LUA_TFUNCTION && lua_type(L, -2) == LUA_TSTRING) {
+            lua_pushvalue(L, -1);
+            lua_pushfstring(L, "%s%s", prefix, lua_tostring(L, -3));
+            lua_rawset(L, -5);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+int hg__scn_argerror(lua_State *L, int arg, const char *msg)
+{
+    int method;
+    const char *name = hg__scn_fname(L, &method);
+    if (method && --arg == 0)
+        return luaL_error(L, "calling '%s' on bad self (%s)", name, msg);
+    return luaL_error(L, "bad argument #%d to '%s' (%s)", arg, name, msg);
+}
+
+static int type_error(lua_State *L, int arg, const char *expected)
+{
+    const char *msg = lua_pushfstring(L, "%s expected, got %s", expected,
+                                      lua_isnone(L, arg) ? "no value" : luaL_typename(L, arg));
+    return hg__scn_argerror(L, arg, msg);
+}
+
+const char *hg__scn_checklstring(lua_State *L, int arg, size_t *len)
+{
+    const char *s = lua_tolstring(L, arg, len);
+    if (!s)
+        type_error(L, arg, lua_typename(L, LUA_TSTRING));
+    return s;
+}
+
+lua_Integer hg__scn_checkinteger(lua_State *L, int arg)
+{
+    int isnum = 0;
+    lua_Integer n = lua_tointegerx(L, arg, &isnum);
+    if (!isnum && lua_isnumber(L, arg))
+        hg__scn_argerror(L, arg, "number has no integer representation");
+    if (!isnum)
+        type_error(L, arg, lua_typename(L, LUA_TNUMBER));
+    return n;
+}
+
+void hg__scn_checktype(lua_State *L, int arg, int type)
+{
+    if (lua_type(L, arg) != type)
+        type_error(L, arg, lua_typename(L, type));
+}
+
+void hg__scn_checkany(lua_State *L, int arg)
+{
+    if (lua_isnone(L, arg))
+        hg__scn_argerror(L, arg, "value expected");
+}
+
+void *hg__scn_checkudata(lua_State *L, int arg, const char *tname)
+{
+    void *p = luaL_testudata(L, arg, tname);
+    if (!p)
+        type_error(L, arg, tname);
+    return p;
+}
+
+const char *hg__scn_push_path(lua_State *L, const char *path)
+{
+    const char *dir = hg__scn_get(L)->script_dir;
+    if (path[0] == '/' || !*dir)
+        return lua_pushstring(L, path);
+    return lua_pushfstring(L, "%s/%s", dir, path);
 }
 
 static int traceback(lua_State *L)
@@ -160,7 +271,7 @@ static int l_exit(lua_State *L)
     if (lua_isboolean(L, 1))
         code = lua_toboolean(L, 1) ? 0 : 1;
     else if (!lua_isnoneornil(L, 1))
-        code = (int)luaL_checkinteger(L, 1);
+        code = (int)hg__scn_checkinteger(L, 1);
     return hg__scn_abort(L, HG__ABORT_EXIT, code);
 }
 
@@ -285,8 +396,9 @@ typedef struct run_opts {
     int verbose, quiet;
 } run_opts;
 
-static void set_args(lua_State *L, const run_opts *o)
+static void set_args(lua_State *L, const run_opts *o, const char *dir)
 {
+    char cwd[4096];
     lua_createtable(L, o->nargs, 2);
     lua_pushstring(L, "hangar scenario");
     lua_rawseti(L, -2, -1);
@@ -297,15 +409,34 @@ static void set_args(lua_State *L, const run_opts *o)
         lua_rawseti(L, -2, i + 1);
     }
     lua_setglobal(L, "arg");
-    /* hangar.script_dir: configs beside a script are found wherever it runs from */
+    /* hangar.script_dir: configs beside a script are found wherever it runs from; hangar.cwd:
+     * where the run started, for paths given on the command line */
     lua_getglobal(L, "hangar");
-    const char *slash = strrchr(o->script, '/');
-    if (slash)
-        lua_pushlstring(L, o->script, (size_t)(slash - o->script));
+    lua_pushstring(L, dir);
+    lua_setfield(L, -2, "script_dir");
+    if (getcwd(cwd, sizeof(cwd)))
+        lua_pushstring(L, cwd);
     else
         lua_pushliteral(L, ".");
-    lua_setfield(L, -2, "script_dir");
+    lua_setfield(L, -2, "cwd");
     lua_pop(L, 1);
+}
+
+/* The script's directory into out: absolute when realpath can resolve it, as written else. */
+static void script_dir_of(const char *script, char *out, size_t len)
+{
+    const char *slash = strrchr(script, '/');
+    char *rel, *abs;
+    if (!slash)
+        rel = strdup(".");
+    else if (slash == script)
+        rel = strdup("/");
+    else
+        rel = strndup(script, (size_t)(slash - script));
+    abs = rel ? realpath(rel, NULL) : NULL;
+    snprintf(out, len, "%s", abs ? abs : rel ? rel : ".");
+    free(abs);
+    free(rel);
 }
 
 static int abort_tostring(lua_State *L)
@@ -393,6 +524,7 @@ static int run_once(const run_opts *o, int depth)
     memset(&s, 0, sizeof(s));
     hg__tap_init(&s.tap, depth, o->quiet);
     s.script = o->script;
+    script_dir_of(o->script, s.script_dir, sizeof(s.script_dir));
     s.verbose = o->verbose;
     s.timeout_ns = o->timeout_ns;
     snprintf(s.timeout_text, sizeof(s.timeout_text), "%s", o->timeout_text);
@@ -406,7 +538,7 @@ static int run_once(const run_opts *o, int depth)
         lua_close(L);
         return -1;
     }
-    set_args(L, o);
+    set_args(L, o, s.script_dir);
     if (watchdog_start(&w, o->timeout_ns, o->timeout_text) < 0) {
         lua_close(L);
         return -1;
@@ -414,12 +546,13 @@ static int run_once(const run_opts *o, int depth)
     lua_sethook(L, hook, LUA_MASKCOUNT, 1000);
     loaded = run_script(&s, L);
     lua_sethook(L, NULL, 0, 0);
+    hg__lua_tcp_close_all(L); /* the script's own peers first: engines then stop at once */
     hg__lua_hosts_stop(L, &s, s.abort_kind == HG__ABORT_TIMEOUT);
     watchdog_stop(&w);
     atomic_store(&interrupted, 0);
     hg__lua_hosts_check_logs(L, &s);
     if (s.abort_kind == HG__ABORT_SKIP_ALL)
-        passed = 1;
+        passed = s.tap.lv[s.tap.base].failed == 0; /* a host's error line after the skip */
     else if (s.abort_kind != HG__ABORT_BAIL)
         passed = hg__tap_finish(&s.tap, loaded && !s.ended_early && s.abort_kind != HG__ABORT_EXIT) &&
                  loaded;

@@ -26,6 +26,7 @@ typedef struct hg__tap_level {
     int failed;     /* failures that count (TODO failures do not) */
     int planned;    /* -1: no plan yet */
     int done;       /* done_testing() seen */
+    int plan_at_end; /* the plan was printed after the tests: a later result is only a comment */
 } hg__tap_level;
 
 typedef struct hg__tap {
@@ -44,8 +45,9 @@ void hg__tap_printf(hg__tap *t, const char *fmt, ...) __attribute__((format(prin
 /* Prints text as diagnostics, "# " before each of its lines. */
 void hg__tap_diag(hg__tap *t, const char *text);
 /* Records one test: prints `ok N - name` (with `# TODO` inside a todo block) and, when it
- * failed, Test::More's "Failed test 'name' at FILE line N." lines. file may be NULL.
- * Returns ok. */
+ * failed, Test::More's "Failed test 'name' at FILE line N." lines. file may be NULL. After a
+ * trailing plan (done_testing) the line is printed as a comment, so the TAP stays valid while
+ * the count no longer matches the plan. Returns ok. */
 int hg__tap_result(hg__tap *t, int ok, const char *name, const char *file, int line);
 /* Declares the plan of the current level; prints `1..n`. Returns 0 or HG_ESTATE (a plan was
  * already given). */
@@ -78,6 +80,7 @@ typedef struct hg__scn {
     uint64_t timeout_ns;
     char timeout_text[32];  /* as the user wrote it, for the diagnostic */
     const char *script;
+    char script_dir[4096];  /* the script's directory, absolute when it can be resolved */
     int abort_kind;         /* HG__ABORT_*, once the script ended early */
     int exit_code;          /* os.exit's code */
     int ended_early;        /* a Lua error or the timeout ended the script */
@@ -103,6 +106,22 @@ void hg__scn_where(lua_State *L, int level, char *file, size_t len, int *line);
 uint64_t hg__scn_duration(lua_State *L, int idx, uint64_t def_ns);
 /* CLOCK_MONOTONIC in ns. */
 uint64_t hg__scn_now_ns(void);
+/* Names the running C function as the scenario API spells it ("hangar.sleep",
+ * "hangar.tcp.connect", "h:counters"), else as Lua knows it, else "?". *method: called with `:`. */
+const char *hg__scn_fname(lua_State *L, int *method);
+/* Records every function of the table at idx under prefix..key for hg__scn_fname. */
+void hg__scn_name_funcs(lua_State *L, int idx, const char *prefix);
+/* Raises "bad argument #arg to 'hangar.sleep' (msg)" (luaL_argerror with hg__scn_fname's name).
+ * Does not return. */
+int hg__scn_argerror(lua_State *L, int arg, const char *msg);
+/* Argument checks raising through hg__scn_argerror ("string expected, got nil"). */
+const char *hg__scn_checklstring(lua_State *L, int arg, size_t *len);
+lua_Integer hg__scn_checkinteger(lua_State *L, int arg);
+void hg__scn_checktype(lua_State *L, int arg, int type);
+void hg__scn_checkany(lua_State *L, int arg);
+void *hg__scn_checkudata(lua_State *L, int arg, const char *tname);
+/* A path the script wrote: relative ones resolve against the script's directory. Pushes it. */
+const char *hg__scn_push_path(lua_State *L, const char *path);
 /* lua_pcall with a traceback handler: the function and its nargs arguments on the stack.
  * Returns LUA_OK with nres results on the stack, or an error status with the message (and its
  * traceback) on the stack; an abort object (timeout, os.exit, bail_out) is raised again. */
@@ -121,6 +140,7 @@ struct hg__scn_host {
     struct hg__host *h;   /* NULL once destroyed */
     char label[160];      /* the config file, "<inline>" or "<default>" */
     int started, stopped, expect_errors;
+    int logs_checked;     /* the end-of-run log check ran (done_testing or the end) */
     pthread_mutex_t mu;   /* guards lines: the sink runs on host threads */
     hg__scn_log_line *lines;
     uint32_t n_lines, cap_lines, dropped;
@@ -141,10 +161,12 @@ void hg__lua_log_methods(lua_State *L);
 
 /* Registers the global `hangar` table (start, check, sleep, now, tcp, json, null, ...). */
 void hg__lua_host_open(lua_State *L);
-/* Stops every host the run started (kill when the run timed out, graceful shutdown otherwise),
- * then frees them; their log lines stay for hg__lua_hosts_check_logs. */
+/* Stops every host the run started (kill when the run timed out, graceful shutdown otherwise,
+ * with a TAP diagnostic naming the engines that overran control.shutdown_timeout), then frees
+ * them; their log lines stay for hg__lua_hosts_check_logs. */
 void hg__lua_hosts_stop(lua_State *L, hg__scn *s, int kill);
-/* Reports every unexpected error-level log line of every host as a failed test. */
+/* Reports every unexpected error-level log line of every host not checked yet as a failed
+ * test. */
 void hg__lua_hosts_check_logs(lua_State *L, hg__scn *s);
 /* Frees the run's host records (after lua_close). */
 void hg__lua_hosts_free(hg__scn *s);
@@ -153,6 +175,11 @@ void hg__lua_hosts_free(hg__scn *s);
 
 /* Pushes the `hangar.tcp` table. */
 void hg__lua_tcp_push(lua_State *L);
+/* Closes every TCP peer (connection or listener) the script still holds. */
+void hg__lua_tcp_close_all(lua_State *L);
+/* json_dumps with the fewest digits that read back as the same doubles (0.397411, not
+ * 0.39741100000000001). */
+char *hg__lua_json_dumps(const json_t *j, size_t flags);
 /* Pushes the `hangar.json` table (encode, decode). */
 void hg__lua_json_push(lua_State *L);
 /* Pushes the sentinel `hangar.null` (JSON null). */

@@ -66,11 +66,14 @@ int hg__tap_result(hg__tap *t, int ok, const char *name, const char *file, int l
     hg__tap_level *lv = &t->lv[t->depth];
     int todo = t->todo_left != 0;
     char clean[512] = "";
+    /* After a trailing plan a test line would be a TAP parse error: it becomes a comment, and
+     * the count no longer matching the plan fails the run. */
+    const char *late = lv->plan_at_end ? "# after the plan: " : "";
     lv->n++;
     if (name && *name)
         clean_name(name, clean, sizeof(clean));
-    hg__tap_printf(t, "%sok %d%s%s%s%s", ok ? "" : "not ", lv->n, *clean ? " - " : "", clean,
-                   todo ? " # TODO " : "", todo ? t->todo_why : "");
+    hg__tap_printf(t, "%s%sok %d%s%s%s%s", late, ok ? "" : "not ", lv->n, *clean ? " - " : "",
+                   clean, todo ? " # TODO " : "", todo ? t->todo_why : "");
     if (t->todo_left > 0)
         t->todo_left--;
     if (ok)
@@ -107,6 +110,7 @@ int hg__tap_finish(hg__tap *t, int require_plan)
                               "was not seen.");
         }
         lv->planned = lv->n;
+        lv->plan_at_end = 1;
         hg__tap_printf(t, "1..%d", lv->n);
         if (lv->n == 0)
             hg__tap_printf(t, "# No tests run!");
@@ -441,25 +445,39 @@ static int l_plan(lua_State *L)
     return 0;
 }
 
+/* At the top level, done_testing() ends the run: the script's TCP peers are closed, the hosts
+ * it left running shut down and their logs checked (tests of their own) before the plan, so
+ * that nothing the end of the run reports comes after it. */
+static void finish_run(lua_State *L, hg__tap *t)
+{
+    hg__scn *s = hg__scn_get(L);
+    if (t->depth != t->base)
+        return;
+    hg__lua_tcp_close_all(L);
+    hg__lua_hosts_stop(L, s, 0);
+    hg__lua_hosts_check_logs(L, s);
+}
+
 static int l_done_testing(lua_State *L)
 {
     hg__tap *t = tap_of(L);
     hg__tap_level *lv = &t->lv[t->depth];
+    lua_Integer n = -1;
     if (lv->done) {
         record(L, 0, 0);
         hg__tap_printf(t, "# done_testing() was already called");
         return 0;
     }
-    if (!lua_isnoneornil(L, 1)) {
-        lua_Integer n = luaL_checkinteger(L, 1);
-        if (lv->planned >= 0 && lv->planned != n)
-            hg__tap_printf(t, "# done_testing(%d) does not match the plan %d", (int)n,
-                           lv->planned);
-        else if (lv->planned < 0)
-            hg__tap_plan(t, (int)n);
-    }
-    if (lv->planned < 0)
-        hg__tap_plan(t, lv->n);
+    if (!lua_isnoneornil(L, 1))
+        n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= -1 && n < 1000000, 1, "a count of tests");
+    finish_run(L, t);
+    if (n >= 0 && lv->planned >= 0 && lv->planned != n)
+        hg__tap_printf(t, "# done_testing(%d) does not match the plan %d", (int)n, lv->planned);
+    else if (n >= 0 && lv->planned < 0 && hg__tap_plan(t, (int)n) == 0)
+        lv->plan_at_end = 1;
+    if (lv->planned < 0 && hg__tap_plan(t, lv->n) == 0)
+        lv->plan_at_end = 1;
     lv->done = 1;
     return 0;
 }

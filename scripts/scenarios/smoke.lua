@@ -7,6 +7,9 @@ local config = arg[1]
 if not config then
     bail_out("usage: hangar scenario scripts/scenarios/smoke.lua CONFIG [PATH=VALUE ...]")
 end
+-- config= is relative to this script's directory; a path given on the command line is
+-- relative to where the command was run
+if config:sub(1, 1) ~= "/" then config = hangar.cwd .. "/" .. config end
 local sets = {}
 for i = 2, #arg do sets[#sets + 1] = arg[i] end
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # cli.sh HANGAR SRCDIR - the command line's conventions (help, version, exit codes, stderr) and
 # `hangar run`'s signal handling: SIGTERM is a graceful shutdown within control.shutdown_timeout,
-# a second signal kills. TAP on stdout. Every process started here is stopped by its PID.
+# a second signal kills; exit statuses (a shutdown that overran, engines that all failed); the
+# control socket through python3 or socat. TAP on stdout. Every process started here is stopped
+# by its PID.
 set -u
 HANGAR=$1
 SRC=$2
@@ -79,6 +81,7 @@ grep -q " debug " "$TMP/err"
 check $? "HANGAR_LOG=debug turns on debug lines" "$TMP/err"
 
 # SIGTERM with nothing in flight: graceful, quick, exit 0.
+rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
 "$HANGAR" run "$TMP/echo.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
 pid=$!
 pids+=("$pid")
@@ -95,6 +98,7 @@ check $? "SIGTERM shuts down gracefully: exit 0 in $((t1 - t0)) ms" "$TMP/run.er
 
 # An idle client keeps echo busy: the first SIGTERM waits (bounded), a second one kills.
 sed -i 's/shutdown_timeout: 2s/shutdown_timeout: 20s/' "$TMP/echo.yaml"
+rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
 "$HANGAR" run "$TMP/echo.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
 pid=$!
 pids+=("$pid")
@@ -131,6 +135,165 @@ check $? "run --until-done ends with the generator and prints its summary; -q hi
 timeout 20 "$HANGAR" run "$TMP/gen.yaml" --until-done --json >"$TMP/run.out" 2>/dev/null
 grep -q '^{"name":"load","summary":{' "$TMP/run.out"
 check $? "run --json prints the summary as one JSON object per pipeline" "$TMP/run.out"
+
+# Floats print with at most 15 significant digits (0.397411, not 0.39741100000000001).
+grep -oE '[0-9]+\.[0-9]+(e[-+]?[0-9]+)?' "$TMP/run.out" | sed 's/e.*//; s/\.//; s/^0*//' >"$TMP/floats"
+[ -s "$TMP/floats" ] && ! awk 'length($0) > 15 { bad = 1 } END { exit !bad }' "$TMP/floats"
+check $? "run --json prints its floats with 15 significant digits at most" "$TMP/run.out"
+
+HANGAR_LOG=bogus "$HANGAR" check "$TMP/gen.yaml" >"$TMP/out" 2>"$TMP/err"
+st=$?
+[ "$st" -eq 0 ] && [ "$(grep -c . "$TMP/err")" -eq 1 ] &&
+    grep -qx "hangar: HANGAR_LOG='bogus' is not a log level (error, warn, info, debug, trace); using info" "$TMP/err"
+check $? "HANGAR_LOG=bogus is warned about once on stderr, and the command goes on" "$TMP/err"
+
+# Every engine failed to start (its port is taken): nothing runs, so run exits 1 at once.
+"$HANGAR" run "$TMP/echo.yaml" >"$TMP/busy.out" 2>"$TMP/busy.err" &
+busy=$!
+pids+=("$busy")
+addr=$(wait_log "$TMP/busy.err" 'listening on 127\.0\.0\.1:[0-9]*')
+addr=${addr#listening on }
+timeout 10 "$HANGAR" run "$TMP/gen.yaml" --set "pipelines.echo.listen=$addr" >"$TMP/run.out" 2>"$TMP/run.err"
+st=$?
+[ "$st" -eq 1 ] && grep -q "^hangar: nothing runs: every engine failed" "$TMP/run.err" && [ ! -s "$TMP/run.out" ]
+check $? "when every engine fails to start, run says nothing runs and exits 1 (got $st), no summary" "$TMP/run.err"
+
+# Some failed, others run: run goes on, says so, and exits 1 at the end.
+cat >"$TMP/two.yaml" <<'YAML'
+hangar: 1
+pipelines:
+  - { name: taken, engine: tcp-echo, listen: "127.0.0.1:0" }
+  - { name: free, engine: tcp-echo, listen: "127.0.0.1:0" }
+YAML
+rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
+"$HANGAR" run "$TMP/two.yaml" --set "pipelines.taken.listen=$addr" >"$TMP/run.out" 2>"$TMP/run.err" &
+pid=$!
+pids+=("$pid")
+wait_log "$TMP/run.err" 'running 1 engine, the others failed to start' >/dev/null
+check $? "when some engines fail to start, run goes on with the others" "$TMP/run.err"
+kill -TERM "$pid"
+wait "$pid"
+check $(($? != 1)) "and exits 1 when stopped" "$TMP/run.err"
+kill -TERM "$busy"
+wait "$busy"
+
+# The control socket, through a client that sends its text, shuts down its side and prints
+# what comes back (python3, or socat).
+ctl() { # SOCKET TEXT
+    if command -v python3 >/dev/null; then
+        python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(15)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode())
+s.shutdown(socket.SHUT_WR)
+out = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode())
+' "$1" "$2"
+    else
+        printf '%s' "$2" | socat -t 15 - "UNIX-CONNECT:$1"
+    fi
+}
+if ! command -v python3 >/dev/null && ! command -v socat >/dev/null; then
+    n=$((n + 1))
+    echo "ok $n # SKIP control socket tests: neither python3 nor socat is installed"
+else
+    cat >"$TMP/ctl.yaml" <<YAML
+hangar: 1
+control: { socket: $TMP/ctl.sock, shutdown_timeout: 1s }
+pipelines:
+  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }
+  - { name: load, engine: tcp-gen, connect: echo, connections: 2, duration: 60s }
+YAML
+    # A second host on the same socket is refused, and prints no summary of a run that never was.
+    rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
+    "$HANGAR" run "$TMP/ctl.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
+    pid=$!
+    pids+=("$pid")
+    wait_log "$TMP/run.err" 'running 2 engines' >/dev/null
+    timeout 10 "$HANGAR" run "$TMP/ctl.yaml" >"$TMP/two.out" 2>"$TMP/two.err"
+    st=$?
+    [ "$st" -eq 1 ] && grep -q "in use by another running host" "$TMP/two.err" && [ ! -s "$TMP/two.out" ]
+    check $? "a host refused its busy control socket exits 1 (got $st) and prints no summary" "$TMP/two.out"
+
+    # A last line without a newline is still answered.
+    reply=$(ctl "$TMP/ctl.sock" 'state echo')
+    [ "$reply" = '{"ok":true,"name":"echo","state":"running","error":null}' ]
+    check $? "the control socket answers a last line that has no newline (got '$reply')"
+
+    # --until-done: a generator stopped by a command is done.
+    kill -TERM "$pid"
+    wait "$pid"
+    rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
+    "$HANGAR" run "$TMP/ctl.yaml" --until-done >"$TMP/run.out" 2>"$TMP/run.err" &
+    pid=$!
+    pids+=("$pid")
+    wait_log "$TMP/run.err" 'running 2 engines' >/dev/null
+    reply=$(ctl "$TMP/ctl.sock" $'stop load\n')
+    ended=0
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || { ended=1; break; }
+        sleep 0.05
+    done
+    [ "$ended" -eq 1 ] || kill -TERM "$pid"
+    wait "$pid"
+    st=$?
+    [ "$ended" -eq 1 ] && [ "$st" -eq 0 ] && grep -q "== load (tcp-gen)" "$TMP/run.out"
+    check $? "run --until-done ends by itself once \`stop load\` stopped the generator (exit $st, $reply)" "$TMP/run.err"
+
+    # A shutdown that overran control.shutdown_timeout exits 1, whoever asked for it.
+    sed -i '/name: load/d' "$TMP/ctl.yaml"
+    for how in command SIGTERM; do
+        rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
+        "$HANGAR" run "$TMP/ctl.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
+        pid=$!
+        pids+=("$pid")
+        addr=$(wait_log "$TMP/run.err" 'listening on 127\.0\.0\.1:[0-9]*')
+        exec 3<>"/dev/tcp/127.0.0.1/${addr##*:}"
+        sleep 0.1
+        if [ "$how" = command ]; then
+            reply=$(ctl "$TMP/ctl.sock" $'shutdown\n')
+        else
+            kill -TERM "$pid"
+            reply=signal
+        fi
+        wait "$pid"
+        st=$?
+        exec 3>&-
+        [ "$st" -eq 1 ] && grep -q "did not stop within 1s" "$TMP/run.err" &&
+            { [ "$how" = SIGTERM ] || [ "$reply" = '{"ok":true,"cut":1,"not_stopped":["echo"]}' ]; }
+        check $? "a shutdown by $how that overran shutdown_timeout exits 1 (got $st, $reply)" "$TMP/run.err"
+    done
+fi
+
+# A failed engine command's own message reaches the reply (the fixture plugin's `fail` verb).
+FIXTURES=$(dirname "$(dirname "$HANGAR")")/tests/plugins/good
+if [ -f "$FIXTURES/fixture-good.so" ]; then
+    cat >"$TMP/fail.lua" <<'LUA'
+local h = hangar.start { yaml = [[
+hangar: 1
+pipelines:
+  - { name: one, engine: fixture-oneshot, runs: 3 }
+]] }
+is_deeply(h:command('call one "fail"'),
+          { ok = false, code = "EINVAL", error = "'one': asked to fail after 3 run(s)" },
+          "a failed engine command's message is the error")
+is(h:command('call one "nosuch"').error, "'one' does not know this verb",
+   "a verb the engine does not know, without a message, says so")
+done_testing()
+LUA
+    HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" scenario "$TMP/fail.lua" >"$TMP/run.out" 2>&1
+    check $? "call: an engine's error message is the reply's error" "$TMP/run.out"
+else
+    n=$((n + 1))
+    echo "ok $n # SKIP call error messages: $FIXTURES/fixture-good.so is not built"
+fi
 
 echo "1..$n"
 exit $failed

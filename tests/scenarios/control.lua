@@ -50,6 +50,37 @@ like(err, "unknown instance", "saying why")
 local reply = h:call("nosuch", { x = 1 })
 is(reply.ok, false, "call to an unknown instance fails")
 
+for _, blank in ipairs { "", "   ", " \t " } do
+    local e = h:command(blank)
+    is_deeply({ e.ok, e.code, e.error }, { false, "EINVAL", "empty command (try `help`)" },
+              string.format("a blank command (%q) is an empty command", blank))
+end
+
+-- Words a verb does not take are refused, never read as part of a name (or ignored).
+for _, v in ipairs { { "counters", "counters [NAME]" }, { "state", "state NAME" },
+                     { "records", "records NAME" }, { "start", "start [NAME]" },
+                     { "stop", "stop [NAME]" }, { "restart", "restart NAME" },
+                     { "pause", "pause NAME" }, { "resume", "resume NAME" } } do
+    local e = h:command(v[1] .. " echo extra")
+    is(e.code, "EINVAL", v[1] .. " NAME extra is refused with EINVAL")
+    is(e.error, string.format("`%s` takes one instance name, not 'echo extra' (usage: %s)",
+                              v[1], v[2]), "  saying it takes one name")
+end
+for _, verb in ipairs { "state", "records", "restart", "pause", "resume" } do
+    local e = h:command(verb)
+    is(e.code, "EINVAL", verb .. " without a name is refused with EINVAL")
+    like(e.error, "needs an instance name", "  saying it needs a name")
+end
+for _, line in ipairs { "perf now", "help me", "shutdown now", "kill now" } do
+    local e = h:command(line)
+    is(e.code, "EINVAL", "'" .. line .. "' is refused: the verb takes no arguments")
+    like(e.error, "takes no arguments", "  saying so")
+end
+is(h:state("echo"), "running", "and none of them stopped anything")
+is(h:command("state  echo  ").state, "running", "spaces around the one name are fine")
+is(h:command('call echo {"verb": "stats", "x": 1}').code, "ENOTSUP",
+   "call NAME JSON still takes its JSON after the name")
+
 local sd = h:command("shutdown")
 is(sd.ok, true, "shutdown answers ok")
 is(type(sd.cut), "number", "with the count of connections cut")
@@ -58,5 +89,16 @@ is(h:counters("echo").state, "stopped", "the instance is stopped after shutdown"
 
 local h2 = hangar.start { yaml = "hangar: 1\n" }
 is(h2:command("kill").ok, true, "kill answers ok")
+
+-- `stop` alone is `shutdown`, reply included.
+local h3 = hangar.start { yaml = [[
+hangar: 1
+pipelines:
+  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }
+]] }
+local st = h3:command("stop")
+is_deeply(st, { ok = true, cut = 0, not_stopped = {} },
+          "stop alone answers as shutdown does: cut and not_stopped")
+is(h3:command("counters").counters.host.state, "stopped", "and the host is stopped")
 
 done_testing()

@@ -48,4 +48,22 @@ is(h:command("restart").code, "EINVAL", "restart without a name is refused, not 
 is(h:state("echo"), "running", "and the pipeline runs on")
 is(h:command("pause echo").code, "ENOTSUP", "pause is for graph processors")
 ok(h:shutdown(), "the host shuts down cleanly")
+
+-- A generator stopped by a command is done (what `hangar run --until-done` waits for).
+local g = hangar.start { yaml = string.format([[
+hangar: 1
+runtime: { mode: %s, workers: 2 }
+control: { shutdown_timeout: 1s }
+pipelines:
+  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }
+  - { name: load, engine: tcp-gen, connect: echo, connections: 2, duration: 60s }
+]], mode) }
+is(g:done(), false, "a generator with a 60 s run is not done")
+is(g:command("stop load").ok, true, "stop load answers ok")
+is(g:state("load"), "stopped", "the generator is stopped")
+is(g:done(), true, "and the host counts it as done")
+ok(g:wait_done("1s"), "wait_done returns at once")
+is(g:command("start load").ok, true, "start load runs it again")
+is(g:done(), false, "and it is not done any more")
+ok(g:shutdown(), "that host shuts down cleanly too")
 done_testing()

@@ -63,8 +63,32 @@ local refused, rwhy = hangar.tcp.connect(addr, "1s")
 is(refused, nil, "connecting to a closed port fails")
 like(rwhy, "[Rr]efused", "connection refused")
 
-ok_, err = pcall(hangar.tcp.connect, "not an address")
-ok(not ok_, "a malformed address is an error")
+-- a wrong address is a failure like a refused connection: nil and why; a wrong argument type
+-- is the script's own mistake, and an error naming the function
+for _, bad in ipairs({ "nonsense", "127.0.0.1", ":80", "127.0.0.1:http", "127.0.0.1:70000",
+                       "example.invalid:80", "[::1:80", 7 }) do
+    local c_, cwhy = hangar.tcp.connect(bad, "1s")
+    ok(c_ == nil and type(cwhy) == "string", "connect('" .. tostring(bad) .. "') returns nil")
+    like(cwhy, "^bad address '" .. tostring(bad):gsub("%p", "%%%0") .. "': ", "saying why")
+    local l_, lwhy = hangar.tcp.listen(bad)
+    ok(l_ == nil and lwhy == cwhy, "listen('" .. tostring(bad) .. "') too")
+end
+ok_, err = pcall(hangar.tcp.connect, nil)
+ok(not ok_, "connect(nil) is an error")
+like(err, "bad argument #1 to 'hangar%.tcp%.connect' %(string expected, got nil%)",
+     "naming the function and the argument")
+ok_, err = pcall(function() hangar.tcp.listen({}) end)
+like(err, "bad argument #1 to 'hangar%.tcp%.listen' %(string expected, got table%)",
+     "listen too, called directly")
+ok_, err = pcall(hangar.tcp.connect, "127.0.0.1:1", "soon")
+like(err, "bad argument #2 to 'hangar%.tcp%.connect' %(not a duration", "a bad timeout too")
+local lx = assert(hangar.tcp.listen("127.0.0.1:0"))
+ok_, err = pcall(function() lx:accept("soon") end)
+like(err, "bad argument #1 to 'listener:accept' %(not a duration", "methods say which")
+ok_, err = pcall(lx.accept, 5)
+like(err, "bad argument #1 to 'listener:accept' %(hangar%.tcp%.listener expected, got number%)",
+     "even called without ':'")
+lx:close()
 
 do
     local l2 <close> = assert(hangar.tcp.listen("127.0.0.1:0"))

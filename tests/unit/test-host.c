@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -228,7 +229,38 @@ static void test_control_socket(void)
     json_decref(j);
     j = sock_cmd(fd, "\n");
     is_str(json_string_value(json_object_get(j, "code")), "EINVAL", "an empty line gets a reply too");
+    is_str(json_string_value(json_object_get(j, "error")), "empty command (try `help`)",
+           "  saying it is empty");
     json_decref(j);
+    j = sock_cmd(fd, " \t  \r\n");
+    is_str(json_string_value(json_object_get(j, "error")), "empty command (try `help`)",
+           "a line of spaces and tabs is an empty command too");
+    json_decref(j);
+    {
+        /* a last line without its newline, then EOF (printf 'state x' | socat ...) */
+        int fd4 = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct timeval tv = {5, 0};
+        char buf[512];
+        size_t got = 0;
+        ssize_t r = 1;
+        setsockopt(fd4, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        connect(fd4, (struct sockaddr *)&sa, sizeof sa);
+        ok(write(fd4, "counters\nstate nosuch", 21) == 21 && shutdown(fd4, SHUT_WR) == 0,
+           "a client sends a line and a last one without a newline, then EOF");
+        while (r > 0 && got < sizeof buf - 1) {
+            r = read(fd4, buf + got, sizeof buf - 1 - got);
+            if (r > 0)
+                got += (size_t)r;
+        }
+        buf[got] = '\0';
+        ok(strncmp(buf, "{\"ok\":true,\"counters\":", 22) == 0, "the first line is answered");
+        like_str(buf, "\n{\"ok\":false,\"error\":\"unknown instance 'nosuch'\"",
+                 "and so is the unterminated last one");
+        ok(got > 0 && buf[got - 1] == '\n' && strchr(buf, '\n') != buf + got - 1,
+           "  two replies, each a whole line");
+        is_int(r, 0, "then the host closes the connection");
+        close(fd4);
+    }
     {
         /* a hostile client: a line longer than any command is cut off, the host serves on */
         static char big[70000];
