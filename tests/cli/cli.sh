@@ -106,6 +106,10 @@ addr=$(wait_log "$TMP/run.err" 'listening on 127\.0\.0\.1:[0-9]*')
 port=${addr##*:}
 exec 3<>"/dev/tcp/127.0.0.1/$port"
 check $? "a client connects to the listener"
+# one echoed byte: the pipeline has accepted the connection, not only the kernel
+printf x >&3 && read -r -n 1 -t 5 echoed <&3
+[ "${echoed:-}" = x ]
+check $? "and gets its byte echoed"
 t0=$(ms)
 kill -TERM "$pid"
 sleep 0.3
@@ -256,7 +260,11 @@ YAML
         pids+=("$pid")
         addr=$(wait_log "$TMP/run.err" 'listening on 127\.0\.0\.1:[0-9]*')
         exec 3<>"/dev/tcp/127.0.0.1/${addr##*:}"
-        sleep 0.1
+        # wait until echo has accepted it (not just the kernel), or there is nothing to cut
+        for _ in $(seq 1 100); do
+            ctl "$TMP/ctl.sock" $'counters echo\n' | grep -q '"connections_open":1' && break
+            sleep 0.05
+        done
         if [ "$how" = command ]; then
             reply=$(ctl "$TMP/ctl.sock" $'shutdown\n')
         else

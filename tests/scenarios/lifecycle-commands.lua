@@ -20,6 +20,9 @@ end
 
 ok(roundtrip("one"), mode .. ": echo answers before the restart")
 local idle = assert(hangar.tcp.connect(h:address("echo"), "2s"))
+-- connect returns once the kernel has the connection; wait until the pipeline has accepted it,
+-- or the stop would close the listener with it still in the accept queue (nothing to cut)
+h:wait_for(function() return h:counters("echo").connections_open == 1 end, "2s")
 local r = h:command("stop echo")
 is(r.ok, true, "stop answers ok")
 is(r.cut, 1, "and cuts the idle connection after shutdown_timeout")
