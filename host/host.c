@@ -7,6 +7,7 @@
 
 #include "cancel.h"
 #include "cfgview.h"
+#include "crash.h"
 #include "host_priv.h"
 
 uint64_t hg__now_ns(void)
@@ -252,6 +253,7 @@ static int create_runtime(hg__host *h)
     const hg__engine_def *def = hg__registry_find(h->reg, h->cfg->runtime_mode);
     const hg_runtime_mode_ops *ops;
     hg__cfgctx ctx = {h->diag, "runtime"};
+    hg__crash_mark mark;
     int rc, keys_rc = 0;
 
     if (def->kind != HG_KIND_RUNTIME_MODE) {
@@ -271,8 +273,10 @@ static int create_runtime(hg__host *h)
     if (rc != 0)
         return rc;
     h->runtime.def = def;
+    mark = hg__crash_enter("runtime", "create");
     rc = ops->create(hg__inst_host(h->runtime.in), (const hg_config *)h->cfg->runtime_node,
                      &h->runtime.obj);
+    hg__crash_leave(mark);
     if (rc != 0) {
         if (h->diag->n == 0)
             hg__diag_add(h->diag, h->cfg->file, 0, 0, "runtime mode '%s' refused to start: %s",
@@ -290,6 +294,7 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
     hg__cfgctx ctx = {h->diag, ic->name};
     const hg_pipeline_ops *ops;
     uint32_t before;
+    hg__crash_mark mark;
     int rc, keys_rc = 0;
 
     if (def->kind != section_kind(ic->section)) {
@@ -319,7 +324,9 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
         hg__inst_enable_records(e->in, ic->records_max);
     ops = def->ops;
     before = h->diag->n;
+    mark = hg__crash_enter(ic->name, "create");
     rc = ops->create(hg__inst_host(e->in), (const hg_config *)ic->node, &e->obj);
+    hg__crash_leave(mark);
     if (rc != 0) {
         if (h->diag->n == before)
             hg__diag_add(h->diag, ic->node->file, ic->node->line, ic->node->col,
@@ -397,6 +404,7 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
 
     if (h == NULL)
         return HG_ENOMEM;
+    hg__crash_install(); /* a plugin that crashes the process is named */
     pthread_mutex_init(&h->diag_mu, NULL);
     pthread_mutex_init(&h->mu, NULL);
     pthread_condattr_init(&ca);

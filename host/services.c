@@ -11,6 +11,7 @@
 
 #include "cancel.h"
 #include "cfgview.h"
+#include "crash.h"
 #include "services_priv.h"
 
 struct hg_thread {
@@ -336,6 +337,7 @@ static void *thread_main(void *arg)
             hg__log(t->in->lg, HG_LOG_WARN, t->in->name,
                     "thread %s: cannot pin to core %d; running unpinned", t->name, t->core);
     }
+    hg__crash_enter(t->in->name, "thread"); /* a crash on this thread names the engine */
     t->fn(t->arg);
     return NULL;
 }
@@ -360,7 +362,7 @@ static int svc_thread_spawn(const hg_host *h, const char *name, int32_t core,
         core = in->hooks.auto_core ? in->hooks.auto_core(in->hooks.ud, in) : HG_CORE_ANY;
     t->core = core;
     /* Engine threads never take process signals: `hangar run` waits for them on its own. */
-    sigfillset(&all);
+    hg__crash_block_set(&all); /* but a crash of its own still reports itself */
     pthread_sigmask(SIG_SETMASK, &all, &old);
     err = pthread_create(&t->tid, NULL, thread_main, t);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
