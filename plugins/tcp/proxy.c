@@ -314,9 +314,15 @@ static void proxy_destroy(void *inst)
 static int proxy_start(void *inst, const hg_net *net)
 {
     proxy *px = inst;
-    int rc = hg__tcp_resolve(px->host, px->upstream_cfg, px->upstream, sizeof px->upstream);
-    if (rc != 0)
-        return rc;
+    /* A pipeline's name may not listen yet (it starts after this one): looked up per client */
+    int rc = px->host->resolve_address(px->host, px->upstream_cfg, px->upstream,
+                                       sizeof px->upstream);
+    if (rc == HG_EAGAIN) {
+        px->upstream[0] = '\0';
+        rc = 0;
+    } else if (rc != 0) {
+        return hg__tcp_resolve(px->host, px->upstream_cfg, px->upstream, sizeof px->upstream);
+    }
     px->by_name = strcmp(px->upstream, px->upstream_cfg) != 0;
     return hg__tcp_srv_start(&px->srv, net, px->listen, &proxy_handler, px);
 }

@@ -70,4 +70,20 @@ diag("echo moved from " .. before .. " to " .. h2:address("echo"))
 is(through("second"), "second", "the proxy follows it to its new address")
 is(h2:counters("front").upstream_failed, 0, "without a failed upstream connect")
 is(h2:shutdown(), true, "that host shuts down too")
+
+-- a chain written front first: each proxy names a pipeline that starts after it
+local h3 = hangar.start { yaml = string.format([[
+hangar: 1
+runtime: { mode: %s, workers: 1 }
+pipelines:
+  - { name: front, engine: tcp-proxy, listen: "127.0.0.1:0", upstream: mid }
+  - { name: mid, engine: tcp-proxy, listen: "127.0.0.1:0", upstream: echo }
+  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }
+]], mode) }
+is(h3:state("front"), "running", "a proxy naming a pipeline declared after it starts")
+local k = assert(hangar.tcp.connect(h3:address("front"), "2s"))
+k:send("through two proxies")
+is(k:recv(19, "2s"), "through two proxies", "and the chain carries bytes both ways")
+k:close()
+is(h3:shutdown(), true, "the chain shuts down")
 done_testing()
