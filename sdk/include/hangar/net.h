@@ -29,8 +29,9 @@ typedef struct hg_net hg_net;
 typedef struct hg_conn hg_conn;
 /* A listening socket. Owned by the runtime mode; valid until listener_close returns. */
 typedef struct hg_listener hg_listener;
-/* A timer on a worker's loop. Owned by the runtime mode; valid until timer_stop returns or its
- * one-shot callback returns. */
+/* A timer on a worker's loop. Owned by the runtime mode; valid until timer_stop returns, its
+ * one-shot callback returns, or the owner's net is closed (the host closes it after a stop:
+ * a timer from before a stop must not be used after it, not even to timer_stop it). */
 typedef struct hg_timer hg_timer;
 
 /* How to close a connection. Fixed values. */
@@ -62,11 +63,14 @@ typedef struct hg_conn_handler {
     void (*on_data)(void *conn_ud, hg_conn *c, const uint8_t *data, uint32_t len);
     /* The write queue went above high water and is now at or below low water. [nothing] */
     void (*on_writable)(void *conn_ud, hg_conn *c);
-    /* The peer half-closed (EOF); writing is still possible. [shutdown_write, so the connection
-     * closes once both directions are done] */
+    /* The peer half-closed (EOF); writing is still possible. Not called when this side had
+     * already shut down writing: both directions are then done, and the connection closes
+     * (cause HG_CLOSE_ACTIVE, as this side closed first) with on_closed as the next callback.
+     * [shutdown_write, so the connection closes once both directions are done] */
     void (*on_peer_shutdown)(void *conn_ud, hg_conn *c);
     /* A timeout set with set_timeouts fired. The connection stays open unless the callback closes
-     * it. [close with cause HG_CLOSE_TIMEOUT] */
+     * it; a close from inside this callback (graceful or reset) is counted and recorded with
+     * cause HG_CLOSE_TIMEOUT. [close with cause HG_CLOSE_TIMEOUT] */
     void (*on_timeout)(void *conn_ud, hg_conn *c, uint32_t which);
     /* The connection is closed (or an outgoing one failed: cause HG_CLOSE_CONNECT_FAILED). The
      * last callback for c; c is invalid once it returns. rec is borrowed for the call. */
@@ -74,7 +78,9 @@ typedef struct hg_conn_handler {
 } hg_conn_handler;
 
 /* The service table. One per owner (pipeline), from the runtime mode's net_open; valid until
- * net_close. Every function takes the table itself first. */
+ * net_close. The host opens one for each start of a pipeline and closes it once the pipeline
+ * has stopped (cutting what is left: connections, listeners, timers), so handles from one start
+ * are dead in the next. Every function takes the table itself first. */
 struct hg_net {
     uint32_t struct_size;
     /* The runtime mode's. Pipelines must not touch it. */

@@ -37,8 +37,10 @@ typedef struct hg_pipeline_ops {
     /* Frees the instance; the host has closed its net (no callback runs). [control-thread] */
     void (*destroy)(void *inst);
     /* Starts: listen through net (publish the bound address with host->set_info("address", ..))
-     * and/or post connects to the workers. net is borrowed until destroy. Returns 0 or an HG_E*
-     * code (the instance goes to `failed`). [control-thread] */
+     * and/or post connects to the workers. net is borrowed until this run ends: the host closes
+     * it once the pipeline reported HG_STATE_STOPPED (or after stop(HG_STOP_NOW)), and a later
+     * start gets a new one. Returns 0 or an HG_E* code (the instance goes to `failed`).
+     * [control-thread] */
     int (*start)(void *inst, const hg_net *net);
     /* Stops (how: HG_STOP_*). Must not block; report HG_STATE_STOPPED through host->set_state
      * when the last connection is done. [control-thread] */
