@@ -77,6 +77,26 @@ static int type_error(hg__cfgctx *ctx, const hg__node *v, const char *key, const
     return HG_ECONFIG;
 }
 
+/* A quoted scalar that would read as WHAT without its quotes: "'key' must be WHAT without
+ * quotes ("v" in quotes is a string)". */
+static int quoted_error(hg__cfgctx *ctx, const hg__node *v, const char *key, const char *what)
+{
+    char *text = NULL;
+    int n;
+
+    if (key)
+        n = asprintf(&text, "'%s' must be %s without quotes (\"%s\" in quotes is a string)", key,
+                     what, v->value);
+    else
+        n = asprintf(&text, "expected %s without quotes (\"%s\" in quotes is a string)", what,
+                     v->value);
+    if (n < 0)
+        return report(ctx, v, what);
+    report(ctx, v, text);
+    free(text);
+    return HG_ECONFIG;
+}
+
 static int range_error(hg__cfgctx *ctx, const hg__node *v, const char *key)
 {
     char *text = NULL;
@@ -121,9 +141,12 @@ int hg__cfg_int(hg__cfgctx *ctx, const hg__node *node, const char *key, int64_t 
 
     if (!v)
         return HG_ENOENT;
-    if (v->type != HG_CFG_SCALAR || v->quoted)
+    if (v->type != HG_CFG_SCALAR)
         return type_error(ctx, v, key, "an integer");
     rc = hg__parse_int(v->value, &x);
+    if (v->quoted)
+        return rc == 0 ? quoted_error(ctx, v, key, "an integer")
+                       : type_error(ctx, v, key, "an integer");
     if (rc == HG_EOVERFLOW)
         return range_error(ctx, v, key);
     if (rc != 0)
@@ -149,11 +172,13 @@ int hg__cfg_double(hg__cfgctx *ctx, const hg__node *node, const char *key, doubl
 
     if (!v)
         return HG_ENOENT;
-    if (v->type != HG_CFG_SCALAR || v->quoted || !looks_decimal(v->value))
+    if (v->type != HG_CFG_SCALAR || !looks_decimal(v->value))
         return type_error(ctx, v, key, "a number");
     x = strtod(v->value, &end);
     if (*end != '\0')
         return type_error(ctx, v, key, "a number");
+    if (v->quoted)
+        return quoted_error(ctx, v, key, "a number");
     if (!isfinite(x))
         return range_error(ctx, v, key);
     *out = x;
@@ -167,8 +192,10 @@ int hg__cfg_bool(hg__cfgctx *ctx, const hg__node *node, const char *key, uint8_t
 
     if (!v)
         return HG_ENOENT;
-    if (v->type != HG_CFG_SCALAR || v->quoted || hg__parse_bool(v->value, &b) != 0)
+    if (v->type != HG_CFG_SCALAR || hg__parse_bool(v->value, &b) != 0)
         return type_error(ctx, v, key, "true or false");
+    if (v->quoted)
+        return quoted_error(ctx, v, key, "true or false");
     *out = b;
     return 0;
 }

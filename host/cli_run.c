@@ -1,7 +1,10 @@
 /* cli_run.c - `hangar run [CONFIG]`: start a host, wait for a signal, a `shutdown` command or
  * (with --until-done, and always for the built-in default) the end of every client pipeline;
  * then stop gracefully and print each pipeline's summary. The only place that installs signal
- * handling: SIGINT/SIGTERM shut down within control.shutdown_timeout; a second signal kills. */
+ * handling: SIGINT, SIGTERM and SIGHUP shut down within control.shutdown_timeout; a second
+ * signal kills. Neither waits on an engine that does not return: a shutdown still running
+ * STUCK_GRACE_NS after its bound, or a kill the hub does not answer within KILL_WAIT_NS, ends
+ * the process with _exit(1), naming the engine call the hub is stuck in. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -19,20 +22,79 @@
 #include <hangar/plugin.h>
 
 #include "host.h"
+#include "hub.h"
 #include "log.h"
+
+#define STUCK_GRACE_NS (2ull * 1000000000ull)
+#define KILL_WAIT_NS (1ull * 1000000000ull)
 
 typedef struct shutdown_job {
     hg__host *h;
     pthread_t tid;
     int started;
+    int done; /* atomic: shutdown_main returned */
     int rc;
+    uint64_t deadline_ns; /* the shutdown is stuck past this (monotonic); 0: none asked */
 } shutdown_job;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void *shutdown_main(void *arg)
 {
     shutdown_job *j = arg;
     j->rc = hg__host_shutdown(j->h);
+    __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
     return NULL;
+}
+
+/* Asks for the graceful shutdown on a thread of its own, so that signals are still seen. */
+static void shutdown_begin(shutdown_job *job)
+{
+    job->deadline_ns = mono_ns() + hg__host_config(job->h)->shutdown_timeout_ns + STUCK_GRACE_NS;
+    job->started = pthread_create(&job->tid, NULL, shutdown_main, job) == 0;
+}
+
+/* The hub is stuck in an engine that does not return: the host can be neither stopped nor
+ * freed (its code runs on the hub), so the process ends here. */
+static void exit_stuck(hg__host *h, int killing)
+{
+    hg__hub_busy b = hg__host_busy(h);
+    double secs = b.engine ? (double)(mono_ns() - b.since_ns) / 1e9 : 0;
+    if (b.engine && killing)
+        fprintf(stderr, "hangar: engine '%s' did not return from %s; exiting at once\n",
+                b.engine, b.what);
+    else if (killing)
+        fprintf(stderr, "hangar: the host did not answer the kill within %.3gs; exiting at "
+                        "once\n", (double)KILL_WAIT_NS / 1e9);
+    else if (b.engine)
+        fprintf(stderr, "hangar: engine '%s' did not return from %s within %.1fs; exiting\n",
+                b.engine, b.what, secs);
+    else
+        fprintf(stderr, "hangar: the host did not finish its shutdown within "
+                        "control.shutdown_timeout + %.3gs; exiting\n",
+                (double)STUCK_GRACE_NS / 1e9);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(HG_EXIT_RUNTIME);
+}
+
+/* 1 when a shutdown (asked by us, or by a command) runs past its bound plus the grace, or our
+ * shutdown request came back unanswered while the host still runs. */
+static int shutdown_stuck(hg__host *h, const shutdown_job *job)
+{
+    uint64_t now = mono_ns(), since = hg__host_shutdown_since(h);
+    uint64_t bound = hg__host_config(h)->shutdown_timeout_ns + STUCK_GRACE_NS;
+    if (job->started && now > job->deadline_ns)
+        return 1;
+    if (since != 0 && now - since > bound)
+        return 1;
+    return job->started && __atomic_load_n(&job->done, __ATOMIC_ACQUIRE) &&
+           hg__host_wait(h, 0, 0) != 0;
 }
 
 /* Adds `progress: true` to each tcp-gen pipeline when stdout is a terminal, as iperf3 prints its
@@ -98,7 +160,7 @@ static void print_summaries(hg__host *h, int as_json)
 /* Waits for signals and for the host to stop or finish; returns the exit status. */
 static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
 {
-    shutdown_job job = {h, 0, 0, 0};
+    shutdown_job job = {h, 0, 0, 0, 0, 0};
     struct timespec tick = {0, 100 * 1000000L};
     int signals = 0;
 
@@ -108,25 +170,27 @@ static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
             signals++;
             if (signals == 1 && !job.started) {
                 fprintf(stderr, "hangar: %s: shutting down (again to kill)\n", strsignal(sig));
-                job.started = pthread_create(&job.tid, NULL, shutdown_main, &job) == 0;
+                shutdown_begin(&job);
             } else {
                 fprintf(stderr, "hangar: %s again: killing\n", strsignal(sig));
-                hg__host_kill(h);
+                if (hg__host_kill_within(h, KILL_WAIT_NS) != 0)
+                    exit_stuck(h, 1);
                 break;
             }
         }
-        if (!job.started && until_done && hg__host_wait(h, 1, 0) == 0) {
-            job.started = pthread_create(&job.tid, NULL, shutdown_main, &job) == 0;
-        }
+        if (!job.started && until_done && hg__host_wait(h, 1, 0) == 0)
+            shutdown_begin(&job);
         if (hg__host_wait(h, 0, 0) == 0)
             break;
+        if (shutdown_stuck(h, &job))
+            exit_stuck(h, 0);
     }
     if (job.started)
         pthread_join(job.tid, NULL);
     else
         job.rc = hg__host_shutdown(h); /* stopped by a command: did its shutdown overrun? */
-    if (signals >= 2)
-        return HG_EXIT_RUNTIME;
+    if (signals >= 2 || hg__host_killed(h))
+        return HG_EXIT_RUNTIME; /* a kill is not a clean stop, whoever asked for it */
     return (job.rc != 0 || hg__host_failed_count(h) > 0) ? HG_EXIT_RUNTIME : HG_EXIT_OK;
 }
 

@@ -56,6 +56,14 @@ static hg__entry *need_entry(hg__host *h, const char *arg, json_t **err)
     return e;
 }
 
+static json_t *runtime_bytes(hg__host *h, uint64_t (*fn)(void *), const char *what)
+{
+    hg__hub_mark m = hg__hub_enter(h, hg__inst_name(h->runtime.in), what);
+    uint64_t n = fn(h->runtime.obj);
+    hg__hub_leave(h, m);
+    return json_integer((json_int_t)n);
+}
+
 static json_t *host_json(hg__host *h)
 {
     json_t *o = json_object();
@@ -72,12 +80,11 @@ static json_t *host_json(hg__host *h)
         const hg_runtime_mode_ops *ops = h->runtime.def->ops;
         json_object_set_new(o, "runtime_mode", json_string(h->runtime.def->name));
         /* Optional in the ABI: a runtime mode that does not total its bytes shows none. */
-        if (ops->bytes_sent)
-            json_object_set_new(o, "bytes_sent",
-                                json_integer((json_int_t)ops->bytes_sent(h->runtime.obj)));
-        if (ops->bytes_received)
+        if (ops->bytes_sent && h->runtime.obj)
+            json_object_set_new(o, "bytes_sent", runtime_bytes(h, ops->bytes_sent, "bytes_sent"));
+        if (ops->bytes_received && h->runtime.obj)
             json_object_set_new(o, "bytes_received",
-                                json_integer((json_int_t)ops->bytes_received(h->runtime.obj)));
+                                runtime_bytes(h, ops->bytes_received, "bytes_received"));
     }
     json_object_set_new(o, "connections_cut", json_integer(h->cut));
     return o;
@@ -193,13 +200,19 @@ static json_t *cmd_stop(hg__host *h, const char *arg)
     return o;
 }
 
+/* `restart NAME`: stop's reply (with its cut) once the start succeeded, or the start's error. */
 static json_t *cmd_restart(hg__host *h, const char *arg)
 {
-    json_t *r = cmd_stop(h, arg);
+    json_t *r = cmd_stop(h, arg), *started;
     if (!json_is_true(json_object_get(r, "ok")))
         return r;
-    json_decref(r);
-    return cmd_start(h, arg);
+    started = cmd_start(h, arg);
+    if (!json_is_true(json_object_get(started, "ok"))) {
+        json_decref(r);
+        return started;
+    }
+    json_decref(started);
+    return r;
 }
 
 static json_t *cmd_pause(hg__host *h, const char *arg)
@@ -301,72 +314,146 @@ static const char *error_text(char *buf, uint32_t cap, uint32_t len)
     return n > 0 ? buf : NULL;
 }
 
+/* Replies over this are refused without being allocated (a hostile or broken engine asking for
+ * gigabytes). */
+#define REPLY_MAX (16u * 1024 * 1024)
+
+typedef int (*command_fn)(void *, const char *, const hg_config *, char *, uint32_t, uint32_t *);
+
+static command_fn command_of(const hg__entry *e)
+{
+    if (e->def->kind == HG_KIND_PIPELINE)
+        return ((const hg_pipeline_ops *)e->def->ops)->command;
+    if (e->def->kind == HG_KIND_RUNTIME_MODE)
+        return ((const hg_runtime_mode_ops *)e->def->ops)->command;
+    return NULL;
+}
+
+/* The verb of a call's JSON (a string, or an object's "verb"), args set to the parsed JSON; or
+ * NULL with *err set. */
+static const char *call_verb(const char *name, const char *json_text, json_t **args,
+                             json_t **err)
+{
+    json_error_t je;
+    const char *verb = NULL, *p = json_text;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '\0') {
+        *err = fail(HG_EINVAL, "call %s: the JSON is missing: give the verb as a JSON string "
+                               "(call %s \"summary\") or an object naming it", name, name);
+        return NULL;
+    }
+    *args = json_loads(p, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je); /* columns of the JSON */
+    if (*args == NULL) {
+        *err = fail(HG_EINVAL, "call %s: the argument is not valid JSON: %s (column %d)", name,
+                    je.text, je.column);
+        return NULL;
+    }
+    if (json_is_string(*args))
+        verb = json_string_value(*args);
+    else if (json_is_object(*args))
+        verb = json_string_value(json_object_get(*args, "verb"));
+    if (verb == NULL)
+        *err = fail(HG_EINVAL, "call %s: give a JSON string (the verb) or an object with a "
+                               "\"verb\" member", name);
+    return verb;
+}
+
+/* A config getter's message without the "NAME: " it starts with (the reply names NAME). */
+static const char *diag_text(const char *name, const char *msg)
+{
+    size_t n = strlen(name);
+    if (strncmp(msg, name, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+        return msg + n + 2;
+    return msg;
+}
+
+/* Runs the engine's command, growing the reply buffer as it asks (at most REPLY_MAX). The
+ * config getters' errors during it go to d. Returns its status; *buf, *cap, *len the reply. */
+static int run_command(hg__host *h, hg__entry *e, const char *verb, const hg_config *args,
+                       hg__diag *d, char **buf, uint32_t *cap, uint32_t *len)
+{
+    command_fn command = command_of(e);
+    int rc = HG_ENOMEM;
+    *cap = 4096;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        char *nb = realloc(*buf, *cap);
+        hg__hub_mark m;
+        if (nb == NULL)
+            return HG_ENOMEM;
+        *buf = nb;
+        (*buf)[0] = '\0';
+        *len = 0;
+        hg__diag_free(d); /* only the last attempt's errors count */
+        hg__inst_set_diag(e->in, d);
+        m = hg__hub_enter(h, hg__inst_name(e->in), "command");
+        rc = command(e->obj, verb, args, *buf, *cap, len);
+        hg__hub_leave(h, m);
+        hg__inst_set_diag(e->in, NULL);
+        if (rc != HG_ENOSPC || *len < *cap || *len >= REPLY_MAX)
+            break;
+        *cap = *len + 1;
+    }
+    return rc;
+}
+
+/* The reply for a command that returned rc: its JSON, or the error with the engine's message,
+ * else the first config error its getters recorded, else a generic one. */
+static json_t *call_reply(const char *name, int rc, char *buf, uint32_t cap, uint32_t len,
+                          const hg__diag *d)
+{
+    json_t *o, *reply_json;
+    const char *text;
+    if (rc == HG_ENOSPC && len >= REPLY_MAX)
+        return fail(HG_ENOSPC, "'%s': reply of %u bytes is over the %u MiB limit", name, len,
+                    REPLY_MAX >> 20);
+    text = rc != 0 && rc != HG_ENOSPC ? error_text(buf, cap, len) : NULL;
+    if (text != NULL)
+        return fail(rc, "'%s': %s", name, text);
+    if (rc != 0 && d->n > 0)
+        return fail(rc, "'%s': %s", name, diag_text(name, d->items[0].msg));
+    if (rc != 0)
+        return fail(rc, rc == HG_ENOTSUP ? "'%s' does not know this verb" : "'%s': command failed",
+                    name);
+    reply_json = json_loadb(buf, len < cap ? len : cap, JSON_DECODE_ANY, NULL);
+    if (reply_json == NULL)
+        return fail(HG_EPROTO, "'%s' answered with something that is not JSON", name);
+    o = okay();
+    json_object_set_new(o, "reply", reply_json);
+    return o;
+}
+
 /* `call NAME JSON`: the JSON is a verb string or an object whose "verb" names it. */
 static json_t *cmd_call(hg__host *h, const char *name, const char *json_text)
 {
-    json_t *err = NULL, *args = NULL, *o, *reply_json;
+    json_t *err = NULL, *args = NULL, *o;
     hg__doc *doc = NULL;
     hg__diag d;
-    const char *verb = NULL;
-    int (*command)(void *, const char *, const hg_config *, char *, uint32_t, uint32_t *) = NULL;
+    const char *verb;
     hg__entry *e = need_entry(h, name, &err);
     char *buf = NULL;
-    uint32_t cap = 4096, len = 0;
+    uint32_t cap = 0, len = 0;
     int rc;
 
     if (e == NULL)
         return err;
-    args = json_loads(json_text, JSON_DECODE_ANY, NULL);
-    if (json_is_string(args))
-        verb = json_string_value(args);
-    else if (json_is_object(args))
-        verb = json_string_value(json_object_get(args, "verb"));
+    verb = call_verb(name, json_text, &args, &err);
     if (verb == NULL) {
         json_decref(args);
-        return fail(HG_EINVAL, "call %s: give a JSON string (the verb) or an object with a "
-                               "\"verb\" member", name);
+        return err;
     }
-    if (e->def->kind == HG_KIND_PIPELINE)
-        command = ((const hg_pipeline_ops *)e->def->ops)->command;
-    else if (e->def->kind == HG_KIND_RUNTIME_MODE)
-        command = ((const hg_runtime_mode_ops *)e->def->ops)->command;
-    if (command == NULL || e->obj == NULL) {
-        o = fail(HG_ENOTSUP, "'%s' takes no engine-specific commands", name);
+    if (command_of(e) == NULL || e->obj == NULL) {
         json_decref(args);
-        return o;
+        return fail(HG_ENOTSUP, "'%s' takes no engine-specific commands", name);
     }
     hg__diag_init(&d);
     if (json_is_object(args) && hg__doc_from_json(json_text, &doc, &d) != 0)
         doc = NULL;
     hg__diag_free(&d);
-    for (int attempt = 0; attempt < 4; attempt++) {
-        char *nb = realloc(buf, cap);
-        if (nb == NULL) {
-            rc = HG_ENOMEM;
-            break;
-        }
-        buf = nb;
-        buf[0] = '\0';
-        len = 0;
-        rc = command(e->obj, verb, doc ? (const hg_config *)doc->root : NULL, buf, cap, &len);
-        if (rc != HG_ENOSPC || len < cap)
-            break;
-        cap = len + 1;
-    }
-    if (rc != 0 && rc != HG_ENOSPC && error_text(buf, cap, len) != NULL) {
-        o = fail(rc, "'%s': %s", name, error_text(buf, cap, len));
-    } else if (rc != 0) {
-        o = fail(rc, rc == HG_ENOTSUP ? "'%s' does not know this verb" : "'%s': command failed",
-                 name);
-    } else {
-        reply_json = json_loadb(buf, len < cap ? len : cap, JSON_DECODE_ANY, NULL);
-        if (reply_json == NULL) {
-            o = fail(HG_EPROTO, "'%s' answered with something that is not JSON", name);
-        } else {
-            o = okay();
-            json_object_set_new(o, "reply", reply_json);
-        }
-    }
+    rc = run_command(h, e, verb, doc ? (const hg_config *)doc->root : NULL, &d, &buf, &cap,
+                     &len);
+    o = call_reply(name, rc, buf, cap, len, &d);
+    hg__diag_free(&d); /* a command that succeeded: its getters' errors are dropped */
     free(buf);
     hg__doc_free(doc);
     json_decref(args);
@@ -445,9 +532,24 @@ static json_t *run_line(hg__host *h, const char *text)
     return fail(HG_ENOENT, "unknown command '%s' (try `help`)", verb);
 }
 
+/* 1 when s is valid UTF-8 (what jansson accepts as a string). */
+static int is_utf8(const char *s)
+{
+    json_t *j = json_string(s);
+    int valid = j != NULL;
+    json_decref(j);
+    return valid;
+}
+
 char *hg__command_run(hg__host *h, const char *text, const char *call_name)
 {
-    json_t *reply = call_name != NULL ? cmd_call(h, call_name, text) : run_line(h, text);
+    json_t *reply;
+    if (!is_utf8(text) || (call_name != NULL && !is_utf8(call_name)))
+        reply = fail(HG_EINVAL, "the command is not valid UTF-8");
+    else if (call_name != NULL)
+        reply = cmd_call(h, call_name, text);
+    else
+        reply = run_line(h, text);
     /* 15 significant digits: a measured 0.397411 prints as that, not 0.39741100000000001 */
     char *out = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(reply);

@@ -11,11 +11,15 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
-#include <libgen.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <hangar/host.h>
 #include <hangar/plugin.h>
@@ -289,11 +293,56 @@ static void check_runtime(hg__checker *c, const hg__node *root)
     check_cores(c, &ctx, rt);
 }
 
+/* Whether a socket can be made in dir: access() first, then (as root passes access() on
+ * directories such as /proc where nothing can be created) a trial bind under a temporary name
+ * beside `path`, removed at once. */
+static int dir_takes_socket(const char *dir, const char *path)
+{
+    struct sockaddr_un sa;
+    int fd, ok;
+
+    if (access(dir, W_OK | X_OK) != 0)
+        return 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    /* at most 7 more bytes than path: the room HG__CTL_PATH_MAX leaves in sun_path */
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s.%06x", path, (unsigned)getpid() & 0xffffffu);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 1; /* no socket to try with: access() said yes */
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+        unlink(sa.sun_path);
+        ok = 1;
+    } else {
+        ok = errno == EADDRINUSE; /* a leftover of ours: the directory takes sockets */
+    }
+    close(fd);
+    return ok;
+}
+
+/* What is wrong with the socket's directory, or NULL. */
+static const char *socket_dir_problem(const char *dir, const char *path)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0)
+        return errno == ENOTDIR ? "does not exist (a part of its path is not a directory)"
+               : errno == EACCES ? "cannot be reached (permission denied)"
+                                 : "does not exist";
+    if (!S_ISDIR(st.st_mode))
+        return "is not a directory";
+    if (!dir_takes_socket(dir, path))
+        return "is not writable (hangar could not create the socket there)";
+    return NULL;
+}
+
 /* A Unix socket path fits sun_path with room for the host's temporary suffix, and its
- * directory exists (checked here so that `hangar check` says so, not the first run). */
+ * directory exists and takes a new socket (checked here so that `hangar check` says so, not the
+ * first run). */
 static void check_socket_path(hg__cfgctx *ctx, const hg__node *ctl, const char *path)
 {
     char msg[300], *dir;
+    const char *parent, *problem;
     struct stat st;
     size_t n;
     if (path == NULL)
@@ -314,8 +363,10 @@ static void check_socket_path(hg__cfgctx *ctx, const hg__node *ctl, const char *
     dir = strdup(path);
     if (dir == NULL)
         return;
-    if (stat(dirname(dir), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(msg, sizeof msg, "the control socket's directory '%s' does not exist", dir);
+    parent = dirname(dir);
+    problem = socket_dir_problem(parent, path);
+    if (problem != NULL) {
+        snprintf(msg, sizeof msg, "the control socket's directory '%s' %s", parent, problem);
         hg__cfg_error(ctx, ctl, "socket", msg);
     }
     free(dir);

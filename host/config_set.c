@@ -22,19 +22,39 @@ static void unposition(hg__node *n)
     }
 }
 
-/* The index of seq item `seg` (a number or an item's `name:`), or -1. */
+/* 1 when seg is a list index ("0", "12"; no sign), with its value in *i. */
+static int is_index(const char *seg, int64_t *i)
+{
+    return seg[0] >= '0' && seg[0] <= '9' && hg__parse_int(seg, i) == 0;
+}
+
+/* The index of seq item `seg` (an index within the list, or an item's `name:`), or -1. */
 static int64_t seq_index(const hg__node *seq, const char *seg)
 {
     int64_t i;
 
-    if (hg__parse_int(seg, &i) == 0 && seg[0] != '-' && seg[0] != '+')
-        return i < (int64_t)seq->n ? i : -1;
+    if (is_index(seg, &i) && i < (int64_t)seq->n)
+        return i;
     for (uint32_t j = 0; j < seq->n; j++) {
         const hg__node *name = hg__node_get(seq->items[j], "name");
         if (name && name->type == HG_CFG_SCALAR && strcmp(name->value, seg) == 0)
             return j;
     }
     return -1;
+}
+
+/* "--set PATH: no item named 'x' in 'pipelines'", saying so when x reads as an index too. */
+static void no_item(hg__diag *d, const char *file, const char *name, int prefix,
+                    const char *path, uint32_t n)
+{
+    int64_t i;
+
+    if (is_index(name, &i))
+        hg__diag_add(d, NULL, 0, 0, "%s: no item named '%s' in '%.*s', and index %s is past "
+                     "its end (%u item%s)", file, name, prefix, path, name, n, n == 1 ? "" : "s");
+    else
+        hg__diag_add(d, NULL, 0, 0, "%s: no item named '%s' in '%.*s'", file, name, prefix,
+                     path);
 }
 
 static int64_t map_index(const hg__node *map, const char *seg)
@@ -95,8 +115,7 @@ static int graft(hg__doc *doc, const char *path, const char *file, hg__node *v, 
         }
         i = cur->type == HG_CFG_MAP ? map_index(cur, name) : seq_index(cur, name);
         if (i < 0 && cur->type == HG_CFG_SEQ) {
-            hg__diag_add(d, NULL, 0, 0, "%s: no item named '%s' in '%.*s'", file, name, prefix,
-                         path);
+            no_item(d, file, name, prefix, path, cur->n);
             return HG_ECONFIG;
         }
         if (i < 0) {
@@ -128,6 +147,60 @@ static int keep_set_doc(hg__config *cfg, hg__doc *vdoc)
     return 0;
 }
 
+/* The command-line form that passes `value` as text: --set 'PATH="VALUE"', with the value
+ * escaped for a YAML double-quoted scalar and the whole for a shell's single quotes. A new
+ * string, or NULL (out of memory). */
+static char *quoted_form(const char *path, size_t path_len, const char *value)
+{
+    size_t n = strlen(value);
+    char *out = malloc(path_len + 8 * n + 16), *p = out;
+
+    if (!out)
+        return NULL;
+    p += sprintf(p, "--set '%.*s=\"", (int)path_len, path);
+    for (; *value; value++) {
+        if (*value == '\'') {
+            memcpy(p, "'\\''", 4);
+            p += 4;
+            continue;
+        }
+        if (*value == '"' || *value == '\\')
+            *p++ = '\\';
+        *p++ = *value;
+    }
+    strcpy(p, "\"'");
+    return out;
+}
+
+/* Moves the value's problems from vd into d. A YAML syntax error becomes one line that says how
+ * to quote the value: an address like [::1]:0 starts a YAML list. */
+static int report_value(const char *spec, const char *eq, const hg__diag *vd, hg__diag *d)
+{
+    static const char syntax[] = "invalid YAML: ";
+
+    for (uint32_t i = 0; i < vd->n; i++) {
+        const hg__diag_item *it = &vd->items[i];
+        const char *problem = it->msg + sizeof syntax - 1, *paren;
+        char where[32] = "", *hint;
+
+        if (strncmp(it->msg, syntax, sizeof syntax - 1) != 0) {
+            hg__diag_add(d, it->file, it->line, it->col, "%s", it->msg);
+            continue;
+        }
+        hint = quoted_form(spec, (size_t)(eq - spec), eq + 1);
+        if (!hint)
+            return HG_ENOMEM;
+        paren = strstr(problem, " ("); /* libyaml's context repeats the position */
+        if (it->col)
+            snprintf(where, sizeof where, " at column %u", it->col);
+        hg__diag_add(d, NULL, 0, 0, "--set %s: the value is not valid YAML (%.*s%s); to pass it "
+                     "as text, quote it: %s", spec,
+                     paren ? (int)(paren - problem) : (int)strlen(problem), problem, where, hint);
+        free(hint);
+    }
+    return 0;
+}
+
 /* One "path=value": the value is read as YAML (a scalar, or a flow list/map like [0, 1]). */
 int hg__config_apply_set(hg__config *cfg, const char *spec, const hg__cfg_limits *lim,
                          hg__diag *d)
@@ -135,8 +208,9 @@ int hg__config_apply_set(hg__config *cfg, const char *spec, const hg__cfg_limits
     const char *eq = strchr(spec, '=');
     char *label = NULL;
     hg__doc *vdoc = NULL;
+    hg__diag vd;
     hg__node *v;
-    int rc;
+    int rc, rrc;
 
     if (!eq || eq == spec) {
         hg__diag_add(d, NULL, 0, 0, "--set %s: expected PATH=VALUE", spec);
@@ -144,8 +218,15 @@ int hg__config_apply_set(hg__config *cfg, const char *spec, const hg__cfg_limits
     }
     if (asprintf(&label, "--set %.*s", (int)(eq - spec), spec) < 0)
         return HG_ENOMEM;
-    rc = hg__doc_read(NULL, label, eq + 1, strlen(eq + 1), lim, 0, &vdoc, d);
+    hg__diag_init(&vd);
+    rc = hg__doc_read(NULL, label, eq + 1, strlen(eq + 1), lim, 0, &vdoc, &vd);
     free(label);
+    rrc = report_value(spec, eq, &vd, d);
+    hg__diag_free(&vd);
+    if (rc == 0 && rrc != 0) {
+        hg__doc_free(vdoc);
+        rc = rrc;
+    }
     if (rc != 0)
         return rc;
     rc = keep_set_doc(cfg, vdoc);
@@ -164,4 +245,3 @@ int hg__config_apply_set(hg__config *cfg, const char *spec, const hg__cfg_limits
         hg__node_free(v);
     return rc;
 }
-

@@ -1,13 +1,17 @@
 /* ctl_socket.c - the optional control socket (`control.socket`): a Unix stream socket created
  * 0600; each line in is a command (plain text, or a JSON object {"cmd": "...", "name": ...,
- * "args": ...} for `call`), each line out the JSON reply. One thread serves every client with
- * poll(2) on non-blocking sockets; a pipe wakes it to stop. A client that does not read its
- * replies only stops itself: its next line waits until its last reply is written. */
+ * "args": ...}), each line out the JSON reply. One thread serves every client with poll(2) on
+ * non-blocking sockets; a pipe wakes it to stop. A client that does not read its replies only
+ * stops itself: its next line waits until its last reply is written. Commands run one at a
+ * time on the host's hub, each waiting at most its bound (hub.h): a hub stuck in an engine
+ * delays the other clients by that bound at most, then they are answered ETIMEDOUT at once. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,7 +23,9 @@
 
 #include "config.h"
 #include "ctl_socket.h"
+#include "crash.h"
 #include "host_priv.h"
+#include "hub.h"
 
 #define MAX_CLIENTS 64
 #define MAX_LINE (64 * 1024)
@@ -51,38 +57,110 @@ static void drop(client *c)
     c->fd = -1;
 }
 
-static char *run_line(hg__ctl *ctl, const char *line)
+static char *reply_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* {"ok":false,"error":...,"code":...}, as the host's own errors (commands.c). */
+static char *reply_fail(int code, const char *fmt, ...)
+{
+    char msg[512], *out;
+    json_t *o = json_object(), *err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    err = json_string(msg);
+    json_object_set_new(o, "ok", json_false());
+    json_object_set_new(o, "error", err ? err : json_string("the command is not valid UTF-8"));
+    json_object_set_new(o, "code", json_string(hg_err_name(code)));
+    out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return out;
+}
+
+/* The reply when the host gave none: a command the hub did not answer within its bound says
+ * which engine call the hub is inside, if any. */
+static char *no_answer(hg__ctl *ctl, int rc, const char *text)
+{
+    hg__hub_busy b;
+    double bound;
+    if (rc != HG_ETIMEDOUT)
+        return reply_fail(rc, "the host did not answer (%s)", hg_strerror(rc));
+    b = hg__host_busy(ctl->host);
+    bound = (double)hg__host_command_bound(ctl->host, text) / 1e9;
+    if (b.engine == NULL)
+        return reply_fail(HG_ETIMEDOUT, "the host did not answer within this command's %.3gs "
+                                        "bound", bound);
+    return reply_fail(HG_ETIMEDOUT, "the host did not answer: its control hub has been inside "
+                      "engine '%s' (%s) for %.1fs, over this command's %.3gs bound", b.engine,
+                      b.what, (double)(hg__now_ns() - b.since_ns) / 1e9, bound);
+}
+
+static char *run_text(hg__ctl *ctl, const char *text)
 {
     char *reply = NULL;
-    json_t *j;
-    int rc;
-    while (*line == ' ' || *line == '\t')
-        line++;
-    if (line[0] != '{') {
-        rc = hg__host_command(ctl->host, line, &reply);
-    } else if ((j = json_loads(line, 0, NULL)) == NULL) {
-        return strdup("{\"ok\":false,\"error\":\"not JSON\",\"code\":\"EINVAL\"}");
-    } else {
-        const char *cmd = json_string_value(json_object_get(j, "cmd"));
-        const char *name = json_string_value(json_object_get(j, "name"));
-        if (cmd && strcmp(cmd, "call") == 0 && name) {
-            json_t *args = json_object_get(j, "args");
-            char *a = args ? json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-            rc = hg__host_call(ctl->host, name, a ? a : "null", &reply);
-            free(a);
-        } else if (cmd) {
-            rc = hg__host_command(ctl->host, cmd, &reply);
-        } else {
-            rc = HG_EINVAL;
-        }
-        json_decref(j);
-    }
+    int rc = hg__host_command(ctl->host, text, &reply);
     if (rc != 0 || reply == NULL) {
         free(reply);
-        return strdup(rc == HG_EINVAL
-                          ? "{\"ok\":false,\"error\":\"give {\\\"cmd\\\": \\\"...\\\"}\",\"code\":\"EINVAL\"}"
-                          : "{\"ok\":false,\"error\":\"the host did not answer\",\"code\":\"ETIMEDOUT\"}");
+        return no_answer(ctl, rc != 0 ? rc : HG_ENOMEM, text);
     }
+    return reply;
+}
+
+static char *run_call(hg__ctl *ctl, const char *name, const json_t *args)
+{
+    char *reply = NULL, *a = args ? json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    int rc = hg__host_call(ctl->host, name, a ? a : "null", &reply);
+    free(a);
+    if (rc != 0 || reply == NULL) {
+        free(reply);
+        return no_answer(ctl, rc != 0 ? rc : HG_ENOMEM, NULL);
+    }
+    return reply;
+}
+
+/* {"cmd": "VERB [ARGS]", "name": NAME} runs "VERB [ARGS] NAME"; {"cmd": "call", "name": NAME,
+ * "args": JSON} runs `call NAME JSON`. */
+static char *run_json(hg__ctl *ctl, json_t *j)
+{
+    const json_t *name = json_object_get(j, "name"), *args = json_object_get(j, "args");
+    const char *cmd = json_string_value(json_object_get(j, "cmd"));
+    char *text, *reply;
+    if (!json_is_object(j) || cmd == NULL)
+        return reply_fail(HG_EINVAL, "give {\"cmd\": \"VERB [ARGS]\"}, with \"name\" for the "
+                                     "instance and, for call, \"args\"");
+    if (name != NULL && !json_is_string(name))
+        return reply_fail(HG_EINVAL, "\"name\" is an instance name, a JSON string");
+    if (strcmp(cmd, "call") == 0) {
+        if (name == NULL)
+            return reply_fail(HG_EINVAL, "call needs \"name\" (the instance) and \"args\" (the "
+                                         "verb, or an object naming it)");
+        return run_call(ctl, json_string_value(name), args);
+    }
+    if (args != NULL)
+        return reply_fail(HG_EINVAL, "\"args\" is for \"cmd\": \"call\" only");
+    if (name == NULL)
+        return run_text(ctl, cmd);
+    if (asprintf(&text, "%s %s", cmd, json_string_value(name)) < 0)
+        return NULL;
+    reply = run_text(ctl, text);
+    free(text);
+    return reply;
+}
+
+static char *run_line(hg__ctl *ctl, const char *line)
+{
+    json_error_t je;
+    json_t *j;
+    char *reply;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (line[0] != '{')
+        return run_text(ctl, line);
+    j = json_loads(line, 0, &je);
+    if (j == NULL)
+        return reply_fail(HG_EINVAL, "not valid JSON: %s (column %d)", je.text, je.column);
+    reply = run_json(ctl, j);
+    json_decref(j);
     return reply;
 }
 
@@ -353,7 +431,7 @@ int hg__ctl_open(hg__host *h, const char *path, hg__ctl **out, char *err, size_t
         rc = HG_EIO;
         goto fail_bound;
     }
-    sigfillset(&all);
+    hg__crash_block_set(&all); /* no process signals, but its own crash still reports */
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = pthread_create(&ctl->tid, NULL, ctl_main, ctl) == 0 ? 0 : HG_EAGAIN;
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -339,8 +339,10 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
 
 static void destroy_entry(hg__entry *e)
 {
+    hg__crash_mark mark;
     if (e->in == NULL)
         return;
+    mark = hg__crash_enter(hg__inst_name(e->in), "destroy");
     if (e->obj != NULL) {
         switch (e->def->kind) {
         case HG_KIND_RUNTIME_MODE:
@@ -353,6 +355,7 @@ static void destroy_entry(hg__entry *e)
             break;
         }
     }
+    hg__crash_leave(mark);
     hg__inst_free(e->in);
     e->in = NULL;
     e->obj = NULL;
@@ -394,6 +397,17 @@ static void free_host(hg__host *h)
     pthread_mutex_destroy(&h->mu);
     pthread_mutex_destroy(&h->diag_mu);
     free(h);
+}
+
+/* d is the caller's and ends with create: from now on a config getter's error goes to the list
+ * a `call` lends, or is logged as a warning (services.c). */
+static void detach_diag(hg__host *h)
+{
+    h->diag = NULL;
+    if (h->runtime.in != NULL)
+        hg__inst_set_diag(h->runtime.in, NULL);
+    for (uint32_t i = 0; i < h->n_ents; i++)
+        hg__inst_set_diag(h->ents[i].in, NULL);
 }
 
 int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
@@ -440,6 +454,7 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
         rc = HG_ECONFIG;
     if (rc != 0)
         goto fail;
+    detach_diag(h);
     *out = h;
     return 0;
 

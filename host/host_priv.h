@@ -9,6 +9,7 @@
 #include <hangar/hangar.h>
 
 #include "config.h"
+#include "crash.h"
 #include "ctl_socket.h"
 #include "host.h"
 #include "loader.h"
@@ -24,6 +25,7 @@ typedef struct hg__entry {
     uint8_t listens;             /* has a `listen:` key: started first, stopped last */
     uint8_t started;
     uint8_t stop_asked;
+    uint8_t late;                /* the shutdown found it running when its bound ran out */
 } hg__entry;
 
 /* A command on its way to the hub. */
@@ -33,12 +35,14 @@ typedef struct hg__msg {
     char *call_name;  /* `call`: the instance; text is then the JSON */
     char *reply;      /* set by the hub */
     int done;
+    uint8_t taken;     /* the hub took it off the queue */
+    uint8_t abandoned; /* its sender stopped waiting: the hub frees it when done */
 } hg__msg;
 
 struct hg__host {
     hg__config *cfg;
     hg__logger *lg;
-    hg__diag *diag;            /* create-time errors (the caller's list) */
+    hg__diag *diag;            /* create-time errors (the caller's list); NULL after create */
     pthread_mutex_t diag_mu;
     hg__registry *reg;
     hg_cancel *root;
@@ -60,8 +64,21 @@ struct hg__host {
     uint32_t cut;              /* connections cut at shutdown */
     char *not_stopped;         /* JSON array text of engines that overran the bound */
     uint64_t started_ns;
+    uint64_t shutdown_since_ns; /* when the running shutdown began; 0: none runs (under mu) */
+    /* The engine call the hub thread is inside (under mu): names an engine that does not
+     * return, for commands that time out and for `hangar run`. */
+    const char *busy_engine;   /* instance name (lives as long as the host); NULL: none */
+    const char *busy_what;     /* "start", "stop", "command", ... */
+    uint64_t busy_since_ns;
     hg__ctl *ctl;              /* control.socket, when configured */
 };
+
+/* A call from the hub into an engine: marked for crash reports and for hg__host_busy. */
+typedef struct hg__hub_mark {
+    hg__crash_mark crash;
+    const char *engine, *what;
+    uint64_t since_ns;
+} hg__hub_mark;
 
 /* hub.c */
 int hg__hub_start(hg__host *h);
@@ -75,6 +92,10 @@ uint32_t hg__hub_stop_entry(hg__host *h, hg__entry *e);
 void hg__hub_shutdown(hg__host *h, int immediate);
 /* Wakes everything waiting on the host's condition variable. */
 void hg__host_broadcast(hg__host *h);
+/* Marks the hub as inside `what` of engine `engine` (an instance name) until hg__hub_leave with
+ * the mark returned (calls nest). Not under mu. */
+hg__hub_mark hg__hub_enter(hg__host *h, const char *engine, const char *what);
+void hg__hub_leave(hg__host *h, hg__hub_mark prev);
 
 /* commands.c: runs one command on the hub; returns a malloc'd JSON reply. */
 char *hg__command_run(hg__host *h, const char *text, const char *call_name);

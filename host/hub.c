@@ -11,8 +11,12 @@
 
 #include "cancel.h"
 #include "host_priv.h"
+#include "hub.h"
 
 #define COMMAND_WAIT_NS (10ull * 1000000000ull)
+/* Servers get at least this long to stop gracefully after the clients, even when the clients
+ * used up shutdown_timeout: a server is named late only when it overran itself. */
+#define SERVER_GRACE_NS (500ull * 1000000ull)
 
 static void deadline_after(struct timespec *ts, uint64_t ns)
 {
@@ -47,6 +51,60 @@ static int is_final(uint32_t s)
     return s == HG_STATE_STOPPED || s == HG_STATE_FAILED;
 }
 
+/* --- calls into engines, each marked (crash reports, hg__host_busy) --- */
+
+hg__hub_mark hg__hub_enter(hg__host *h, const char *engine, const char *what)
+{
+    hg__hub_mark prev;
+    uint64_t now = hg__now_ns();
+    prev.crash = hg__crash_enter(engine, what);
+    pthread_mutex_lock(&h->mu);
+    prev.engine = h->busy_engine;
+    prev.what = h->busy_what;
+    prev.since_ns = h->busy_since_ns;
+    h->busy_engine = engine;
+    h->busy_what = what;
+    h->busy_since_ns = now;
+    pthread_mutex_unlock(&h->mu);
+    return prev;
+}
+
+void hg__hub_leave(hg__host *h, hg__hub_mark prev)
+{
+    pthread_mutex_lock(&h->mu);
+    h->busy_engine = prev.engine;
+    h->busy_what = prev.what;
+    h->busy_since_ns = prev.since_ns;
+    pthread_mutex_unlock(&h->mu);
+    hg__crash_leave(prev.crash);
+}
+
+static const char *name_of(const hg__entry *e)
+{
+    return hg__inst_name(e->in);
+}
+
+static void call_stop(hg__host *h, hg__entry *e, uint32_t how)
+{
+    hg__hub_mark m = hg__hub_enter(h, name_of(e), "stop");
+    pops(e)->stop(e->obj, how);
+    hg__hub_leave(h, m);
+}
+
+/* Closes the pipeline's net, if it has one: the connections it still held (now cut). */
+static uint32_t call_net_close(hg__host *h, hg__entry *e)
+{
+    hg__hub_mark m;
+    uint32_t left;
+    if (e->net == NULL)
+        return 0;
+    m = hg__hub_enter(h, name_of(&h->runtime), "net_close");
+    left = rops(h)->net_close(h->runtime.obj, e->net);
+    hg__hub_leave(h, m);
+    e->net = NULL;
+    return left;
+}
+
 /* --- start --- */
 
 int hg__hub_start_entry(hg__host *h, hg__entry *e)
@@ -55,7 +113,9 @@ int hg__hub_start_entry(hg__host *h, hg__entry *e)
     if (e->started || e->obj == NULL)
         return 0;
     if (e->net == NULL) {
+        hg__hub_mark m = hg__hub_enter(h, name_of(&h->runtime), "net_open");
         rc = rops(h)->net_open(h->runtime.obj, hg__inst_host(e->in), &e->net);
+        hg__hub_leave(h, m);
         if (rc != 0) {
             hg__inst_set_state(e->in, HG_STATE_FAILED, rc, "the runtime mode refused a net");
             return rc;
@@ -64,7 +124,11 @@ int hg__hub_start_entry(hg__host *h, hg__entry *e)
     hg__inst_set_state(e->in, HG_STATE_RUNNING, 0, NULL);
     e->started = 1;
     e->stop_asked = 0;
-    rc = pops(e)->start(e->obj, e->net);
+    {
+        hg__hub_mark m = hg__hub_enter(h, name_of(e), "start");
+        rc = pops(e)->start(e->obj, e->net);
+        hg__hub_leave(h, m);
+    }
     if (rc == 0) {
         char addr[128];
         if (hg__inst_info(e->in, "address", addr, sizeof addr) == 0)
@@ -81,10 +145,13 @@ int hg__hub_start_entry(hg__host *h, hg__entry *e)
 
 static int start_runtime(hg__host *h)
 {
+    hg__hub_mark m;
     int rc;
     if (h->runtime.in == NULL || h->runtime.started)
         return 0;
+    m = hg__hub_enter(h, name_of(&h->runtime), "start");
     rc = rops(h)->start(h->runtime.obj, h->cfg->workers, h->cfg->cores, h->cfg->n_cores);
+    hg__hub_leave(h, m);
     if (rc != 0) {
         hg__inst_set_state(h->runtime.in, HG_STATE_FAILED, rc, "the runtime mode did not start");
         return rc;
@@ -156,59 +223,66 @@ static void stop_group(hg__host *h, int listening, uint32_t how)
         if (hg__inst_state(e->in, NULL) == HG_STATE_RUNNING)
             hg__inst_set_state(e->in, HG_STATE_STOPPING, 0, NULL);
         e->stop_asked = 1;
-        pops(e)->stop(e->obj, how);
+        call_stop(h, e, how);
     }
 }
 
-void hg__hub_shutdown(hg__host *h, int immediate)
+/* Ends the group: what still runs is named in late (unless NULL) and stopped at once, then
+ * every net of the group is closed. Returns the connections that cut. Which engines are late
+ * is decided before any is cut, so an engine that ends only because another was cut (a client
+ * whose server went) is still named, and still gets its stop(NOW). */
+static uint32_t cut_group(hg__host *h, int listening, json_t *late)
 {
-    struct timespec dl;
-    json_t *late = json_array();
     uint32_t cut = 0;
-
-    if (h->stopped) {
-        json_decref(late);
-        return;
-    }
-    h->stopping = 1;
-    hg__cancel_fire(h->root);
-    deadline_after(&dl, h->cfg->shutdown_timeout_ns);
-    if (!immediate) {
-        /* Clients first (generators), then the servers and proxies they talk to. */
-        stop_group(h, 0, HG_STOP_GRACEFUL);
-        wait_group(h, 0, &dl);
-        stop_group(h, 1, HG_STOP_GRACEFUL);
-        wait_group(h, 1, &dl);
+    for (uint32_t i = 0; i < h->n_ents; i++) {
+        hg__entry *e = &h->ents[i];
+        e->late = e->listens == listening && e->started && !is_final(hg__inst_state(e->in, NULL));
+        if (e->late && late != NULL)
+            json_array_append_new(late, json_string(name_of(e)));
     }
     for (uint32_t i = 0; i < h->n_ents; i++) {
         hg__entry *e = &h->ents[i];
         uint64_t open = 0;
-        uint32_t left = 0;
-        if (e->started && !is_final(hg__inst_state(e->in, NULL))) {
-            if (!immediate)
-                json_array_append_new(late, json_string(hg__inst_name(e->in)));
+        uint32_t left;
+        if (e->listens != listening)
+            continue;
+        if (e->late) {
             /* What stop(NOW) closes is cut by the shutdown (HG_CLOSE_CUT); net_close cuts
              * whatever is left after it: the connections open now are the ones cut. */
             hg__inst_counter(e->in, "connections_open", &open);
-            pops(e)->stop(e->obj, HG_STOP_NOW);
+            call_stop(h, e, HG_STOP_NOW);
+            e->late = 0;
         }
-        if (e->net != NULL) {
-            left = rops(h)->net_close(h->runtime.obj, e->net);
-            e->net = NULL;
-        }
+        left = call_net_close(h, e);
         cut += (uint32_t)open > left ? (uint32_t)open : left;
         if (e->started && !is_final(hg__inst_state(e->in, NULL)))
             hg__inst_set_state(e->in, HG_STATE_STOPPED, 0, NULL);
     }
-    if (h->runtime.started) {
-        rops(h)->request_stop(h->runtime.obj);
-        if (rops(h)->join(h->runtime.obj, 5000000000ull) != 0) {
-            json_array_append_new(late, json_string("runtime"));
-            hg__log(h->lg, HG_LOG_ERROR, "host", "runtime mode workers did not exit in 5s");
-        }
-        h->runtime.started = 0;
-        hg__inst_set_state(h->runtime.in, HG_STATE_STOPPED, 0, NULL);
+    return cut;
+}
+
+static void stop_runtime(hg__host *h, json_t *late)
+{
+    hg__hub_mark m;
+    int rc;
+    if (!h->runtime.started)
+        return;
+    m = hg__hub_enter(h, name_of(&h->runtime), "request_stop");
+    rops(h)->request_stop(h->runtime.obj);
+    hg__hub_leave(h, m);
+    m = hg__hub_enter(h, name_of(&h->runtime), "join");
+    rc = rops(h)->join(h->runtime.obj, 5000000000ull);
+    hg__hub_leave(h, m);
+    if (rc != 0) {
+        json_array_append_new(late, json_string("runtime"));
+        hg__log(h->lg, HG_LOG_ERROR, "host", "runtime mode workers did not exit in 5s");
     }
+    h->runtime.started = 0;
+    hg__inst_set_state(h->runtime.in, HG_STATE_STOPPED, 0, NULL);
+}
+
+static void report_late(hg__host *h, json_t *late, uint32_t cut)
+{
     if (json_array_size(late) > 0) {
         char *names = json_dumps(late, JSON_COMPACT);
         if (__atomic_load_n(&h->kill_flag, __ATOMIC_ACQUIRE))
@@ -222,6 +296,44 @@ void hg__hub_shutdown(hg__host *h, int immediate)
     if (cut > 0)
         hg__log(h->lg, HG_LOG_INFO, "host", "shutdown: %u connection%s cut", cut,
                 cut == 1 ? "" : "s");
+}
+
+/* Clients first (generators), then the servers and proxies they talk to: each group is asked
+ * to stop gracefully, and what of it still runs when the bound is out is stopped at once (and
+ * named) before the next group is asked; servers get at least SERVER_GRACE_NS after the
+ * clients. immediate (kill): every engine is stopped at once, none named. */
+void hg__hub_shutdown(hg__host *h, int immediate)
+{
+    struct timespec dl;
+    json_t *late = json_array();
+    uint32_t cut = 0;
+
+    if (h->stopped) {
+        json_decref(late);
+        return;
+    }
+    pthread_mutex_lock(&h->mu);
+    h->stopping = 1;
+    h->shutdown_since_ns = hg__now_ns();
+    pthread_mutex_unlock(&h->mu);
+    hg__cancel_fire(h->root);
+    deadline_after(&dl, h->cfg->shutdown_timeout_ns);
+    if (!immediate) {
+        stop_group(h, 0, HG_STOP_GRACEFUL);
+        wait_group(h, 0, &dl);
+    }
+    cut += cut_group(h, 0, immediate ? NULL : late);
+    if (!immediate) {
+        struct timespec grace;
+        stop_group(h, 1, HG_STOP_GRACEFUL);
+        deadline_after(&grace, SERVER_GRACE_NS);
+        if (grace.tv_sec > dl.tv_sec || (grace.tv_sec == dl.tv_sec && grace.tv_nsec > dl.tv_nsec))
+            dl = grace;
+        wait_group(h, 1, &dl);
+    }
+    cut += cut_group(h, 1, immediate ? NULL : late);
+    stop_runtime(h, late);
+    report_late(h, late, cut);
     free(h->not_stopped);
     h->not_stopped = json_dumps(late, JSON_COMPACT);
     json_decref(late);
@@ -229,6 +341,7 @@ void hg__hub_shutdown(hg__host *h, int immediate)
     h->cut = cut;
     h->stopped = 1;
     h->stopping = 0;
+    h->shutdown_since_ns = 0;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
 }
@@ -237,13 +350,13 @@ void hg__hub_shutdown(hg__host *h, int immediate)
 uint32_t hg__hub_stop_entry(hg__host *h, hg__entry *e)
 {
     struct timespec dl;
-    uint32_t cut = 0;
+    uint32_t cut = 0, left;
     if (!e->started)
         return 0;
     if (!is_final(hg__inst_state(e->in, NULL))) {
         hg__inst_set_state(e->in, HG_STATE_STOPPING, 0, NULL);
         e->stop_asked = 1;
-        pops(e)->stop(e->obj, HG_STOP_GRACEFUL);
+        call_stop(h, e, HG_STOP_GRACEFUL);
         deadline_after(&dl, h->cfg->shutdown_timeout_ns);
         pthread_mutex_lock(&h->mu);
         while (!is_final(hg__inst_state(e->in, NULL)) &&
@@ -256,14 +369,11 @@ uint32_t hg__hub_stop_entry(hg__host *h, hg__entry *e)
             uint64_t open = 0;
             hg__inst_counter(e->in, "connections_open", &open);
             cut = (uint32_t)open;
-            pops(e)->stop(e->obj, HG_STOP_NOW);
+            call_stop(h, e, HG_STOP_NOW);
         }
     }
-    if (e->net != NULL) {
-        uint32_t left = rops(h)->net_close(h->runtime.obj, e->net);
-        cut = left > cut ? left : cut;
-        e->net = NULL;
-    }
+    left = call_net_close(h, e);
+    cut = left > cut ? left : cut;
     if (!is_final(hg__inst_state(e->in, NULL)))
         hg__inst_set_state(e->in, HG_STATE_STOPPED, 0, NULL);
     e->started = 0;
@@ -272,6 +382,28 @@ uint32_t hg__hub_stop_entry(hg__host *h, hg__entry *e)
 
 /* --- the hub thread and its queue --- */
 
+static void msg_free(hg__msg *m)
+{
+    free(m->text);
+    free(m->call_name);
+    free(m->reply);
+    free(m);
+}
+
+static hg__msg *msg_new(const char *text, const char *call_name)
+{
+    hg__msg *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return NULL;
+    m->text = strdup(text);
+    m->call_name = call_name ? strdup(call_name) : NULL;
+    if (m->text == NULL || (call_name && m->call_name == NULL)) {
+        msg_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 static void *hub_main(void *arg)
 {
     hg__host *h = arg;
@@ -279,6 +411,7 @@ static void *hub_main(void *arg)
     pthread_mutex_lock(&h->mu);
     for (;;) {
         hg__msg *m;
+        char *reply;
         while (h->head == NULL && !h->hub_quit)
             pthread_cond_wait(&h->cv, &h->mu);
         if (h->head == NULL && h->hub_quit)
@@ -287,9 +420,15 @@ static void *hub_main(void *arg)
         h->head = m->next;
         if (h->head == NULL)
             h->tail = NULL;
+        m->taken = 1;
         pthread_mutex_unlock(&h->mu);
-        m->reply = hg__command_run(h, m->text, m->call_name);
+        reply = hg__command_run(h, m->text, m->call_name);
         pthread_mutex_lock(&h->mu);
+        m->reply = reply;
+        if (m->abandoned) {
+            msg_free(m); /* its sender timed out and left it to us */
+            continue;
+        }
         m->done = 1;
         pthread_cond_broadcast(&h->cv);
     }
@@ -299,10 +438,10 @@ static void *hub_main(void *arg)
 
 int hg__hub_start(hg__host *h)
 {
-    sigset_t all, old;
+    sigset_t set, old;
     int err;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    hg__crash_block_set(&set); /* no process signals, but its own crash still reports */
+    pthread_sigmask(SIG_SETMASK, &set, &old);
     err = pthread_create(&h->hub, NULL, hub_main, h);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0)
@@ -323,35 +462,51 @@ void hg__hub_stop(hg__host *h)
     h->hub_running = 0;
 }
 
-/* Queues a message and waits for the hub's reply, at most wait_ns. On a time-out the caller
- * still waits for the hub to finish the message before freeing it (the hub holds it); every
- * command the hub runs is bounded itself (shutdown by its timeout), so that wait ends. */
+/* 1 when the hub has been inside one engine call for longer than wait_ns: a message sent now
+ * would only time out. Called with mu held. */
+static int hub_stuck(const hg__host *h, uint64_t wait_ns)
+{
+    return h->busy_engine != NULL && hg__now_ns() - h->busy_since_ns > wait_ns;
+}
+
+/* Takes m off the queue (the hub has not taken it). Called with mu held. */
+static void unqueue(hg__host *h, hg__msg *m)
+{
+    hg__msg **p = &h->head, *prev = NULL;
+    while (*p != NULL && *p != m) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (*p == NULL)
+        return;
+    *p = m->next;
+    if (h->tail == m)
+        h->tail = prev;
+}
+
+/* Queues a message and waits for the hub's reply, at most wait_ns. On a time-out the message
+ * is taken back off the queue, or, when the hub is running it, left to the hub to free: the
+ * sender never waits longer than wait_ns, whatever an engine does to the hub. */
 static int send_msg(hg__host *h, const char *text, const char *call_name, uint64_t wait_ns,
                     char **reply)
 {
-    hg__msg *m = calloc(1, sizeof *m);
+    hg__msg *m;
     struct timespec dl;
     int rc = 0;
 
     *reply = NULL;
+    if (!h->hub_running)
+        return HG_ECLOSED;
+    m = msg_new(text, call_name);
     if (m == NULL)
         return HG_ENOMEM;
-    m->text = strdup(text);
-    m->call_name = call_name ? strdup(call_name) : NULL;
-    if (m->text == NULL || (call_name && m->call_name == NULL)) {
-        free(m->text);
-        free(m->call_name);
-        free(m);
-        return HG_ENOMEM;
-    }
-    if (!h->hub_running) {
-        free(m->text);
-        free(m->call_name);
-        free(m);
-        return HG_ECLOSED;
-    }
     deadline_after(&dl, wait_ns);
     pthread_mutex_lock(&h->mu);
+    if (hub_stuck(h, wait_ns)) {
+        pthread_mutex_unlock(&h->mu);
+        msg_free(m);
+        return HG_ETIMEDOUT;
+    }
     if (h->tail)
         h->tail->next = m;
     else
@@ -364,27 +519,26 @@ static int send_msg(hg__host *h, const char *text, const char *call_name, uint64
             break;
         }
     }
+    if (rc != 0 && m->taken) {
+        m->abandoned = 1;
+        m = NULL;
+    } else if (rc != 0) {
+        unqueue(h, m);
+    }
     pthread_mutex_unlock(&h->mu);
-    if (rc != 0) {
-        /* The hub still holds m; it finishes it later. We wait for that without a bound only
-         * here, because freeing m under the hub would be a use-after-free. Every command the
-         * hub runs is itself bounded (shutdown by its timeout), so this ends. */
-        pthread_mutex_lock(&h->mu);
-        while (!m->done)
-            pthread_cond_wait(&h->cv, &h->mu);
-        pthread_mutex_unlock(&h->mu);
-        free(m->reply);
+    if (m != NULL && rc == 0) {
+        *reply = m->reply;
         m->reply = NULL;
     }
-    *reply = m->reply;
-    free(m->text);
-    free(m->call_name);
-    free(m);
+    if (m != NULL)
+        msg_free(m);
     return rc;
 }
 
-static uint64_t wait_for_verb(const hg__host *h, const char *text)
+uint64_t hg__host_command_bound(const hg__host *h, const char *text)
 {
+    if (text == NULL)
+        return COMMAND_WAIT_NS;
     while (*text == ' ' || *text == '\t')
         text++;
     if (strncmp(text, "shutdown", 8) == 0 || strncmp(text, "reload", 6) == 0 ||
@@ -397,14 +551,40 @@ int hg__host_command(hg__host *h, const char *text, char **reply)
 {
     if (h == NULL || text == NULL || reply == NULL)
         return HG_EINVAL;
-    return send_msg(h, text, NULL, wait_for_verb(h, text), reply);
+    return send_msg(h, text, NULL, hg__host_command_bound(h, text), reply);
 }
 
 int hg__host_call(hg__host *h, const char *name, const char *json_args, char **reply)
 {
     if (h == NULL || name == NULL || reply == NULL)
         return HG_EINVAL;
-    return send_msg(h, json_args ? json_args : "null", name, COMMAND_WAIT_NS, reply);
+    return send_msg(h, json_args ? json_args : "null", name, hg__host_command_bound(h, NULL),
+                    reply);
+}
+
+hg__hub_busy hg__host_busy(hg__host *h)
+{
+    hg__hub_busy b;
+    pthread_mutex_lock(&h->mu);
+    b.engine = h->busy_engine;
+    b.what = h->busy_what;
+    b.since_ns = h->busy_since_ns;
+    pthread_mutex_unlock(&h->mu);
+    return b;
+}
+
+uint64_t hg__host_shutdown_since(hg__host *h)
+{
+    uint64_t t;
+    pthread_mutex_lock(&h->mu);
+    t = h->shutdown_since_ns;
+    pthread_mutex_unlock(&h->mu);
+    return t;
+}
+
+int hg__host_killed(hg__host *h)
+{
+    return __atomic_load_n(&h->kill_flag, __ATOMIC_ACQUIRE);
 }
 
 int hg__host_start(hg__host *h)
@@ -450,16 +630,23 @@ int hg__host_shutdown(hg__host *h)
     return rc;
 }
 
-void hg__host_kill(hg__host *h)
+int hg__host_kill_within(hg__host *h, uint64_t wait_ns)
 {
     char *reply = NULL;
+    int rc;
     if (!h->hub_running)
-        return;
+        return 0;
     /* A shutdown in progress on the hub sees the flag and stops waiting. */
     __atomic_store_n(&h->kill_flag, 1, __ATOMIC_RELEASE);
     hg__host_broadcast(h);
-    hg__host_command(h, "kill", &reply);
+    rc = send_msg(h, "kill", NULL, wait_ns, &reply);
     free(reply);
+    return rc;
+}
+
+void hg__host_kill(hg__host *h)
+{
+    hg__host_kill_within(h, COMMAND_WAIT_NS);
 }
 
 /* Done once every client pipeline is no longer running: finished, stopped by a command

@@ -141,6 +141,10 @@ int hg__inst_record_at(hg__inst *in, uint32_t i, hg_conn_record *out)
     return rc;
 }
 
+/* Keep in step with hg__inst_json below: every key it writes before the facts and counters. */
+const char *const hg__inst_host_keys[] = {"engine",     "kind",       "state", "error",
+                                          "started_ns", "stopped_ns", NULL};
+
 void *hg__inst_json(hg__inst *in, const char *engine, const char *kind_name)
 {
     json_t *o = json_object();

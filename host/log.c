@@ -1,5 +1,6 @@
 /* log.c - the host's logger: levelled, timestamped lines to stderr and to registered sinks.
- * One logger per host; a mutex keeps lines whole when several threads log. */
+ * One logger per host; a mutex keeps lines whole when several threads log. Control characters in
+ * a message are escaped (\n, \xNN): one call is one line, and no message drives the terminal. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdarg.h>
@@ -144,24 +145,80 @@ int hg__logger_add_sink(hg__logger *lg, hg__log_sink fn, void *ud)
     return rc;
 }
 
-void hg__log_msg(hg__logger *lg, uint32_t level, const char *who, const char *msg)
+/* A level outside ERROR..TRACE is logged at the nearest one: 0 as an error, above TRACE as trace. */
+static uint32_t clamp_level(uint32_t level)
+{
+    if (level < HG_LOG_ERROR)
+        return HG_LOG_ERROR;
+    return level > HG_LOG_TRACE ? HG_LOG_TRACE : level;
+}
+
+/* 1 when s holds a byte a terminal acts on: a C0 control (newline, ESC, ...) or DEL. */
+static int has_control(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* s with newline, CR and tab as \n, \r, \t and every other control byte as \xNN, so one call
+ * is one line and a message cannot drive the terminal. A new string (NULL: out of memory). */
+static char *escape_controls(const char *s)
+{
+    char *out = malloc(4 * strlen(s) + 1), *p = out;
+    if (out == NULL)
+        return NULL;
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n' || c == '\r' || c == '\t') {
+            *p++ = '\\';
+            *p++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20 || c == 0x7f) {
+            p += sprintf(p, "\\x%02x", c);
+        } else {
+            *p++ = (char)c;
+        }
+    }
+    *p = '\0';
+    return out;
+}
+
+static void emit(hg__logger *lg, uint32_t level, const char *who, const char *msg)
 {
     struct timespec ts;
     struct tm tm;
     char stamp[32];
 
-    if (lg == NULL || level > hg__logger_level(lg))
-        return;
     clock_gettime(CLOCK_REALTIME, &ts);
     localtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
     pthread_mutex_lock(&lg->mu);
     if (lg->to_stderr)
         fprintf(stderr, "%s.%03ld %-5s %s: %s\n", stamp, ts.tv_nsec / 1000000L,
-                hg__log_level_name(level), who ? who : "host", msg);
+                hg__log_level_name(level), who, msg);
     for (uint32_t i = 0; i < lg->n_sinks; i++)
-        lg->sinks[i].fn(lg->sinks[i].ud, level, who ? who : "host", msg);
+        lg->sinks[i].fn(lg->sinks[i].ud, level, who, msg);
     pthread_mutex_unlock(&lg->mu);
+}
+
+void hg__log_msg(hg__logger *lg, uint32_t level, const char *who, const char *msg)
+{
+    char *escaped = NULL;
+
+    level = clamp_level(level);
+    if (lg == NULL || level > hg__logger_level(lg))
+        return;
+    if (msg == NULL)
+        msg = "";
+    if (who == NULL)
+        who = "host";
+    if (has_control(msg)) {
+        escaped = escape_controls(msg);
+        msg = escaped ? escaped : "(a message with control characters, not shown: out of memory)";
+    }
+    emit(lg, level, who, msg);
+    free(escaped);
 }
 
 void hg__log(hg__logger *lg, uint32_t level, const char *who, const char *fmt, ...)
@@ -169,7 +226,7 @@ void hg__log(hg__logger *lg, uint32_t level, const char *who, const char *fmt, .
     char buf[2048];
     va_list ap;
 
-    if (lg == NULL || level > hg__logger_level(lg))
+    if (lg == NULL || clamp_level(level) > hg__logger_level(lg))
         return;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);

@@ -18,7 +18,8 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  run [CONFIG] [--set PATH=VALUE]... [--path DIR]... [--until-done] [--json]\n"
-            "        run a host until SIGINT/SIGTERM (a second one kills) or `shutdown`;\n"
+            "        run a host until SIGINT/SIGTERM/SIGHUP (a graceful shutdown; a second\n"
+            "        signal kills) or `shutdown`;\n"
             "        --until-done: also end when no client pipeline (tcp-gen) runs any more\n"
             "        (finished, stopped by `stop NAME`, or failed);\n"
             "        --json: print each pipeline's summary as one JSON object per line;\n"
@@ -38,8 +39,9 @@ static void usage(FILE *f)
             "  HANGAR_LOG=error|warn|info|debug|trace sets the level too;\n"
             "  HANGAR_PLUGIN_PATH=DIR:DIR adds plugin directories.\n"
             "\n"
-            "exit status: 0 ok, 1 runtime failure (an engine failed, nothing runs, or a\n"
-            "graceful shutdown overran control.shutdown_timeout), 2 usage or configuration error\n");
+            "exit status: 0 ok, 1 runtime failure (an engine failed, nothing runs, a graceful\n"
+            "shutdown overran control.shutdown_timeout, or a kill), 2 usage or configuration\n"
+            "error\n");
 }
 
 int main(int argc, char **argv)

@@ -74,19 +74,59 @@ static uint64_t svc_now_ns(const hg_host *h)
 
 /* --- config view: each getter runs under the host's diag lock, as errors append to it --- */
 
+/* The list the calling thread's errors go to: the instance's own, or tmp (logged after). */
+static hg__diag *diag_for_caller(hg__inst *in, hg__diag *tmp)
+{
+    if (in->diag != NULL && (in->diag_any_thread || pthread_equal(in->diag_thread, pthread_self())))
+        return in->diag;
+    return tmp;
+}
+
+/* Errors nobody collects (after create, outside a call) are warnings: "FILE:L:C: message". */
+static void log_as_warnings(hg__inst *in, hg__diag *d)
+{
+    size_t who = strlen(in->name);
+    for (uint32_t i = 0; i < d->n; i++) {
+        const hg__diag_item *it = &d->items[i];
+        const char *msg = it->msg;
+        if (strncmp(msg, in->name, who) == 0 && msg[who] == ':' && msg[who + 1] == ' ')
+            msg += who + 2; /* the line names the instance already */
+        if (it->file && it->line > 0)
+            hg__log(in->lg, HG_LOG_WARN, in->name, "%s:%u:%u: %s", it->file, it->line, it->col,
+                    msg);
+        else
+            hg__log(in->lg, HG_LOG_WARN, in->name, "%s", msg);
+    }
+    hg__diag_free(d);
+}
+
 #define CFG_CALL(h, expr)                                                                    \
     do {                                                                                     \
         hg__inst *in_ = self_of(h);                                                          \
-        hg__cfgctx ctx_ = {in_->diag, in_->name};                                            \
+        hg__diag tmp_;                                                                       \
+        hg__cfgctx ctx_ = {NULL, in_->name};                                                 \
         int rc_;                                                                             \
-        (void)ctx_;                                                                          \
+        hg__diag_init(&tmp_);                                                                \
         if (in_->diag_mu)                                                                    \
             pthread_mutex_lock(in_->diag_mu);                                                \
+        ctx_.diag = diag_for_caller(in_, &tmp_);                                             \
         rc_ = (expr);                                                                        \
         if (in_->diag_mu)                                                                    \
             pthread_mutex_unlock(in_->diag_mu);                                              \
+        log_as_warnings(in_, &tmp_);                                                         \
         return rc_;                                                                          \
     } while (0)
+
+void hg__inst_set_diag(hg__inst *in, hg__diag *d)
+{
+    if (in->diag_mu)
+        pthread_mutex_lock(in->diag_mu);
+    in->diag = d;
+    in->diag_thread = pthread_self();
+    in->diag_any_thread = 0;
+    if (in->diag_mu)
+        pthread_mutex_unlock(in->diag_mu);
+}
 
 static const hg_config *svc_cfg_root(const hg_host *h)
 {
@@ -164,82 +204,146 @@ static int valid_ident(const char *s, int allow_dash)
     return 1;
 }
 
+static int is_host_key(const char *name)
+{
+    for (const char *const *k = hg__inst_host_keys; *k != NULL; k++)
+        if (strcmp(*k, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The index of counter `name`, or -1. Called with in->mu held. */
+static int find_counter(const hg__inst *in, const char *name)
+{
+    for (uint32_t i = 0; i < in->n_counters; i++)
+        if (strcmp(in->counters[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The index of fact `key`, or -1. Called with in->mu held. */
+static int find_info(const hg__inst *in, const char *key)
+{
+    for (uint32_t i = 0; i < in->n_info; i++)
+        if (strcmp(in->info[i].key, key) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Appends a new zeroed counter. Called with in->mu held. */
+static int add_counter(hg__inst *in, const char *name, uint32_t type, hg_counter **out)
+{
+    counter_entry *e;
+    int rc = grow((void **)&in->counters, &in->cap_counters, in->n_counters,
+                  sizeof(counter_entry));
+    if (rc != 0)
+        return rc;
+    e = &in->counters[in->n_counters];
+    e->name = strdup(name);
+    e->cell = calloc(1, sizeof *e->cell);
+    e->type = type;
+    if (e->name == NULL || e->cell == NULL) {
+        free(e->name);
+        free(e->cell);
+        return HG_ENOMEM;
+    }
+    in->n_counters++;
+    *out = e->cell;
+    return 0;
+}
+
+/* A counter and a fact share one JSON object per instance (`counters NAME`), so a name is
+ * either, never both, and never one of the keys the host writes there itself. A name already
+ * registered (by the engine or, for a pipeline, by the runtime mode) returns the same cell. */
 static int svc_counter(const hg_host *h, const char *name, uint32_t type, hg_counter **out)
 {
     hg__inst *in = self_of(h);
-    int rc = 0;
-    if (!valid_ident(name, 0) || (type != HG_COUNTER_SUM && type != HG_COUNTER_GAUGE) || !out)
+    int rc, i;
+    if (!valid_ident(name, 0) || (type != HG_COUNTER_SUM && type != HG_COUNTER_GAUGE) ||
+        out == NULL || is_host_key(name))
         return HG_EINVAL;
     pthread_mutex_lock(&in->mu);
-    for (uint32_t i = 0; i < in->n_counters; i++) {
-        if (strcmp(in->counters[i].name, name) == 0) {
-            *out = in->counters[i].cell;
-            goto out;
-        }
+    i = find_counter(in, name);
+    if (i >= 0) {
+        *out = in->counters[i].cell;
+        rc = 0;
+    } else if (find_info(in, name) >= 0) {
+        rc = HG_EEXIST;
+    } else {
+        rc = add_counter(in, name, type, out);
     }
-    rc = grow((void **)&in->counters, &in->cap_counters, in->n_counters, sizeof(counter_entry));
-    if (rc != 0)
-        goto out;
-    {
-        counter_entry *e = &in->counters[in->n_counters];
-        e->name = strdup(name);
-        e->cell = calloc(1, sizeof *e->cell);
-        e->type = type;
-        if (e->name == NULL || e->cell == NULL) {
-            free(e->name);
-            free(e->cell);
-            rc = HG_ENOMEM;
-            goto out;
-        }
-        in->n_counters++;
-        *out = e->cell;
-    }
-out:
     pthread_mutex_unlock(&in->mu);
     return rc;
+}
+
+/* Appends fact key = v, taking v on success. Called with in->mu held. */
+static int add_info(hg__inst *in, const char *key, char *v)
+{
+    char *k;
+    int rc = grow((void **)&in->info, &in->cap_info, in->n_info, sizeof(info_entry));
+    if (rc != 0)
+        return rc;
+    k = strdup(key);
+    if (k == NULL)
+        return HG_ENOMEM;
+    in->info[in->n_info].key = k;
+    in->info[in->n_info].value = v;
+    in->n_info++;
+    return 0;
 }
 
 static int svc_set_info(const hg_host *h, const char *key, const char *value)
 {
     hg__inst *in = self_of(h);
     char *v;
-    int rc = 0;
-    if (!valid_ident(key, 0) || value == NULL)
+    int rc = 0, i;
+    if (!valid_ident(key, 0) || value == NULL || is_host_key(key))
         return HG_EINVAL;
     v = strdup(value);
     if (v == NULL)
         return HG_ENOMEM;
     pthread_mutex_lock(&in->mu);
-    for (uint32_t i = 0; i < in->n_info; i++) {
-        if (strcmp(in->info[i].key, key) == 0) {
-            free(in->info[i].value);
-            in->info[i].value = v;
-            goto out;
-        }
+    i = find_info(in, key);
+    if (i >= 0) {
+        free(in->info[i].value);
+        in->info[i].value = v;
+        v = NULL;
+    } else if (find_counter(in, key) >= 0) {
+        rc = HG_EEXIST;
+    } else {
+        rc = add_info(in, key, v);
+        if (rc == 0)
+            v = NULL;
     }
-    rc = grow((void **)&in->info, &in->cap_info, in->n_info, sizeof(info_entry));
-    if (rc == 0) {
-        in->info[in->n_info].key = strdup(key);
-        if (in->info[in->n_info].key == NULL) {
-            rc = HG_ENOMEM;
-        } else {
-            in->info[in->n_info].value = v;
-            in->n_info++;
-        }
-    }
-    if (rc != 0)
-        free(v);
-out:
     pthread_mutex_unlock(&in->mu);
+    free(v);
     return rc;
 }
 
-void hg__inst_set_state(hg__inst *in, uint32_t state, int status, const char *message)
+/* Whether an engine may report state `to` while its instance is in `from` (the rules are in
+ * host.h). The host's own changes (start, stop, restart) are not checked. */
+static int engine_may_report(uint32_t from, uint32_t to)
 {
-    char *err = message ? strdup(message) : NULL;
-    uint32_t old;
-    pthread_mutex_lock(&in->mu);
-    old = in->state;
+    switch (to) {
+    case HG_STATE_FAILED:
+        return 1;
+    case HG_STATE_STOPPED:
+        return from != HG_STATE_FAILED;
+    case HG_STATE_STOPPING:
+        return from != HG_STATE_STOPPED && from != HG_STATE_FAILED;
+    case HG_STATE_READY:
+    case HG_STATE_RUNNING:
+    case HG_STATE_PAUSED:
+        return from == HG_STATE_CREATED || from == HG_STATE_READY ||
+               from == HG_STATE_RUNNING || from == HG_STATE_PAUSED;
+    default: /* CREATED is where the host puts an instance, never a report; or no state at all */
+        return 0;
+    }
+}
+
+/* Stores the state and stamps the times. Called with in->mu held; takes *err. */
+static void store_state(hg__inst *in, uint32_t state, int status, char **err)
+{
     in->state = state;
     if (state == HG_STATE_RUNNING && (in->started_ns == 0 || in->stopped_ns != 0)) {
         in->started_ns = mono_ns(); /* the latest start: a restart begins the times anew */
@@ -247,28 +351,66 @@ void hg__inst_set_state(hg__inst *in, uint32_t state, int status, const char *me
     }
     if ((state == HG_STATE_STOPPED || state == HG_STATE_FAILED) && in->stopped_ns == 0)
         in->stopped_ns = mono_ns();
-    if (state == HG_STATE_FAILED || err != NULL) {
+    if (state == HG_STATE_FAILED || *err != NULL) {
         free(in->error);
-        in->error = err;
-        err = NULL;
+        in->error = *err;
+        *err = NULL;
         in->status = status;
+    }
+}
+
+static void log_refusal(hg__inst *in, uint32_t from, uint32_t to, uint32_t n_before)
+{
+    /* A plugin that keeps reporting the wrong state would flood the log: warn once. */
+    hg__log(in->lg, n_before == 0 ? HG_LOG_WARN : HG_LOG_DEBUG, in->name,
+            "set_state(%s) refused while %s (%s): the state stays %s", hg__state_name(to),
+            hg__state_name(from), hg_err_name(HG_ESTATE), hg__state_name(from));
+}
+
+/* Sets the state; an engine's report (checked) is refused when the rules forbid it. Returns 0
+ * or HG_ESTATE. */
+static int change_state(hg__inst *in, uint32_t state, int status, const char *message,
+                        int checked)
+{
+    char *err = message ? strdup(message) : NULL;
+    uint32_t old, refusals = 0;
+    int rc = 0;
+    if (state == HG_STATE_FAILED && status == 0)
+        status = HG_EFAIL; /* "failed: success (OK)" says nothing */
+    pthread_mutex_lock(&in->mu);
+    old = in->state;
+    if (checked && !engine_may_report(old, state)) {
+        refusals = in->state_refusals++;
+        rc = HG_ESTATE;
+    } else {
+        store_state(in, state, status, &err);
     }
     pthread_mutex_unlock(&in->mu);
     free(err);
+    if (rc != 0) {
+        log_refusal(in, old, state, refusals);
+        return rc;
+    }
     if (state == HG_STATE_FAILED && old != HG_STATE_FAILED)
         hg__log(in->lg, HG_LOG_ERROR, in->name, "failed: %s (%s)",
                 message ? message : hg_strerror(status), hg_err_name(status));
     if (in->hooks.state_changed && old != state)
         in->hooks.state_changed(in->hooks.ud, in);
+    return 0;
+}
+
+void hg__inst_set_state(hg__inst *in, uint32_t state, int status, const char *message)
+{
+    change_state(in, state, status, message, 0);
 }
 
 static void svc_set_state(const hg_host *h, uint32_t state, int status, const char *message)
 {
-    if (state < HG_STATE_CREATED || state > HG_STATE_FAILED)
-        return;
-    hg__inst_set_state(self_of(h), state, status, message);
+    change_state(self_of(h), state, status, message, 1);
 }
 
+/* The host numbers records itself as it stores them: an id the runtime mode gives restarts
+ * with every start of the pipeline (a new net), the host's does not. */
 static int svc_record(const hg_host *h, const hg_conn_record *rec)
 {
     hg__inst *in = self_of(h);
@@ -286,6 +428,7 @@ static int svc_record(const hg_host *h, const hg_conn_record *rec)
     copy.peer[sizeof copy.peer - 1] = '\0';
     copy.local[sizeof copy.local - 1] = '\0';
     pthread_mutex_lock(&in->mu);
+    copy.id = ++in->record_seq;
     in->ring[(in->ring_head + in->ring_count) % in->ring_cap] = copy;
     if (in->ring_count < in->ring_cap) {
         in->ring_count++;
@@ -519,6 +662,7 @@ int hg__inst_new(const char *name, const hg__node *cfg, hg__logger *lg, hg__diag
         in->lg = lg;
     }
     in->diag = d ? d : &in->own_diag;
+    in->diag_any_thread = 1;
     in->diag_mu = diag_mu;
     if (hooks)
         in->hooks = *hooks;

@@ -33,6 +33,10 @@ int hg__inst_new(const char *name, const hg__node *cfg, hg__logger *lg, hg__diag
                  pthread_mutex_t *diag_mu, hg_cancel *parent, const hg__inst_hooks *hooks,
                  hg__inst **out);
 const char *hg__inst_name(const hg__inst *in);
+/* Where the calling thread's config getter errors go from now on: d (borrowed until the next
+ * call), or NULL to log them as warnings. The host detaches the create-time list after create
+ * and lends a list to an engine command for its duration. Under the instance's diag lock. */
+void hg__inst_set_diag(hg__inst *in, hg__diag *d);
 /* Sets the state from the host's side (also stamps started/stopped times). */
 void hg__inst_set_state(hg__inst *in, uint32_t state, int status, const char *message);
 /* The instance as a JSON object (counters, facts, state, error, times): a json_t * (jansson),

@@ -27,9 +27,14 @@ struct hg__inst {
     const hg__node *cfg;
     hg__logger *lg;
     int own_lg;
+    /* Where config getters record errors, under diag_mu: the list of create (any thread), then
+     * NULL (errors are logged as warnings), or a `call`'s list while the hub runs the engine's
+     * command (that thread only; others log theirs). */
     hg__diag *diag;
     hg__diag own_diag;
     pthread_mutex_t *diag_mu;
+    pthread_t diag_thread; /* the only thread whose errors go to diag, unless diag_any_thread */
+    uint8_t diag_any_thread;
     hg__inst_hooks hooks;
     hg_cancel *token;
     hg_cancel *own_root; /* standalone: the root our token hangs off */
@@ -45,10 +50,16 @@ struct hg__inst {
     int status;
     char *error;
     uint64_t started_ns, stopped_ns;
+    uint32_t state_refusals; /* set_state reports refused so far (the first one is a warning) */
 
     hg_conn_record *ring;
     uint32_t ring_cap, ring_head, ring_count;
     uint64_t ring_dropped;
+    uint64_t record_seq; /* the last record id the host handed out (ids start at 1) */
 };
+
+/* The keys hg__inst_json writes itself into an instance's object (inst.c), NULL-terminated: a
+ * plugin's fact or counter of one of these names is refused (services.c). */
+extern const char *const hg__inst_host_keys[];
 
 #endif

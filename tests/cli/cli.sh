@@ -37,6 +37,15 @@ wait_log() {
     done
     return 1
 }
+# Waits for PID at most SECONDS; past that kills it (-KILL, by its PID) so that a hang fails the
+# test instead of the suite. Sets st to the exit status (137 after the kill).
+wait_pid() {
+    local end=$(($(ms) + $2 * 1000))
+    while kill -0 "$1" 2>/dev/null && [ "$(ms)" -lt "$end" ]; do sleep 0.05; done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1"
+    st=$?
+}
 
 "$HANGAR" --help >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 0 ] && grep -q '^usage: hangar' "$TMP/out" && [ ! -s "$TMP/err" ]
@@ -95,6 +104,17 @@ st=$?
 t1=$(ms)
 [ "$st" -eq 0 ] && [ $((t1 - t0)) -lt 2000 ]
 check $? "SIGTERM shuts down gracefully: exit 0 in $((t1 - t0)) ms" "$TMP/run.err"
+
+# SIGHUP is the same graceful shutdown (not a reload).
+rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
+"$HANGAR" run "$TMP/echo.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
+pid=$!
+pids+=("$pid")
+wait_log "$TMP/run.err" 'listening on 127\.0\.0\.1:[0-9]*' >/dev/null
+kill -HUP "$pid"
+wait_pid "$pid" 10
+[ "$st" -eq 0 ] && grep -q "Hangup: shutting down" "$TMP/run.err"
+check $? "SIGHUP shuts down gracefully too: exit 0 (got $st)" "$TMP/run.err"
 
 # An idle client keeps echo busy: the first SIGTERM waits (bounded), a second one kills.
 sed -i 's/shutdown_timeout: 2s/shutdown_timeout: 20s/' "$TMP/echo.yaml"
@@ -186,11 +206,11 @@ wait "$busy"
 ctl() { # SOCKET TEXT
     if command -v python3 >/dev/null; then
         python3 -c '
-import socket, sys
+import os, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(15)
 s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode())
+s.sendall(os.fsencode(sys.argv[2]))
 s.shutdown(socket.SHUT_WR)
 out = b""
 while True:
@@ -278,12 +298,47 @@ YAML
             { [ "$how" = SIGTERM ] || [ "$reply" = '{"ok":true,"cut":1,"not_stopped":["echo"]}' ]; }
         check $? "a shutdown by $how that overran shutdown_timeout exits 1 (got $st, $reply)" "$TMP/run.err"
     done
+
+    # `kill` is not a clean stop: run exits 1, as after a second signal.
+    rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
+    "$HANGAR" run "$TMP/ctl.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
+    pid=$!
+    pids+=("$pid")
+    wait_log "$TMP/run.err" 'listening on 127\.0\.0\.1:[0-9]*' >/dev/null
+    reply=$(ctl "$TMP/ctl.sock" $'kill\n')
+    wait_pid "$pid" 10
+    [ "$st" -eq 1 ] && [ "$reply" = '{"ok":true}' ]
+    check $? "a \`kill\` command ends run with exit 1 (got $st, $reply)" "$TMP/run.err"
+
+    # The JSON form takes the instance as "name" for every verb, and a line that is not UTF-8
+    # is EINVAL, not an unknown command.
+    rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
+    "$HANGAR" run "$TMP/ctl.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
+    pid=$!
+    pids+=("$pid")
+    wait_log "$TMP/run.err" 'listening on 127\.0\.0\.1:[0-9]*' >/dev/null
+    reply=$(ctl "$TMP/ctl.sock" '{"cmd":"state","name":"echo"}')
+    [ "$reply" = '{"ok":true,"name":"echo","state":"running","error":null}' ]
+    check $? "the control socket's JSON form takes \"name\" ($reply)"
+    reply=$(ctl "$TMP/ctl.sock" $'\xff\xfe state\n')
+    [ "$reply" = '{"ok":false,"error":"the command is not valid UTF-8","code":"EINVAL"}' ]
+    check $? "a line that is not UTF-8 is refused with EINVAL ($reply)"
+    kill -TERM "$pid"
+    wait_pid "$pid" 10
+    check $(($st != 0)) "and that host stops with exit 0 (got $st)" "$TMP/run.err"
+fi
+
+# The fixture plugin (tests/plugins/good) drives the host's hostile cases.
+FIXTURES=$(dirname "$(dirname "$HANGAR")")/tests/plugins/good
+if [ ! -f "$FIXTURES/fixture-good.so" ]; then
+    n=$((n + 1))
+    echo "ok $n # SKIP engine commands and hostile engines: $FIXTURES/fixture-good.so is not built"
+    echo "1..$n"
+    exit $failed
 fi
 
 # A failed engine command's own message reaches the reply (the fixture plugin's `fail` verb).
-FIXTURES=$(dirname "$(dirname "$HANGAR")")/tests/plugins/good
-if [ -f "$FIXTURES/fixture-good.so" ]; then
-    cat >"$TMP/fail.lua" <<'LUA'
+cat >"$TMP/fail.lua" <<'LUA'
 local h = hangar.start { yaml = [[
 hangar: 1
 pipelines:
@@ -296,11 +351,145 @@ is(h:command('call one "nosuch"').error, "'one' does not know this verb",
    "a verb the engine does not know, without a message, says so")
 done_testing()
 LUA
-    HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" scenario "$TMP/fail.lua" >"$TMP/run.out" 2>&1
-    check $? "call: an engine's error message is the reply's error" "$TMP/run.out"
-else
-    n=$((n + 1))
-    echo "ok $n # SKIP call error messages: $FIXTURES/fixture-good.so is not built"
+HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" scenario "$TMP/fail.lua" >"$TMP/run.out" 2>&1
+check $? "call: an engine's error message is the reply's error" "$TMP/run.out"
+
+# Config getters after create: in a call, their error is the reply's (no stale list to write
+# to); on an engine's own thread, a warning. Replies are capped at 16 MiB.
+cat >"$TMP/getters.lua" <<'LUA'
+local h = hangar.start { yaml = [[
+hangar: 1
+pipelines:
+  - { name: hold, engine: fixture-oneshot, hold: true, late_int: zz }
+]] }
+h:wait_for(function() return h:counters("hold").late_int ~= nil end, "5s")
+is(h:counters("hold").late_int, "error", "a getter on the engine's thread after create fails")
+h:log_like("^%[warn%] hold: .*'late_int' must be an integer, got \"zz\"$",
+           "  and its error is logged as a warning")
+is_deeply(h:command('call hold {"verb":"count","n":"zz"}'),
+          { ok = false, code = "ECONFIG", error = "'hold': 'n' must be an integer, got \"zz\"" },
+          "a command failing on a badly typed argument answers with the getter's error")
+is_deeply(h:command('call hold {"verb":"count","n":[1,2]}'),
+          { ok = false, code = "ECONFIG", error = "'hold': 'n' must be an integer, got a list" },
+          "  a list too")
+is_deeply(h:command('call hold {"verb":"count","n":2,"scale":"x"}'), { ok = true, reply = { n = 2 } },
+          "a getter error in a command that succeeds is dropped")
+is(h:logged("scale"), 0, "  and not logged")
+is_deeply(h:command('call hold {"verb":"count","n":3}'), { ok = true, reply = { n = 3 } },
+          "the next call starts with no error left over")
+is(#h:command('call hold {"verb":"big","bytes":100000}').reply, 99998,
+   "a 100 kB reply comes whole")
+is_deeply(h:command('call hold {"verb":"big","bytes":4294967000}'),
+          { ok = false, code = "ENOSPC",
+            error = "'hold': reply of 4294967000 bytes is over the 16 MiB limit" },
+          "a 4 GB reply is refused without allocating it")
+is(h:command('call hold {"verb":"big","bytes":16777217}').code, "ENOSPC",
+   "one byte over 16 MiB is refused too")
+is(h:state("hold"), "running", "the host serves on")
+done_testing()
+LUA
+HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" scenario "$TMP/getters.lua" >"$TMP/run.out" 2>&1
+check $? "config getters after create: errors in a call are its reply, elsewhere warnings; replies capped" "$TMP/run.out"
+
+# Shutdown: a client that ignores stop(GRACEFUL) and holds a connection to echo is the one cut
+# with stop(NOW) and named, not echo.
+cat >"$TMP/blame.lua" <<'LUA'
+local h = hangar.start { yaml = [[
+hangar: 1
+control: { shutdown_timeout: 1s }
+pipelines:
+  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }
+  - { name: client, engine: fixture-oneshot, hold: true, connect: echo, ignore_graceful: true }
+]] }
+h:wait_for(function()
+    return h:counters("client").connected == "yes" and h:counters("echo").connections_open == 1
+end, "5s")
+local sd = h:command("shutdown")
+is_deeply(sd.not_stopped, { "client" }, "the client that ignored graceful stop overran, not echo")
+is(h:counters("client").stop, "now", "  and it was stopped with stop(NOW)")
+is(h:counters("client").ended, nil, "  not left to end because echo cut its connection")
+is(h:state("echo"), "stopped", "echo stopped gracefully once the client was cut")
+done_testing()
+LUA
+HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" scenario "$TMP/blame.lua" >"$TMP/run.out" 2>&1
+check $? "shutdown stops clients first and names the client that overran" "$TMP/run.out"
+
+# An engine whose stop never returns: the first signal's shutdown is bounded by
+# shutdown_timeout + 2 s, a second signal ends the process at once; both name the engine.
+cat >"$TMP/hold.yaml" <<YAML
+hangar: 1
+control: { socket: $TMP/hold.sock, shutdown_timeout: 1s }
+pipelines:
+  - { name: hold, engine: fixture-oneshot, hold: true, block_stop: true }
+YAML
+for how in one two; do
+    rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
+    HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" run "$TMP/hold.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
+    pid=$!
+    pids+=("$pid")
+    wait_log "$TMP/run.err" 'running 1 engine' >/dev/null
+    t0=$(ms)
+    kill -TERM "$pid"
+    if [ "$how" = one ]; then
+        wait_pid "$pid" 15
+        t1=$(ms)
+        [ "$st" -eq 1 ] && [ $((t1 - t0)) -ge 2900 ] && [ $((t1 - t0)) -lt 6000 ] &&
+            grep -q "^hangar: engine 'hold' did not return from stop within [0-9.]*s" "$TMP/run.err"
+        check $? "a stop that never returns: SIGTERM ends run after 1 s + 2 s, exit 1 (got $st after $((t1 - t0)) ms)" "$TMP/run.err"
+    else
+        sleep 0.3
+        kill -TERM "$pid"
+        wait_pid "$pid" 15
+        t1=$(ms)
+        [ "$st" -eq 1 ] && [ $((t1 - t0)) -lt 2500 ] &&
+            grep -q "again: killing" "$TMP/run.err" &&
+            grep -q "^hangar: engine 'hold' did not return from stop; exiting at once" "$TMP/run.err"
+        check $? "a stop that never returns: a second SIGTERM ends run at once, exit 1 (got $st after $((t1 - t0)) ms)" "$TMP/run.err"
+    fi
+done
+
+# A `shutdown` command stuck in that stop is bounded the same way, with no signal at all.
+if command -v python3 >/dev/null || command -v socat >/dev/null; then
+    rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
+    HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" run "$TMP/hold.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
+    pid=$!
+    pids+=("$pid")
+    wait_log "$TMP/run.err" 'running 1 engine' >/dev/null
+    t0=$(ms)
+    reply=$(ctl "$TMP/hold.sock" $'shutdown\n')
+    wait_pid "$pid" 15
+    t1=$(ms)
+    [ "$st" -eq 1 ] && [ $((t1 - t0)) -ge 2900 ] && [ $((t1 - t0)) -lt 6000 ] &&
+        grep -q "^hangar: engine 'hold' did not return from stop within" "$TMP/run.err"
+    check $? "a \`shutdown\` command stuck in a stop ends run after 1 s + 2 s, exit 1 (got $st after $((t1 - t0)) ms)" "$TMP/run.err"
+fi
+
+# An engine command that never returns: the control socket answers ETIMEDOUT after its bound,
+# then at once while the hub is still stuck; a signal still ends the process.
+if command -v python3 >/dev/null || command -v socat >/dev/null; then
+    rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
+    HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" run "$TMP/hold.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
+    pid=$!
+    pids+=("$pid")
+    wait_log "$TMP/run.err" 'running 1 engine' >/dev/null
+    t0=$(ms)
+    reply=$(ctl "$TMP/hold.sock" $'call hold "block"\n')
+    t1=$(ms)
+    [ $((t1 - t0)) -ge 9900 ] && [ $((t1 - t0)) -lt 13000 ] &&
+        [[ "$reply" == '{"ok":false,"error":"the host did not answer: its control hub has been inside engine '"'hold'"' (command) for 10.'*"s, over this command's 10s bound\",\"code\":\"ETIMEDOUT\"}" ]]
+    check $? "a command that never returns: ETIMEDOUT after 10 s naming the engine ($((t1 - t0)) ms: $reply)"
+    t0=$(ms)
+    reply=$(ctl "$TMP/hold.sock" $'counters\n')
+    t1=$(ms)
+    [ $((t1 - t0)) -lt 1000 ] && [[ "$reply" == *"inside engine 'hold' (command)"*'"code":"ETIMEDOUT"}' ]]
+    check $? "  then the next command is answered ETIMEDOUT at once ($((t1 - t0)) ms: $reply)"
+    t0=$(ms)
+    kill -TERM "$pid"
+    wait_pid "$pid" 15
+    t1=$(ms)
+    [ "$st" -eq 1 ] && [ $((t1 - t0)) -lt 6000 ] &&
+        grep -q "^hangar: engine 'hold' did not return from command within" "$TMP/run.err"
+    check $? "  and SIGTERM still ends run, exit 1 (got $st after $((t1 - t0)) ms)" "$TMP/run.err"
 fi
 
 echo "1..$n"

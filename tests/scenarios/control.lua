@@ -81,6 +81,26 @@ is(h:command("state  echo  ").state, "running", "spaces around the one name are 
 is(h:command('call echo {"verb": "stats", "x": 1}').code, "ENOTSUP",
    "call NAME JSON still takes its JSON after the name")
 
+-- Arguments that are not JSON say so, and why; a command that is not UTF-8 is EINVAL.
+is_deeply(h:command('call echo {"verb": "stats", x}'),
+          { ok = false, code = "EINVAL",
+            error = "call echo: the argument is not valid JSON: string or '}' expected near 'x' (column 19)" },
+          "call with broken JSON says it is not valid JSON, with jansson's reason and column")
+is_deeply(h:command('call echo {"verb": "a", "verb": "b"}'),
+          { ok = false, code = "EINVAL",
+            error = "call echo: the argument is not valid JSON: duplicate object key near '\"verb\"' (column 20)" },
+          "  a key given twice too")
+is(h:command("call echo 42").error,
+   "call echo: give a JSON string (the verb) or an object with a \"verb\" member",
+   "JSON without a verb asks for one")
+is(h:command("call echo").error,
+   "call echo: the JSON is missing: give the verb as a JSON string (call echo \"summary\") or an object naming it",
+   "call without JSON says it is missing")
+for _, line in ipairs { "\xff\xfe", "state \xffecho", "call echo \"\xff\"" } do
+    is_deeply(h:command(line), { ok = false, code = "EINVAL", error = "the command is not valid UTF-8" },
+              string.format("a command that is not UTF-8 (%q) is EINVAL, not an unknown command", line))
+end
+
 local sd = h:command("shutdown")
 is(sd.ok, true, "shutdown answers ok")
 is(type(sd.cut), "number", "with the count of connections cut")

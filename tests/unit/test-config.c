@@ -212,6 +212,70 @@ static void test_config_set(void)
     hg__diag_free(&d);
 }
 
+/* Reads pipeline `name`'s listen after loading yaml with one --set; NULL when it fails. */
+static const char *listen_after(const char *yaml, const char *set, const char *name,
+                                hg__config **cfg, hg__diag *d)
+{
+    hg__cfgctx ctx = { NULL, name };
+    const hg__instance_cfg *ic;
+    const char *listen = NULL;
+
+    if (load(yaml, (const char *const[]){ set }, 1, cfg, d) != 0 || !*cfg)
+        return NULL;
+    ic = hg__config_find(*cfg, name);
+    ctx.diag = d;
+    if (ic)
+        hg__cfg_string(&ctx, ic->node, "listen", &listen);
+    return listen;
+}
+
+static void test_config_set_messages(void)
+{
+    static const char numbered[] = "hangar: 1\n"
+                                   "pipelines:\n"
+                                   "  - { name: a, engine: tcp-echo, listen: \"127.0.0.1:1\" }\n"
+                                   "  - { name: \"7\", engine: tcp-echo, listen: \"127.0.0.1:2\" }\n";
+    hg__config *cfg = NULL;
+    hg__diag d;
+
+    is_int(load(NULL, (const char *const[]){ "pipelines.echo.listen=[::1]:0" }, 1, NULL, &d),
+           HG_ECONFIG, "--set with a value that is not valid YAML fails");
+    is_str(joined(&d),
+           "--set pipelines.echo.listen=[::1]:0: the value is not valid YAML (did not find "
+           "expected node content at column 2); to pass it as text, quote it: "
+           "--set 'pipelines.echo.listen=\"[::1]:0\"'",
+           "and shows the quoted form to type instead");
+    hg__diag_free(&d);
+    is_int(load(NULL, (const char *const[]){ "pipelines.echo.listen=[it's\"]:0" }, 1, NULL, &d),
+           HG_ECONFIG, "a value with quotes of its own fails the same way");
+    like_str(joined(&d), "quote it: --set 'pipelines.echo.listen=\"[it'\\''s\\\"]:0\"'",
+             "its quoted form escapes them for YAML and for the shell");
+    hg__diag_free(&d);
+    is_str(listen_after(NULL, "pipelines.echo.listen=\"[::1]:0\"", "echo", &cfg, &d), "[::1]:0",
+           "the quoted form the hint shows sets the text");
+    hg__config_free(cfg);
+    hg__diag_free(&d);
+
+    is_int(load(NULL, (const char *const[]){ "pipelines.2.listen=127.0.0.1:1" }, 1, NULL, &d),
+           HG_ECONFIG, "--set with an index past the end fails");
+    is_str(joined(&d),
+           "--set pipelines.2.listen: no item named '2' in 'pipelines', and index 2 is past its "
+           "end (2 items)", "and says the index is past the end, with the count");
+    hg__diag_free(&d);
+    is_str(listen_after(numbered, "pipelines.1.listen=127.0.0.1:9", "7", &cfg, &d), "127.0.0.1:9",
+           "an index within the list addresses the item at that index");
+    hg__config_free(cfg);
+    hg__diag_free(&d);
+    is_str(listen_after(numbered, "pipelines.7.listen=127.0.0.1:9", "7", &cfg, &d), "127.0.0.1:9",
+           "a number past the end names an item called so");
+    hg__config_free(cfg);
+    hg__diag_free(&d);
+    is_str(listen_after(numbered, "pipelines.0.listen=127.0.0.1:9", "a", &cfg, &d), "127.0.0.1:9",
+           "index 0 is the first item");
+    hg__config_free(cfg);
+    hg__diag_free(&d);
+}
+
 static void test_config_limits(void)
 {
     static const char big[] = "hangar: 1\n"
@@ -376,9 +440,12 @@ static void test_config_view(void)
                                "wait: 1.5s\n"
                                "nothing: ~\n"
                                "list: [a, b]\n"
-                               "lisen: x\n";
+                               "lisen: x\n"
+                               "qratio: \"0.5\"\n"
+                               "qword: \"maybe\"\n";
     static const char *const allowed[] = { "workers", "quoted", "n", "ratio", "flag", "qflag",
-                                           "payload", "size", "wait", "nothing", "list", NULL };
+                                           "payload", "size", "wait", "nothing", "list",
+                                           "qratio", "qword", NULL };
     static const char *const engine_keys[] = { "listen", NULL };
     hg__doc *doc = NULL;
     hg__diag d;
@@ -402,6 +469,16 @@ static void test_config_view(void)
     hg__diag_free(&d);
     is_int(hg__cfg_int(&ctx, doc->root, "quoted", &i), HG_ECONFIG,
            "a quoted scalar is never a number");
+    is_str(joined(&d),
+           "v.yaml:2:9: echo: 'quoted' must be an integer without quotes (\"5\" in quotes is a "
+           "string)", "a quoted integer is told to lose its quotes");
+    hg__diag_free(&d);
+    is_int(hg__cfg_double(&ctx, doc->root, "qratio", &x), HG_ECONFIG,
+           "a quoted \"0.5\" is no number");
+    is_str(joined(&d),
+           "v.yaml:13:9: echo: 'qratio' must be a number without quotes (\"0.5\" in quotes is a "
+           "string)", "and is told to lose its quotes");
+    hg__diag_free(&d);
     is_int(hg__cfg_int(&ctx, doc->root, "n", &i), 0, "a plain 5 is an integer");
     is_int(i, 5, "and is 5");
     is_int(hg__cfg_double(&ctx, doc->root, "ratio", &x), 0, "0.25 is a number");
@@ -409,6 +486,13 @@ static void test_config_view(void)
     is_int(hg__cfg_bool(&ctx, doc->root, "flag", &b), 0, "on is a bool");
     is_int(b, 1, "on is true");
     is_int(hg__cfg_bool(&ctx, doc->root, "qflag", &b), HG_ECONFIG, "a quoted \"yes\" is no bool");
+    is_str(joined(&d),
+           "v.yaml:6:8: echo: 'qflag' must be true or false without quotes (\"yes\" in quotes is "
+           "a string)", "a quoted bool is told to lose its quotes, not that it is wrong");
+    hg__diag_free(&d);
+    is_int(hg__cfg_bool(&ctx, doc->root, "qword", &b), HG_ECONFIG, "a quoted \"maybe\" is no bool");
+    is_str(joined(&d), "v.yaml:14:8: echo: 'qword' must be true or false, got \"maybe\"",
+           "a quoted word that is no bool either is just wrong");
     hg__diag_free(&d);
     is_int(hg__cfg_size(&ctx, doc->root, "payload", &u), HG_ECONFIG, "64XB is not a size");
     is_str(joined(&d),
@@ -463,7 +547,7 @@ static void test_config_json(void)
     is_int(hg__cfg_string(&ctx, doc->root, "s", &s), 0, "but reads as a string");
     is_int(hg__cfg_bool(&ctx, doc->root, "b", &b), 0, "a JSON true reads as a bool");
     is_int(hg__node_get(doc->root, "l")->n, 2, "a JSON array becomes a list");
-    is_str(joined(&d), "'s' must be an integer, got \"7\"",
+    is_str(joined(&d), "'s' must be an integer without quotes (\"7\" in quotes is a string)",
            "errors in JSON trees have no position");
     hg__doc_free(doc);
     hg__diag_free(&d);
@@ -539,6 +623,7 @@ int main(void)
     test_config_default();
     test_config_full();
     test_config_set();
+    test_config_set_messages();
     test_config_limits();
     test_config_did_you_mean();
     test_config_errors();

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfgtree.h"
 #include "host.h"
 #include "services.h"
 #include "tap.h"
@@ -173,6 +176,72 @@ static void test_standalone_services(void)
     hg__inst_free(in);
 }
 
+typedef struct captured {
+    char lines[8][256];
+    int n;
+} captured;
+
+static void capture(void *ud, uint32_t level, const char *who, const char *msg)
+{
+    captured *c = ud;
+    if (c->n < 8)
+        snprintf(c->lines[c->n++], sizeof c->lines[0], "%s %s: %s", hg__log_level_name(level),
+                 who, msg);
+}
+
+static void *late_getter(void *arg)
+{
+    const hg_host *h = arg;
+    int64_t v = 0;
+    return (void *)(intptr_t)h->cfg_int(h, h->cfg_root(h), "n", &v);
+}
+
+/* Config getters after create: into the list lent for this thread, else logged as warnings. */
+static void test_getter_errors(void)
+{
+    hg__doc *doc = NULL;
+    hg__diag d, lent;
+    hg__logger *lg = NULL;
+    hg__inst *in = NULL;
+    const hg_host *h;
+    const hg_config *root;
+    captured cap;
+    pthread_t t;
+    void *rc = NULL;
+    int64_t v = 0;
+
+    memset(&cap, 0, sizeof cap);
+    hg__diag_init(&d);
+    hg__diag_init(&lent);
+    hg__doc_from_json("{\"n\": \"zz\"}", &doc, &d);
+    hg__logger_new(HG_LOG_INFO, &lg);
+    hg__logger_set_stderr(lg, 0);
+    hg__logger_add_sink(lg, capture, &cap);
+    hg__inst_new_standalone("demo", doc->root, lg, &d, &in);
+    h = hg__inst_host(in);
+    root = h->cfg_root(h);
+    is_int(h->cfg_int(h, root, "n", &v), HG_ECONFIG, "a badly typed value is a config error");
+    is_int(d.n, 1, "  recorded in the create-time list");
+    hg__inst_set_diag(in, NULL);
+    is_int(h->cfg_int(h, root, "n", &v), HG_ECONFIG, "after create it is still an error");
+    is_int(d.n, 1, "  but the create-time list is left alone");
+    is_int(cap.n, 1, "  and it is logged instead");
+    is_str(cap.lines[0], "warn demo: 'n' must be an integer, got \"zz\"", "  as a warning");
+    hg__inst_set_diag(in, &lent);
+    pthread_create(&t, NULL, late_getter, (void *)h);
+    pthread_join(t, &rc);
+    is_int((int)(intptr_t)rc, HG_ECONFIG, "a getter on another thread during a lend fails");
+    ok(lent.n == 0 && cap.n == 2, "  and is logged, not put in the list lent to this thread");
+    h->cfg_int(h, root, "n", &v);
+    is_int(lent.n, 1, "this thread's error goes to the lent list");
+    hg__inst_set_diag(in, NULL);
+    hg__inst_free(in);
+    hg__logger_free(lg);
+    hg__doc_free(doc);
+    hg__diag_free(&lent);
+    hg__diag_free(&d);
+}
+
 static json_t *sock_cmd(int fd, const char *line)
 {
     char buf[8192];
@@ -226,6 +295,32 @@ static void test_control_socket(void)
     json_decref(j);
     j = sock_cmd(fd, "{not json\n");
     is_str(json_string_value(json_object_get(j, "code")), "EINVAL", "a broken JSON line is refused");
+    like_str(json_string_value(json_object_get(j, "error")), "not valid JSON: ",
+             "  saying it is not valid JSON");
+    like_str(json_string_value(json_object_get(j, "error")), "near 'not' (column 4)",
+             "  and where");
+    json_decref(j);
+    j = sock_cmd(fd, "{\"cmd\": \"state\", \"name\": \"nosuch\"}\n");
+    is_str(json_string_value(json_object_get(j, "error")), "unknown instance 'nosuch'",
+           "the JSON form takes the instance as \"name\" for any verb");
+    json_decref(j);
+    j = sock_cmd(fd, "{\"cmd\": \"call\", \"args\": \"stats\"}\n");
+    like_str(json_string_value(json_object_get(j, "error")), "call needs \"name\"",
+             "a JSON call without \"name\" says it needs one");
+    json_decref(j);
+    j = sock_cmd(fd, "{\"cmd\": \"counters\", \"args\": 1}\n");
+    is_str(json_string_value(json_object_get(j, "error")), "\"args\" is for \"cmd\": \"call\" only",
+           "\"args\" with another verb is refused, not ignored");
+    json_decref(j);
+    j = sock_cmd(fd, "{\"cmd\": \"state\", \"name\": 7}\n");
+    is_str(json_string_value(json_object_get(j, "code")), "EINVAL",
+           "a \"name\" that is no string is refused");
+    json_decref(j);
+    j = sock_cmd(fd, "\xff\xfe\n");
+    is_str(json_string_value(json_object_get(j, "code")), "EINVAL",
+           "a line that is not UTF-8 is EINVAL");
+    is_str(json_string_value(json_object_get(j, "error")), "the command is not valid UTF-8",
+           "  saying so");
     json_decref(j);
     j = sock_cmd(fd, "\n");
     is_str(json_string_value(json_object_get(j, "code")), "EINVAL", "an empty line gets a reply too");
@@ -389,5 +484,6 @@ int main(void)
     test_empty_host();
     test_bad_config();
     test_standalone_services();
+    test_getter_errors();
     return tap_done();
 }

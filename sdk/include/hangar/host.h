@@ -5,7 +5,13 @@
  * Every engine instance receives its own `const hg_host *` in its kind's create callback. That
  * pointer is valid until the instance's destroy callback returns; everything obtained through it
  * (counters, tokens, config nodes) lives at most as long. Every service takes the host pointer
- * first, so two hosts in one process never see each other. */
+ * first, so two hosts in one process never see each other.
+ *
+ * Thread tags: [any-thread] services may be called from any thread; [control-thread] ones only
+ * from inside the engine's control callbacks (create, start, stop, command, destroy), which the
+ * host calls one at a time. The tags are not enforced at run time: the host does not check the
+ * calling thread, and a [control-thread] service called from another thread (a worker, a thread
+ * from thread_spawn) is undefined behaviour, even when it seems to work. */
 #ifndef HANGAR_HOST_H
 #define HANGAR_HOST_H
 
@@ -82,7 +88,11 @@ enum {
 typedef struct hg_conn_record {
     uint32_t struct_size;
     int32_t worker;           /* the worker thread that owned the connection */
-    uint64_t id;              /* unique within the owning engine */
+    uint64_t id;              /* set by the host when it stores the record (`record`): 1, 2, 3...
+                               * in the order records reach the instance, unique and increasing
+                               * over the instance's whole life, restarts included. What the
+                               * engine puts here is ignored; the id a runtime mode gives in
+                               * conn_info and on_closed is its own, per start of the pipeline. */
     uint64_t t_open_ns;       /* accept() returned or connect() was issued; monotonic */
     uint64_t t_established_ns;/* connected (equal to t_open_ns for accepted connections); 0: never */
     uint64_t t_first_byte_ns; /* first byte received; 0: none */
@@ -113,7 +123,10 @@ struct hg_host {
 
     /* --- logging --- */
     /* Logs one line at `level` (HG_LOG_*), tagged with the instance's name. msg is borrowed for
-     * the call. [any-thread] */
+     * the call. A level below HG_LOG_ERROR (0) is logged as HG_LOG_ERROR, one above HG_LOG_TRACE
+     * as HG_LOG_TRACE. Control characters in msg are escaped, so a call is always one line and
+     * cannot drive the terminal: newline, CR and tab as \n, \r, \t, every other byte below 0x20
+     * (ESC included) and 0x7f as \xNN; other bytes (UTF-8) pass as they are. [any-thread] */
     void (*log)(const hg_host *h, uint32_t level, const char *msg);
     /* The most verbose level that is logged; skip formatting above it. [any-thread, never blocks] */
     uint32_t (*log_level)(const hg_host *h);
@@ -150,20 +163,43 @@ struct hg_host {
     int (*cfg_error)(const hg_host *h, const hg_config *node, const char *key, const char *msg);
 
     /* --- counters, facts and state --- */
-    /* Registers (or finds) counter `name` ([a-z0-9_]+) of `type` (HG_COUNTER_*). *out lives until
-     * destroy. [control-thread] */
+    /* Registers (or finds) counter `name` ([a-z0-9_]+, at most 63 bytes) of `type`
+     * (HG_COUNTER_*). *out lives until destroy. A name already registered on the instance gives
+     * the cell already there, with its first type: for a pipeline that includes the counters the
+     * runtime mode registers (connections_open, bytes_in, ...; docs/CONTROL.md), whose cells the
+     * runtime mode writes: read them, never write them. Counters and facts share one namespace
+     * (`counters NAME` shows both in one object). Returns: 0; HG_EINVAL (a bad name or type, or a
+     * name the host reserves: engine, kind, state, error, started_ns, stopped_ns); HG_EEXIST (a
+     * fact of that name was published); HG_ENOMEM. [control-thread] */
     int (*counter)(const hg_host *h, const char *name, uint32_t type, hg_counter **out);
-    /* Publishes a fact shown with the counters (e.g. "address" = "127.0.0.1:40111"). Both strings
-     * are copied. The host logs "NAME: ENGINE listening on ADDR" itself when a pipeline has
+    /* Publishes a fact shown with the counters (e.g. "address" = "127.0.0.1:40111"); publishing
+     * a key again replaces its value. key is [a-z0-9_]+ (at most 63 bytes); both strings are
+     * copied. The host logs "NAME: ENGINE listening on ADDR" itself when a pipeline has
      * published "address" by the end of its start, and resolves the pipeline's name to it for
-     * others (resolve_address). [any-thread] */
+     * others (resolve_address). Returns: 0; HG_EINVAL (a bad key, value NULL, or a key the host
+     * writes itself: engine, kind, state, error, started_ns, stopped_ns); HG_EEXIST (a counter of
+     * that name is registered); HG_ENOMEM. [any-thread] */
     int (*set_info)(const hg_host *h, const char *key, const char *value);
     /* Reports the instance's state (HG_STATE_STOPPED when a generator is done, HG_STATE_FAILED
-     * with a status and message on error). message is copied; may be NULL. [any-thread] */
+     * with a status and message on error). message is copied; may be NULL. FAILED with status 0
+     * is stored and logged as HG_EFAIL.
+     * The host itself puts an instance in CREATED, RUNNING when it starts it (again, after a
+     * stop or a failure too), STOPPING when it asks it to stop, and STOPPED when it stopped it.
+     * What an engine may report, by the current state:
+     *   FAILED                      always;
+     *   STOPPED                     unless FAILED (a failed engine stays failed until the host
+     *                               starts it again);
+     *   STOPPING                    unless STOPPED or FAILED;
+     *   READY, RUNNING, PAUSED      only from CREATED, READY, RUNNING or PAUSED: never after the
+     *                               host asked it to stop (STOPPING), after STOPPED or FAILED;
+     *   CREATED, or an unknown value  never.
+     * A report these rules forbid is refused with HG_ESTATE: the state stays as it was and the
+     * host logs a warning naming HG_ESTATE (later refusals of the instance at debug level); as
+     * this service returns nothing, that log line is the only trace. [any-thread] */
     void (*set_state)(const hg_host *h, uint32_t state, int status, const char *message);
     /* Appends a connection record to the instance's bounded ring; a no-op (returns 0) when the
-     * instance's config has `records: false` (the default). rec is copied. [any-thread, never
-     * blocks] */
+     * instance's config has `records: false` (the default). rec is copied, and the copy's id
+     * set by the host (see hg_conn_record.id). [any-thread, never blocks] */
     int (*record)(const hg_host *h, const hg_conn_record *rec);
     /* Registers a per-thread performance cell shown by `perf` under `thread_name`. *out lives
      * until destroy. [any-thread] */

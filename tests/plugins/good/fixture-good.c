@@ -1,11 +1,16 @@
 /* fixture-good.c - a well-formed plugin with one engine of each kind, each doing something small
  * but real: an idle runtime mode, a pipeline that stops at once, a connector whose streams tick
- * and a pass-through processor. init/deinit append to $HG_FIXTURE_GOOD_LOG when it is set, so
- * tests can see the process-wide reference counting. SDK only. */
+ * and a pass-through processor (the pipeline has knobs for hostile host tests: a stop that never
+ * returns, one that ignores graceful, a held connection, verbs that block or ask for any reply
+ * size). init/deinit append to $HG_FIXTURE_GOOD_LOG when it is set, so tests can see the
+ * process-wide reference counting. SDK only. */
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <hangar/hangar.h>
 
@@ -141,12 +146,57 @@ static const hg_runtime_mode_ops idle_ops = {
     .net_close = idle_net_close,
 };
 
-/* ---- pipeline "fixture-oneshot": starts, says so, reports stopped ---- */
+/* ---- pipeline "fixture-oneshot": starts, says so, reports stopped ----
+ *
+ * Knobs for the host's hostile tests (all off by default):
+ *   hold: true             stays running until stopped, instead of reporting stopped at start
+ *   connect: NAME|ADDR     (with hold) a thread holds one TCP connection there; when the peer
+ *                          closes it the pipeline reports stopped, as a generator that lost its
+ *                          server does
+ *   ignore_graceful: true  stop(GRACEFUL) is ignored; only stop(NOW) stops it
+ *   block_stop: true       stop never returns
+ *   late_int: VALUE        read with cfg_int on a thread of the pipeline after start, so a wrong
+ *                          type is a config error long after create
+ * The fact "stop" says the last stop received ("graceful" or "now"); "late_int" what the late
+ * read gave ("ok" or "error"). Verbs: summary, fail, count {"n":INT[,"scale":INT]},
+ * big {"bytes":INT} (a JSON string of that many bytes), block (never returns). */
 
 typedef struct oneshot {
     const hg_host *host;
     int64_t runs;
+    uint8_t hold, ignore_graceful, block_stop, has_late_int;
+    const char *connect;
+    hg_thread *thread;
+    int fd;  /* the held connection, -1 when none; atomic */
+    int now; /* stop(NOW) asked; atomic */
 } oneshot;
+
+static int read_bool(const hg_host *host, const hg_config *cfg, const char *key, uint8_t *out)
+{
+    int rc = host->cfg_bool(host, cfg, key, out);
+    return rc == HG_ENOENT ? 0 : rc;
+}
+
+static int oneshot_knobs(oneshot *p, const hg_config *cfg)
+{
+    const hg_host *host = p->host;
+    const hg_config *late = NULL;
+    int rc;
+    if (cfg == NULL)
+        return 0; /* no knobs (and a test's host table may have no getters beyond cfg_int) */
+    rc = read_bool(host, cfg, "hold", &p->hold);
+    if (rc == 0)
+        rc = read_bool(host, cfg, "ignore_graceful", &p->ignore_graceful);
+    if (rc == 0)
+        rc = read_bool(host, cfg, "block_stop", &p->block_stop);
+    if (rc == 0) {
+        rc = host->cfg_string(host, cfg, "connect", &p->connect);
+        if (rc == HG_ENOENT)
+            rc = 0;
+    }
+    p->has_late_int = host->cfg_child(host, cfg, "late_int", &late) == 0;
+    return rc;
+}
 
 static int oneshot_create(const hg_host *host, const hg_config *cfg, void **out)
 {
@@ -156,11 +206,14 @@ static int oneshot_create(const hg_host *host, const hg_config *cfg, void **out)
         return HG_ENOMEM;
     p->host = host;
     p->runs = 1;
+    p->fd = -1;
     rc = host->cfg_int(host, cfg, "runs", &p->runs);
     if (rc == HG_ENOENT)
         rc = 0;
     if (rc == 0 && p->runs < 0)
         rc = host->cfg_error(host, cfg, "runs", "runs must be >= 0");
+    if (rc == 0)
+        rc = oneshot_knobs(p, cfg);
     if (rc != 0) {
         free(p);
         return rc;
@@ -169,9 +222,80 @@ static int oneshot_create(const hg_host *host, const hg_config *cfg, void **out)
     return 0;
 }
 
+static void oneshot_join(oneshot *p)
+{
+    int fd;
+    if (p->thread == NULL)
+        return;
+    p->host->thread_join(p->host, p->thread);
+    p->thread = NULL;
+    fd = __atomic_exchange_n(&p->fd, -1, __ATOMIC_SEQ_CST);
+    if (fd >= 0)
+        close(fd);
+}
+
 static void oneshot_destroy(void *inst)
 {
+    oneshot_join(inst);
     free(inst);
+}
+
+/* Connects to "HOST:PORT"; returns the socket or -1. */
+static int dial(const char *addr)
+{
+    char host[128];
+    const char *colon = strrchr(addr, ':');
+    struct addrinfo hints, *res = NULL;
+    int fd = -1;
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof host)
+        return -1;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+        return -1;
+    fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* Holds the connection until the peer closes it or stop(NOW) shuts it down. */
+static void hold_connection(oneshot *p)
+{
+    char addr[128], buf[256];
+    int fd;
+    fd = p->host->resolve_address(p->host, p->connect, addr, sizeof addr) == 0 ? dial(addr) : -1;
+    if (fd < 0) {
+        p->host->set_state(p->host, HG_STATE_FAILED, HG_ECONNREFUSED, "cannot connect");
+        return;
+    }
+    __atomic_store_n(&p->fd, fd, __ATOMIC_SEQ_CST);
+    p->host->set_info(p->host, "connected", "yes");
+    /* a stop(NOW) that came before the socket was published found nothing to shut down */
+    if (!__atomic_load_n(&p->now, __ATOMIC_SEQ_CST)) {
+        while (recv(fd, buf, sizeof buf, 0) > 0)
+            ;
+    }
+    if (!__atomic_load_n(&p->now, __ATOMIC_SEQ_CST))
+        p->host->set_info(p->host, "ended", "peer closed");
+    p->host->set_state(p->host, HG_STATE_STOPPED, 0, NULL);
+}
+
+static void oneshot_thread(void *arg)
+{
+    oneshot *p = arg;
+    if (p->has_late_int) {
+        int64_t v = 0;
+        int rc = p->host->cfg_int(p->host, p->host->cfg_root(p->host), "late_int", &v);
+        p->host->set_info(p->host, "late_int", rc == 0 ? "ok" : "error");
+    }
+    if (p->connect)
+        hold_connection(p);
 }
 
 static int oneshot_start(void *inst, const hg_net *net)
@@ -182,17 +306,71 @@ static int oneshot_start(void *inst, const hg_net *net)
     (void)net;
     if (rc != 0)
         return rc;
+    oneshot_join(p); /* a restart: the last run's thread is done */
+    __atomic_store_n(&p->now, 0, __ATOMIC_SEQ_CST);
     hg_counter_add(c, (uint64_t)p->runs);
     p->host->set_info(p->host, "fixture", "started");
-    p->host->set_state(p->host, HG_STATE_STOPPED, 0, NULL);
+    if (p->has_late_int || (p->hold && p->connect))
+        rc = p->host->thread_spawn(p->host, "hold", HG_CORE_ANY, oneshot_thread, p, &p->thread);
+    if (rc != 0)
+        return rc;
+    if (!p->hold)
+        p->host->set_state(p->host, HG_STATE_STOPPED, 0, NULL);
     return 0;
 }
 
 static void oneshot_stop(void *inst, uint32_t how)
 {
     oneshot *p = inst;
-    (void)how;
+    int fd;
+    p->host->set_info(p->host, "stop", how == HG_STOP_NOW ? "now" : "graceful");
+    while (p->block_stop)
+        sleep(1); /* the hostile knob: a stop that never returns */
+    if (how == HG_STOP_GRACEFUL && p->ignore_graceful)
+        return;
+    __atomic_store_n(&p->now, 1, __ATOMIC_SEQ_CST);
+    fd = __atomic_load_n(&p->fd, __ATOMIC_SEQ_CST);
+    if (fd >= 0) {
+        shutdown(fd, SHUT_RDWR); /* the holding thread reports stopped */
+        return;
+    }
     p->host->set_state(p->host, HG_STATE_STOPPED, 0, NULL);
+}
+
+/* `count`: "n" must be an integer (a wrong type fails with the host's config error, the engine
+ * writes no text); a bad optional "scale" is ignored, so that call succeeds. */
+static int oneshot_count(oneshot *p, const hg_config *args, char *reply, uint32_t cap,
+                         uint32_t *len)
+{
+    int64_t n = 0, scale = 1;
+    int rc = p->host->cfg_int(p->host, args, "n", &n);
+    if (rc == HG_ENOENT) {
+        *len = (uint32_t)snprintf(reply, cap, "give \"n\"");
+        return HG_EINVAL;
+    }
+    if (rc != 0)
+        return rc;
+    if (p->host->cfg_int(p->host, args, "scale", &scale) != 0)
+        scale = 1;
+    *len = (uint32_t)snprintf(reply, cap, "{\"n\":%lld}", (long long)(n * scale));
+    return *len >= cap ? HG_ENOSPC : 0;
+}
+
+/* `big`: a JSON string of "bytes" bytes (quotes included), asking for room as the ABI says. */
+static int oneshot_big(oneshot *p, const hg_config *args, char *reply, uint32_t cap,
+                       uint32_t *len)
+{
+    int64_t bytes = 0;
+    if (p->host->cfg_int(p->host, args, "bytes", &bytes) != 0 || bytes < 2 ||
+        bytes > (int64_t)UINT32_MAX - 1)
+        return HG_EINVAL;
+    *len = (uint32_t)bytes;
+    if (*len >= cap)
+        return HG_ENOSPC;
+    memset(reply, 'x', *len);
+    reply[0] = reply[*len - 1] = '"';
+    reply[*len] = '\0';
+    return 0;
 }
 
 static int oneshot_command(void *inst, const char *verb, const hg_config *args, char *reply,
@@ -200,12 +378,17 @@ static int oneshot_command(void *inst, const char *verb, const hg_config *args, 
 {
     oneshot *p = inst;
     int n;
-    (void)args;
     if (strcmp(verb, "fail") == 0) { /* a failed command carries its message as text */
         n = snprintf(reply, cap, "asked to fail after %lld run(s)", (long long)p->runs);
         *len = (uint32_t)n;
         return HG_EINVAL;
     }
+    if (strcmp(verb, "count") == 0)
+        return oneshot_count(p, args, reply, cap, len);
+    if (strcmp(verb, "big") == 0)
+        return oneshot_big(p, args, reply, cap, len);
+    while (strcmp(verb, "block") == 0)
+        sleep(1); /* the hostile verb: a command that never returns */
     if (strcmp(verb, "summary") != 0)
         return HG_ENOTSUP;
     n = snprintf(reply, cap, "{\"text\":\"fixture-oneshot ran %lld time(s)\",\"runs\":%lld}",
@@ -214,7 +397,8 @@ static int oneshot_command(void *inst, const char *verb, const hg_config *args, 
     return (uint32_t)n >= cap ? HG_ENOSPC : 0;
 }
 
-static const char *const oneshot_keys[] = {"runs", NULL};
+static const char *const oneshot_keys[] = {"runs",       "hold",     "connect", "ignore_graceful",
+                                           "block_stop", "late_int", NULL};
 
 static const hg_pipeline_ops oneshot_ops = {
     .struct_size = sizeof(hg_pipeline_ops),
