@@ -155,6 +155,7 @@ static const hg_runtime_mode_ops idle_ops = {
  *                          server does
  *   ignore_graceful: true  stop(GRACEFUL) is ignored; only stop(NOW) stops it
  *   block_stop: true       stop never returns
+ *   crash_start: true      start dereferences NULL (the host's crash report names it)
  *   late_int: VALUE        read with cfg_int on a thread of the pipeline after start, so a wrong
  *                          type is a config error long after create
  * The fact "stop" says the last stop received ("graceful" or "now"); "late_int" what the late
@@ -164,7 +165,7 @@ static const hg_runtime_mode_ops idle_ops = {
 typedef struct oneshot {
     const hg_host *host;
     int64_t runs;
-    uint8_t hold, ignore_graceful, block_stop, has_late_int;
+    uint8_t hold, ignore_graceful, block_stop, crash_start, has_late_int;
     const char *connect;
     hg_thread *thread;
     int fd;  /* the held connection, -1 when none; atomic */
@@ -189,6 +190,8 @@ static int oneshot_knobs(oneshot *p, const hg_config *cfg)
         rc = read_bool(host, cfg, "ignore_graceful", &p->ignore_graceful);
     if (rc == 0)
         rc = read_bool(host, cfg, "block_stop", &p->block_stop);
+    if (rc == 0)
+        rc = read_bool(host, cfg, "crash_start", &p->crash_start);
     if (rc == 0) {
         rc = host->cfg_string(host, cfg, "connect", &p->connect);
         if (rc == HG_ENOENT)
@@ -304,6 +307,10 @@ static int oneshot_start(void *inst, const hg_net *net)
     hg_counter *c = NULL;
     int rc = p->host->counter(p->host, "runs", HG_COUNTER_SUM, &c);
     (void)net;
+    if (p->crash_start) {
+        volatile int *nowhere = NULL;
+        return *nowhere; /* the hostile knob: a plugin bug that takes the process down */
+    }
     if (rc != 0)
         return rc;
     oneshot_join(p); /* a restart: the last run's thread is done */
@@ -398,7 +405,7 @@ static int oneshot_command(void *inst, const char *verb, const hg_config *args, 
 }
 
 static const char *const oneshot_keys[] = {"runs",       "hold",     "connect", "ignore_graceful",
-                                           "block_stop", "late_int", NULL};
+                                           "block_stop", "crash_start", "late_int", NULL};
 
 static const hg_pipeline_ops oneshot_ops = {
     .struct_size = sizeof(hg_pipeline_ops),
