@@ -21,7 +21,7 @@
 #include "units.h"
 
 #define ABORT_MT "hangar.abort"
-#define GRACE_NS (20ull * 1000000000ull) /* after the timeout, before the watchdog gives up */
+#define GRACE_NS (10ull * 1000000000ull) /* after the timeout, before the watchdog gives up */
 
 typedef struct abort_obj {
     int kind;
@@ -336,7 +336,7 @@ static void *watchdog_main(void *arg)
     stopped = wait_until(w, hg__scn_now_ns() + w->timeout_ns);
     if (!stopped) {
         atomic_store(&interrupted, 1);
-        stopped = wait_until(w, hg__scn_now_ns() + w->timeout_ns + GRACE_NS);
+        stopped = wait_until(w, hg__scn_now_ns() + GRACE_NS); /* hosts stop within their bounds */
     }
     pthread_mutex_unlock(&w->mu);
     if (!stopped) {
