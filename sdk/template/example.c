@@ -47,11 +47,12 @@ static void on_data(void *ud, hg_conn *c, const uint8_t *data, uint32_t len)
         uint32_t n = len < sizeof buf ? len : (uint32_t)sizeof buf;
         for (uint32_t i = 0; i < n; i++)
             buf[i] = (uint8_t)toupper(data[i]);
+        /* counted before the write: once the peer has the answer, the counter shows it */
+        hg_counter_add(u->bytes, n);
         /* write copies what the kernel does not take at once; HG_EAGAIN means the queue is
          * above its high-water mark: stop reading until on_writable. */
         if (u->net->write(u->net, c, buf, n) == HG_EAGAIN)
             u->net->read_pause(u->net, c);
-        hg_counter_add(u->bytes, n);
         data += n;
         len -= n;
     }
