@@ -90,14 +90,12 @@ static void setup_conn(proxy *px, hg_conn *c)
 }
 
 /* The upstream's address now: the one resolved at start, or for a pipeline's name, where that
- * pipeline listens now (HG_ESTATE while it does not). [worker] */
-static int upstream_address(const proxy *px, char *buf, uint32_t cap)
+ * pipeline listens now (into buf; NULL while it does not listen). [worker] */
+static const char *upstream_address(const proxy *px, char *buf, uint32_t cap)
 {
-    if (!px->by_name) {
-        snprintf(buf, cap, "%s", px->upstream);
-        return 0;
-    }
-    return px->host->resolve_address(px->host, px->upstream_cfg, buf, cap) == 0 ? 0 : HG_ESTATE;
+    if (!px->by_name)
+        return px->upstream;
+    return px->host->resolve_address(px->host, px->upstream_cfg, buf, cap) == 0 ? buf : NULL;
 }
 
 static int on_accept(void *ud, hg_conn *c, void **conn_ud)
@@ -106,16 +104,17 @@ static int on_accept(void *ud, hg_conn *c, void **conn_ud)
     const hg_net *net = px->srv.net;
     pair *p = calloc(1, sizeof *p);
     char addr[TCP_ADDR_MAX];
+    const char *to;
     int rc;
     if (p == NULL)
         return HG_ENOMEM;
     p->px = px;
     p->s[CLIENT] = (side){.p = p, .c = c, .idx = CLIENT};
     p->s[UPSTREAM] = (side){.p = p, .idx = UPSTREAM};
-    rc = upstream_address(px, addr, sizeof addr);
-    if (rc == 0)
-        rc = net->connect(net, addr, px->connect_timeout_ns, &proxy_handler, &p->s[UPSTREAM],
-                          &p->s[UPSTREAM].c);
+    to = upstream_address(px, addr, sizeof addr);
+    rc = to == NULL ? HG_ESTATE
+                    : net->connect(net, to, px->connect_timeout_ns, &proxy_handler,
+                                   &p->s[UPSTREAM], &p->s[UPSTREAM].c);
     if (rc != 0) {
         hg_counter_add(px->upstream_failed, 1);
         free(p);
