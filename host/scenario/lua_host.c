@@ -9,7 +9,7 @@
 #include <hangar/plugin.h>
 #include <hangar/status.h>
 
-#include "host.h"
+#include "host_api.h"
 #include "scenario.h"
 
 #define HOST_MT "hangar.host"

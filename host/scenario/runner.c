@@ -16,6 +16,7 @@
 
 #include <hangar/status.h>
 
+#include "clock.h"
 #include "log.h"
 #include "scenario.h"
 #include "units.h"
@@ -73,9 +74,7 @@ void hg__scn_check(lua_State *L)
 
 uint64_t hg__scn_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return hg__now_ns();
 }
 
 void hg__scn_sleep(lua_State *L, uint64_t ns)

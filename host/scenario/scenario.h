@@ -11,11 +11,7 @@
 #include <jansson.h>
 #include <lua.h>
 
-/* hg__cli_scenario (cli.h): `hangar scenario [--timeout D] [--repeat N] [-v|-q] SCRIPT.lua
- * [ARGS]`; argv[0] is the subcommand's name. Returns the process exit status: 0 when every test
- * passed and the plan matched, 1 when a test failed, 2 when the script cannot be opened or the
- * options are wrong, 255 after bail_out. */
-#include "cli.h"
+#include "scenario_cli.h"
 
 /* ---- TAP (tap.c) ---- */
 

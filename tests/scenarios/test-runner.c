@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "scenario_cli.h"
 #include "tap.h"
 
 typedef struct scase {

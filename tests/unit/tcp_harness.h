@@ -17,7 +17,7 @@
 
 #include <hangar/plugin.h>
 
-#include "host.h"
+#include "host_api.h"
 #include "tap.h"
 
 #ifndef TCP_TEST_PLUGIN_DIRS

@@ -8,6 +8,7 @@
 #include <hangar/plugin.h>
 
 #include "cli.h"
+#include "scenario_cli.h"
 #include "cli_common.h"
 #include "log.h"
 

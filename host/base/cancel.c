@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cancel.h"
+#include "clock.h"
 
 typedef struct sub {
     struct sub *next;
@@ -141,13 +142,7 @@ int hg__cancel_wait(hg_cancel *t, uint64_t timeout_ns)
     int rc = 0;
     if (t == NULL)
         return HG_EINVAL;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += (time_t)(timeout_ns / 1000000000u);
-    dl.tv_nsec += (long)(timeout_ns % 1000000000u);
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    dl = hg__deadline_after(timeout_ns);
     pthread_mutex_lock(&t->tr->mu);
     while (!t->cancelled) {
         if (pthread_cond_timedwait(&t->tr->cv, &t->tr->mu, &dl) == ETIMEDOUT) {

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "cfgtree.h"
-#include "host.h"
-#include "services.h"
+#include "host_api.h"
+#include "instance.h"
 #include "tap.h"
 
 static int thread_count(void)

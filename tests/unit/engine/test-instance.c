@@ -1,11 +1,11 @@
-/* test-services.c - what the hg_host table lets an engine do to its instance, and what it
+/* test-instance.c - what the hg_host table lets an engine do to its instance, and what it
  * refuses: record ids across restarts, the host's own keys and name clashes between facts and
  * counters, state reports the lifecycle does not allow, and log lines a plugin cannot break. */
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <string.h>
 
-#include "services.h"
+#include "instance.h"
 #include "tap.h"
 
 /* What a log sink saw: every line's level and the last message. */

@@ -17,7 +17,7 @@
 #include <hangar/runtime_mode.h>
 
 #include "loader.h"
-#include "services.h"
+#include "instance.h"
 #include "tap.h"
 
 enum { M_ECHO, M_FLOOD, M_SHUT };

@@ -1,4 +1,4 @@
-/* inst.c - reading an instance back: counters, facts, state, records and perf cells, for the
+/* instance_read.c - reading an instance back: counters, facts, state, records and perf cells, for the
  * command channel (as JSON) and for tests; plus the names of states and close causes. */
 #define _GNU_SOURCE
 #include <jansson.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "services_priv.h"
+#include "instance_priv.h"
 
 const char *hg__state_name(uint32_t state)
 {

@@ -1,4 +1,4 @@
-/* cli_run.c - `hangar run [CONFIG]`: start a host, wait for a signal, a `shutdown` command or
+/* run.c - `hangar run [CONFIG]`: start a host, wait for a signal, a `shutdown` command or
  * (with --until-done, and always for the built-in default) the end of every client pipeline;
  * then stop gracefully and print each pipeline's summary. The only place that installs signal
  * handling: SIGINT, SIGTERM and SIGHUP shut down within control.shutdown_timeout; a second
@@ -18,10 +18,11 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "cli_common.h"
 #include <hangar/plugin.h>
 
-#include "host.h"
+#include "host_api.h"
 #include "hub.h"
 #include "log.h"
 
@@ -37,13 +38,6 @@ typedef struct shutdown_job {
     uint64_t deadline_ns; /* the shutdown is stuck past this (monotonic); 0: none asked */
 } shutdown_job;
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void *shutdown_main(void *arg)
 {
     shutdown_job *j = arg;
@@ -55,7 +49,7 @@ static void *shutdown_main(void *arg)
 /* Asks for the graceful shutdown on a thread of its own, so that signals are still seen. */
 static void shutdown_begin(shutdown_job *job)
 {
-    job->deadline_ns = mono_ns() + hg__host_config(job->h)->shutdown_timeout_ns + STUCK_GRACE_NS;
+    job->deadline_ns = hg__now_ns() + hg__host_config(job->h)->shutdown_timeout_ns + STUCK_GRACE_NS;
     job->started = pthread_create(&job->tid, NULL, shutdown_main, job) == 0;
 }
 
@@ -64,7 +58,7 @@ static void shutdown_begin(shutdown_job *job)
 static void exit_stuck(hg__host *h, int killing)
 {
     hg__hub_busy b = hg__host_busy(h);
-    double secs = b.engine ? (double)(mono_ns() - b.since_ns) / 1e9 : 0;
+    double secs = b.engine ? (double)(hg__now_ns() - b.since_ns) / 1e9 : 0;
     if (b.engine && killing)
         fprintf(stderr, "hangar: engine '%s' did not return from %s; exiting at once\n",
                 b.engine, b.what);
@@ -87,7 +81,7 @@ static void exit_stuck(hg__host *h, int killing)
  * shutdown request came back unanswered while the host still runs. */
 static int shutdown_stuck(hg__host *h, const shutdown_job *job)
 {
-    uint64_t now = mono_ns(), since = hg__host_shutdown_since(h);
+    uint64_t now = hg__now_ns(), since = hg__host_shutdown_since(h);
     uint64_t bound = hg__host_config(h)->shutdown_timeout_ns + STUCK_GRACE_NS;
     if (job->started && now > job->deadline_ns)
         return 1;

@@ -18,17 +18,6 @@
  * used up shutdown_timeout: a server is named late only when it overran itself. */
 #define SERVER_GRACE_NS (500ull * 1000000ull)
 
-static void deadline_after(struct timespec *ts, uint64_t ns)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += (time_t)(ns / 1000000000u);
-    ts->tv_nsec += (long)(ns % 1000000000u);
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 void hg__host_broadcast(hg__host *h)
 {
     pthread_mutex_lock(&h->mu);
@@ -317,7 +306,7 @@ void hg__hub_shutdown(hg__host *h, int immediate)
     h->shutdown_since_ns = hg__now_ns();
     pthread_mutex_unlock(&h->mu);
     hg__cancel_fire(h->root);
-    deadline_after(&dl, h->cfg->shutdown_timeout_ns);
+    dl = hg__deadline_after(h->cfg->shutdown_timeout_ns);
     if (!immediate) {
         stop_group(h, 0, HG_STOP_GRACEFUL);
         wait_group(h, 0, &dl);
@@ -326,7 +315,7 @@ void hg__hub_shutdown(hg__host *h, int immediate)
     if (!immediate) {
         struct timespec grace;
         stop_group(h, 1, HG_STOP_GRACEFUL);
-        deadline_after(&grace, SERVER_GRACE_NS);
+        grace = hg__deadline_after(SERVER_GRACE_NS);
         if (grace.tv_sec > dl.tv_sec || (grace.tv_sec == dl.tv_sec && grace.tv_nsec > dl.tv_nsec))
             dl = grace;
         wait_group(h, 1, &dl);
@@ -357,7 +346,7 @@ uint32_t hg__hub_stop_entry(hg__host *h, hg__entry *e)
         hg__inst_set_state(e->in, HG_STATE_STOPPING, 0, NULL);
         e->stop_asked = 1;
         call_stop(h, e, HG_STOP_GRACEFUL);
-        deadline_after(&dl, h->cfg->shutdown_timeout_ns);
+        dl = hg__deadline_after(h->cfg->shutdown_timeout_ns);
         pthread_mutex_lock(&h->mu);
         while (!is_final(hg__inst_state(e->in, NULL)) &&
                !__atomic_load_n(&h->kill_flag, __ATOMIC_ACQUIRE)) {
@@ -500,7 +489,7 @@ static int send_msg(hg__host *h, const char *text, const char *call_name, uint64
     m = msg_new(text, call_name);
     if (m == NULL)
         return HG_ENOMEM;
-    deadline_after(&dl, wait_ns);
+    dl = hg__deadline_after(wait_ns);
     pthread_mutex_lock(&h->mu);
     if (hub_stuck(h, wait_ns)) {
         pthread_mutex_unlock(&h->mu);
@@ -670,7 +659,7 @@ int hg__host_wait(hg__host *h, int until_done, uint64_t timeout_ns)
 {
     struct timespec dl;
     int rc = 0;
-    deadline_after(&dl, timeout_ns);
+    dl = hg__deadline_after(timeout_ns);
     pthread_mutex_lock(&h->mu);
     while (!h->stopped && !(until_done && hg__host_done(h))) {
         if (pthread_cond_timedwait(&h->cv, &h->mu, &dl) == ETIMEDOUT) {

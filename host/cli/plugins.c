@@ -1,4 +1,4 @@
-/* cli_plugins.c - `hangar plugins [--path DIR]... [--json] [CONFIG]`: probes every candidate on
+/* plugins.c - `hangar plugins [--path DIR]... [--json] [CONFIG]`: probes every candidate on
  * the search path (in a child process) and lists each plugin with its engines, and each refused
  * file with the reason. */
 #define _GNU_SOURCE

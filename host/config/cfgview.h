@@ -1,5 +1,5 @@
 /* cfgview.h - the typed getters behind hg_host's cfg_* services: read a node of the tree, report
- * a wrong type or unit as "FILE:LINE:COL: WHO: message" into a diag list. services.c wraps these
+ * a wrong type or unit as "FILE:LINE:COL: WHO: message" into a diag list. instance.c wraps these
  * into the hg_host table; the host's own schema (config.c) uses them too. hg_config pointers
  * handed to plugins are hg__node pointers. */
 #ifndef HG_CFGVIEW_H

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "host.h"
+#include "host_api.h"
 
 /* The engine call the hub thread is inside. */
 typedef struct hg__hub_busy {

@@ -1,4 +1,4 @@
-/* cli_check.c - `hangar check CONFIG`: load the configuration and the plugins it names and
+/* check.c - `hangar check CONFIG`: load the configuration and the plugins it names and
  * create every instance (engines validate their keys) without starting anything. Also the
  * option parsing that run and check share. */
 #define _GNU_SOURCE
@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "cli_common.h"
-#include "host.h"
+#include "host_api.h"
 #include "log.h"
 
 static int takes_value(const char *a, const char *name, int *i, int argc, char **argv,

@@ -1,4 +1,4 @@
-/* services.c - the hg_host table behind every engine instance: identity, logging, time, the
+/* instance.c - the hg_host table behind every engine instance: identity, logging, time, the
  * config view, counters, facts, state, records, perf cells, threads and cancel tokens. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -10,9 +10,10 @@
 #include <time.h>
 
 #include "cancel.h"
+#include "clock.h"
 #include "cfgview.h"
 #include "crash.h"
-#include "services_priv.h"
+#include "instance_priv.h"
 
 struct hg_thread {
     pthread_t tid;
@@ -26,13 +27,6 @@ struct hg_thread {
 static hg__inst *self_of(const hg_host *h)
 {
     return (hg__inst *)h->host_data;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int grow(void **arr, uint32_t *cap, uint32_t n, size_t elem)
@@ -69,7 +63,7 @@ static uint32_t svc_log_level(const hg_host *h)
 static uint64_t svc_now_ns(const hg_host *h)
 {
     (void)h;
-    return mono_ns();
+    return hg__now_ns();
 }
 
 /* --- config view: each getter runs under the host's diag lock, as errors append to it --- */
@@ -346,11 +340,11 @@ static void store_state(hg__inst *in, uint32_t state, int status, char **err)
 {
     in->state = state;
     if (state == HG_STATE_RUNNING && (in->started_ns == 0 || in->stopped_ns != 0)) {
-        in->started_ns = mono_ns(); /* the latest start: a restart begins the times anew */
+        in->started_ns = hg__now_ns(); /* the latest start: a restart begins the times anew */
         in->stopped_ns = 0;
     }
     if ((state == HG_STATE_STOPPED || state == HG_STATE_FAILED) && in->stopped_ns == 0)
-        in->stopped_ns = mono_ns();
+        in->stopped_ns = hg__now_ns();
     if (state == HG_STATE_FAILED || *err != NULL) {
         free(in->error);
         in->error = *err;

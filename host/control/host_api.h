@@ -1,8 +1,8 @@
-/* host.h - a hangar host: configuration, plugins, engine instances, the control hub thread that
+/* host_api.h - a hangar host: configuration, plugins, engine instances, the control hub thread that
  * owns them, and the command channel. Several hosts can live in one process (Lua scenarios);
- * none of them touches process-wide state (signals are cli_run.c's). */
-#ifndef HG_HOST_H
-#define HG_HOST_H
+ * none of them touches process-wide state (signals are cli/run.c's). */
+#ifndef HG_HOST_API_H
+#define HG_HOST_API_H
 
 #include <stdint.h>
 

@@ -8,12 +8,13 @@
 
 #include <hangar/hangar.h>
 
+#include "clock.h"
 #include "config.h"
 #include "crash.h"
 #include "ctl_socket.h"
-#include "host.h"
+#include "host_api.h"
 #include "loader.h"
-#include "services.h"
+#include "instance.h"
 
 /* One engine instance: the runtime mode or a configured pipeline/connector/processor. */
 typedef struct hg__entry {
@@ -102,6 +103,5 @@ char *hg__command_run(hg__host *h, const char *text, const char *call_name);
 
 /* host.c */
 hg__entry *hg__host_find(hg__host *h, const char *name);
-uint64_t hg__now_ns(void);
 
 #endif

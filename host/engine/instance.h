@@ -1,8 +1,8 @@
-/* services.h - the host side of one engine instance: the hg_host table handed to the plugin and
+/* instance.h - the host side of one engine instance: the hg_host table handed to the plugin and
  * what stands behind it (counters, facts, state, records ring, perf cells, cancel token, config
  * node). Usable without a whole host (standalone) so plugin tests can drive an engine directly. */
-#ifndef HG_SERVICES_H
-#define HG_SERVICES_H
+#ifndef HG_INSTANCE_H
+#define HG_INSTANCE_H
 
 #include <pthread.h>
 #include <stdint.h>

@@ -1,9 +1,9 @@
-/* services_priv.h - the inside of an instance (hg__inst), shared by services.c (the hg_host
- * table) and inst.c (what the host reads back: counters, facts, records, JSON). */
-#ifndef HG_SERVICES_PRIV_H
-#define HG_SERVICES_PRIV_H
+/* instance_priv.h - the inside of an instance (hg__inst), shared by instance.c (the hg_host
+ * table) and instance_read.c (what the host reads back: counters, facts, records, JSON). */
+#ifndef HG_INSTANCE_PRIV_H
+#define HG_INSTANCE_PRIV_H
 
-#include "services.h"
+#include "instance.h"
 
 typedef struct counter_entry {
     char *name;
@@ -58,8 +58,8 @@ struct hg__inst {
     uint64_t record_seq; /* the last record id the host handed out (ids start at 1) */
 };
 
-/* The keys hg__inst_json writes itself into an instance's object (inst.c), NULL-terminated: a
- * plugin's fact or counter of one of these names is refused (services.c). */
+/* The keys hg__inst_json writes itself into an instance's object (instance_read.c), NULL-terminated: a
+ * plugin's fact or counter of one of these names is refused (instance.c). */
 extern const char *const hg__inst_host_keys[];
 
 #endif

@@ -2,6 +2,7 @@
  * process (one fork for all files; a new child after a crash or timeout), so that a plugin that
  * crashes or hangs while loading is reported instead of taking the host down. */
 #define _GNU_SOURCE
+#include "clock.h"
 #include "loader.h"
 
 #include <dirent.h>
@@ -438,9 +439,7 @@ static int take_record(hg__probe *it, json_t *rec)
 
 static uint64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return hg__now_ns() / 1000000u;
 }
 
 /* Parses every complete line in buf[0..*len) into items; *next is the next expected index. */

@@ -10,13 +10,6 @@
 #include "crash.h"
 #include "host_priv.h"
 
-uint64_t hg__now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint32_t section_kind(uint32_t section)
 {
     switch (section) {
@@ -400,7 +393,7 @@ static void free_host(hg__host *h)
 }
 
 /* d is the caller's and ends with create: from now on a config getter's error goes to the list
- * a `call` lends, or is logged as a warning (services.c). */
+ * a `call` lends, or is logged as a warning (engine/instance.c). */
 static void detach_diag(hg__host *h)
 {
     h->diag = NULL;

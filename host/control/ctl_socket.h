@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "host.h"
+#include "host_api.h"
 
 typedef struct hg__ctl hg__ctl;
 

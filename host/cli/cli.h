@@ -7,6 +7,5 @@
 int hg__cli_run(int argc, char **argv);
 int hg__cli_check(int argc, char **argv);
 int hg__cli_plugins(int argc, char **argv);
-int hg__cli_scenario(int argc, char **argv);
 
 #endif
