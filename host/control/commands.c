@@ -1,5 +1,6 @@
-/* commands.c - the command channel's verbs, run on the hub thread: each returns one JSON object
- * with "ok" (see docs/CONTROL.md). */
+/* commands.c - the command channel's verbs: each returns one JSON object with "ok" (see
+ * docs/CONTROL.md). The hub parses every line and answers the verbs that only read; the verbs
+ * that call into engines or wait for them run on the control thread as jobs. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <stdarg.h>
@@ -12,6 +13,10 @@
 #include "host_priv.h"
 
 typedef json_t *(*verb_fn)(hg__host *h, const char *arg);
+
+/* Where a verb runs: on the hub (it only reads, or refuses at once) or on the control thread (it
+ * calls into engines or waits for them). */
+enum { ON_HUB, ON_CONTROL };
 
 /* What a verb takes after it: nothing, an optional instance name, one name, or free text. */
 enum { ARGS_NONE, ARGS_NAME_OPT, ARGS_NAME, ARGS_TEXT };
@@ -49,50 +54,47 @@ static hg__entry *need_entry(hg__host *h, const char *arg, json_t **err)
         return NULL;
     }
     e = hg__host_find(h, arg);
-    if (e == NULL && h->runtime.in && strcmp(arg, "runtime") == 0)
-        e = &h->runtime;
+    if (e == NULL && h->runtime && strcmp(arg, "runtime") == 0)
+        e = h->runtime;
     if (e == NULL)
         *err = fail(HG_ENOENT, "unknown instance '%s'", arg);
     return e;
 }
 
-static json_t *runtime_bytes(hg__host *h, uint64_t (*fn)(void *), const char *what)
-{
-    hg__hub_mark m = hg__hub_enter(h, hg__inst_name(h->runtime.in), what);
-    uint64_t n = fn(h->runtime.obj);
-    hg__hub_leave(h, m);
-    return json_integer((json_int_t)n);
-}
-
 static json_t *host_json(hg__host *h)
 {
     json_t *o = json_object();
-    uint64_t now = hg__now_ns();
+    uint64_t now = hg__now_ns(), started_ns;
+    uint32_t cut;
+    const char *state;
+    pthread_mutex_lock(&h->mu);
+    state = h->stopped ? "stopped" : h->stopping ? "stopping" : h->started ? "running" : "created";
+    started_ns = h->started_ns;
+    cut = h->cut;
+    pthread_mutex_unlock(&h->mu);
     json_object_set_new(o, "kind", json_string("host"));
-    json_object_set_new(o, "state", json_string(h->stopped ? "stopped"
-                                                : h->stopping ? "stopping"
-                                                : h->started ? "running" : "created"));
-    json_object_set_new(o, "instances", json_integer(h->n_ents));
+    json_object_set_new(o, "state", json_string(state));
+    pthread_mutex_lock(&h->list_mu);
+    json_object_set_new(o, "instances", json_integer(hg__engines_count(h->engines)));
+    pthread_mutex_unlock(&h->list_mu);
     json_object_set_new(o, "failed", json_integer(hg__host_failed_count(h)));
     json_object_set_new(o, "uptime_ns",
-                        json_integer(h->started_ns ? (json_int_t)(now - h->started_ns) : 0));
-    if (h->runtime.in) {
-        const hg_runtime_mode_ops *ops = h->runtime.def->ops;
-        json_object_set_new(o, "runtime_mode", json_string(h->runtime.def->name));
+                        json_integer(started_ns ? (json_int_t)(now - started_ns) : 0));
+    if (h->runtime) {
+        json_object_set_new(o, "runtime_mode", json_string(h->runtime->def->name));
         /* Optional in the ABI: a runtime mode that does not total its bytes shows none. */
-        if (ops->bytes_sent && h->runtime.obj)
-            json_object_set_new(o, "bytes_sent", runtime_bytes(h, ops->bytes_sent, "bytes_sent"));
-        if (ops->bytes_received && h->runtime.obj)
-            json_object_set_new(o, "bytes_received",
-                                runtime_bytes(h, ops->bytes_received, "bytes_received"));
+        h->runtime->ad->show(h->runtime, o, &h->actx);
     }
-    json_object_set_new(o, "connections_cut", json_integer(h->cut));
+    json_object_set_new(o, "connections_cut", json_integer(cut));
     return o;
 }
 
-static json_t *entry_json(hg__entry *e)
+static json_t *entry_json(hg__host *h, hg__entry *e)
 {
-    return hg__inst_json(e->in, e->def->name, hg__kind_name(e->def->kind));
+    json_t *o = hg__inst_json(e->in, e->def->name, hg__kind_name(e->def->kind));
+    if (e->ad->show != NULL && e != h->runtime)
+        e->ad->show(e, o, &h->actx);
+    return o;
 }
 
 static json_t *cmd_counters(hg__host *h, const char *arg)
@@ -105,12 +107,15 @@ static json_t *cmd_counters(hg__host *h, const char *arg)
             json_decref(all);
             return err;
         }
-        json_object_set_new(all, arg, entry_json(e));
+        json_object_set_new(all, arg, entry_json(h, e));
     } else {
-        for (uint32_t i = 0; i < h->n_ents; i++)
-            json_object_set_new(all, hg__inst_name(h->ents[i].in), entry_json(&h->ents[i]));
-        if (h->runtime.in)
-            json_object_set_new(all, "runtime", entry_json(&h->runtime));
+        uint32_t n = 0;
+        hg__entry **v = hg__host_entries(h, &n);
+        for (uint32_t i = 0; i < n; i++)
+            json_object_set_new(all, hg__inst_name(v[i]->in), entry_json(h, v[i]));
+        free(v);
+        if (h->runtime)
+            json_object_set_new(all, "runtime", entry_json(h, h->runtime));
         json_object_set_new(all, "host", host_json(h));
     }
     json_object_set_new(o, "counters", all);
@@ -124,7 +129,7 @@ static json_t *cmd_state(hg__host *h, const char *arg)
     if (e == NULL)
         return err;
     o = okay();
-    inst = entry_json(e);
+    inst = entry_json(h, e);
     json_object_set_new(o, "name", json_string(arg));
     json_object_set(o, "state", json_object_get(inst, "state"));
     json_object_set(o, "error", json_object_get(inst, "error"));
@@ -143,40 +148,53 @@ static json_t *cmd_records(hg__host *h, const char *arg)
     json_object_set_new(o, "records", hg__inst_records_json(e->in, &dropped));
     json_object_set_new(o, "dropped", json_integer((json_int_t)dropped));
     json_object_set_new(o, "enabled", json_boolean(e->cfg && e->cfg->records));
+    (void)h;
     return o;
 }
 
 static json_t *cmd_perf(hg__host *h, const char *arg)
 {
     json_t *o = okay(), *threads = json_array();
+    uint32_t n = 0;
+    hg__entry **v = hg__host_entries(h, &n);
     (void)arg;
-    if (h->runtime.in)
-        hg__inst_perf_json(h->runtime.in, h->runtime.def->name, threads);
-    for (uint32_t i = 0; i < h->n_ents; i++)
-        hg__inst_perf_json(h->ents[i].in, h->ents[i].def->name, threads);
+    if (h->runtime)
+        hg__inst_perf_json(h->runtime->in, h->runtime->def->name, threads);
+    for (uint32_t i = 0; i < n; i++)
+        hg__inst_perf_json(v[i]->in, v[i]->def->name, threads);
+    free(v);
     json_object_set_new(o, "threads", threads);
     return o;
+}
+
+static int shutting_down(hg__host *h)
+{
+    int r;
+    pthread_mutex_lock(&h->mu);
+    r = h->stopped || h->stopping;
+    pthread_mutex_unlock(&h->mu);
+    return r;
 }
 
 static json_t *cmd_start(hg__host *h, const char *arg)
 {
     json_t *err = NULL;
     int rc;
-    if (h->stopped || h->stopping)
+    if (shutting_down(h))
         return fail(HG_ESTATE, "the host is shutting down");
     if (arg == NULL || *arg == '\0') {
-        rc = hg__hub_start_all(h);
+        rc = hg__lc_start_all(h);
         return rc == 0 ? okay() : fail(rc, "some engines did not start (see `counters`)");
     }
     {
         hg__entry *e = need_entry(h, arg, &err);
         if (e == NULL)
             return err;
-        if (e == &h->runtime)
+        if (e == h->runtime)
             return fail(HG_ENOTSUP, "the runtime mode starts and stops with the host");
         if (e->started)
             return fail(HG_ESTATE, "'%s' is already started", arg);
-        rc = hg__hub_start_entry(h, e);
+        rc = hg__lc_start_entry(h, e);
         return rc == 0 ? okay() : fail(rc, "'%s' did not start (see `state`)", arg);
     }
 }
@@ -193,10 +211,10 @@ static json_t *cmd_stop(hg__host *h, const char *arg)
     e = need_entry(h, arg, &err);
     if (e == NULL)
         return err;
-    if (e == &h->runtime)
+    if (e == h->runtime)
         return fail(HG_ENOTSUP, "the runtime mode starts and stops with the host");
     o = okay();
-    json_object_set_new(o, "cut", json_integer(hg__hub_stop_entry(h, e)));
+    json_object_set_new(o, "cut", json_integer(hg__lc_stop_entry(h, e)));
     return o;
 }
 
@@ -245,11 +263,13 @@ static json_t *cmd_shutdown(hg__host *h, const char *arg)
 {
     json_t *o;
     (void)arg;
-    hg__hub_shutdown(h, 0);
+    hg__lc_shutdown(h, 0);
     o = okay();
+    pthread_mutex_lock(&h->mu);
     json_object_set_new(o, "cut", json_integer(h->cut));
     json_object_set_new(o, "not_stopped",
                         h->not_stopped ? json_loads(h->not_stopped, 0, NULL) : json_array());
+    pthread_mutex_unlock(&h->mu);
     return o;
 }
 
@@ -257,7 +277,7 @@ static json_t *cmd_kill(hg__host *h, const char *arg)
 {
     (void)arg;
     __atomic_store_n(&h->kill_flag, 1, __ATOMIC_RELEASE);
-    hg__hub_shutdown(h, 1);
+    hg__lc_shutdown(h, 1);
     return okay();
 }
 
@@ -268,26 +288,29 @@ static const struct {
     verb_fn fn;
     const char *usage;
     int args;
+    int where;
 } verbs[] = {
-    {"counters", cmd_counters, "counters [NAME]", ARGS_NAME_OPT},
-    {"state", cmd_state, "state NAME", ARGS_NAME},
-    {"records", cmd_records, "records NAME", ARGS_NAME},
-    {"perf", cmd_perf, "perf", ARGS_NONE},
-    {"start", cmd_start, "start [NAME]", ARGS_NAME_OPT},
-    {"stop", cmd_stop, "stop [NAME]", ARGS_NAME_OPT},
-    {"restart", cmd_restart, "restart NAME", ARGS_NAME},
-    {"pause", cmd_pause, "pause NAME", ARGS_NAME},
-    {"resume", cmd_pause, "resume NAME", ARGS_NAME},
-    {"add", cmd_graph, "add YAML", ARGS_TEXT},
-    {"remove", cmd_graph, "remove NAME", ARGS_TEXT},
-    {"link", cmd_graph, "link FROM TO", ARGS_TEXT},
-    {"unlink", cmd_graph, "unlink FROM TO", ARGS_TEXT},
-    {"reload", cmd_reload, "reload [FILE]", ARGS_TEXT},
-    {"call", NULL, "call NAME JSON", ARGS_TEXT},
-    {"shutdown", cmd_shutdown, "shutdown", ARGS_NONE},
-    {"kill", cmd_kill, "kill", ARGS_NONE},
-    {"help", cmd_help, "help", ARGS_NONE},
+    {"counters", cmd_counters, "counters [NAME]", ARGS_NAME_OPT, ON_HUB},
+    {"state", cmd_state, "state NAME", ARGS_NAME, ON_HUB},
+    {"records", cmd_records, "records NAME", ARGS_NAME, ON_HUB},
+    {"perf", cmd_perf, "perf", ARGS_NONE, ON_HUB},
+    {"start", cmd_start, "start [NAME]", ARGS_NAME_OPT, ON_CONTROL},
+    {"stop", cmd_stop, "stop [NAME]", ARGS_NAME_OPT, ON_CONTROL},
+    {"restart", cmd_restart, "restart NAME", ARGS_NAME, ON_CONTROL},
+    {"pause", cmd_pause, "pause NAME", ARGS_NAME, ON_HUB},
+    {"resume", cmd_pause, "resume NAME", ARGS_NAME, ON_HUB},
+    {"add", cmd_graph, "add YAML", ARGS_TEXT, ON_HUB},
+    {"remove", cmd_graph, "remove NAME", ARGS_TEXT, ON_HUB},
+    {"link", cmd_graph, "link FROM TO", ARGS_TEXT, ON_HUB},
+    {"unlink", cmd_graph, "unlink FROM TO", ARGS_TEXT, ON_HUB},
+    {"reload", cmd_reload, "reload [FILE]", ARGS_TEXT, ON_HUB},
+    {"call", NULL, "call NAME JSON", ARGS_TEXT, ON_CONTROL},
+    {"shutdown", cmd_shutdown, "shutdown", ARGS_NONE, ON_CONTROL},
+    {"kill", cmd_kill, "kill", ARGS_NONE, ON_CONTROL},
+    {"help", cmd_help, "help", ARGS_NONE, ON_HUB},
 };
+
+#define N_VERBS (sizeof verbs / sizeof verbs[0])
 
 static json_t *cmd_help(hg__host *h, const char *arg)
 {
@@ -318,15 +341,9 @@ static const char *error_text(char *buf, uint32_t cap, uint32_t len)
  * gigabytes). */
 #define REPLY_MAX (16u * 1024 * 1024)
 
-typedef int (*command_fn)(void *, const char *, const hg_config *, char *, uint32_t, uint32_t *);
-
-static command_fn command_of(const hg__entry *e)
+static hg__command_fn command_of(const hg__entry *e)
 {
-    if (e->def->kind == HG_KIND_PIPELINE)
-        return ((const hg_pipeline_ops *)e->def->ops)->command;
-    if (e->def->kind == HG_KIND_RUNTIME_MODE)
-        return ((const hg_runtime_mode_ops *)e->def->ops)->command;
-    return NULL;
+    return e->ad->command(e);
 }
 
 /* The verb of a call's JSON (a string, or an object's "verb"), args set to the parsed JSON; or
@@ -373,12 +390,12 @@ static const char *diag_text(const char *name, const char *msg)
 static int run_command(hg__host *h, hg__entry *e, const char *verb, const hg_config *args,
                        hg__diag *d, char **buf, uint32_t *cap, uint32_t *len)
 {
-    command_fn command = command_of(e);
+    hg__command_fn command = command_of(e);
     int rc = HG_ENOMEM;
     *cap = 4096;
     for (int attempt = 0; attempt < 4; attempt++) {
         char *nb = realloc(*buf, *cap);
-        hg__hub_mark m;
+        hg__call m;
         if (nb == NULL)
             return HG_ENOMEM;
         *buf = nb;
@@ -386,9 +403,9 @@ static int run_command(hg__host *h, hg__entry *e, const char *verb, const hg_con
         *len = 0;
         hg__diag_free(d); /* only the last attempt's errors count */
         hg__inst_set_diag(e->in, d);
-        m = hg__hub_enter(h, hg__inst_name(e->in), "command");
+        m = hg__call_enter(&h->busy, hg__inst_name(e->in), "command");
         rc = command(e->obj, verb, args, *buf, *cap, len);
-        hg__hub_leave(h, m);
+        hg__call_leave(m);
         hg__inst_set_diag(e->in, NULL);
         if (rc != HG_ENOSPC || *len < *cap || *len >= REPLY_MAX)
             break;
@@ -475,22 +492,47 @@ static json_t *check_args(int args, const char *verb, const char *usage, const c
     return NULL;
 }
 
-/* Runs one verb of the table on its argument, trailing white space trimmed. */
-static json_t *run_verb(hg__host *h, size_t i, const char *arg)
+/* The verb of a line: its index in the table (or N_VERBS when unknown) and, in verb, its text;
+ * *arg points past it and the blanks after it. */
+static size_t parse_verb(const char *text, char *verb, size_t cap, const char **arg)
+{
+    const char *p = text;
+    size_t n = 0;
+    while (isspace((unsigned char)*p))
+        p++;
+    while (p[n] && !isspace((unsigned char)p[n]) && n < cap - 1) {
+        verb[n] = p[n];
+        n++;
+    }
+    verb[n] = '\0';
+    *arg = p + n;
+    while (isspace((unsigned char)**arg))
+        (*arg)++;
+    for (size_t i = 0; i < N_VERBS; i++)
+        if (strcmp(verbs[i].verb, verb) == 0)
+            return i;
+    return N_VERBS;
+}
+
+static size_t verb_index(const char *name)
+{
+    for (size_t i = 0; i < N_VERBS; i++)
+        if (strcmp(verbs[i].verb, name) == 0)
+            return i;
+    return N_VERBS;
+}
+
+/* The argument with trailing white space trimmed (malloc'd), or NULL on OOM. */
+static char *trimmed(const char *arg)
 {
     char *a = strdup(arg);
     size_t l;
-    json_t *reply;
     if (a == NULL)
-        return fail(HG_ENOMEM, "out of memory");
+        return NULL;
     l = strlen(a);
     while (l > 0 && isspace((unsigned char)a[l - 1]))
         a[--l] = '\0';
-    reply = check_args(verbs[i].args, verbs[i].verb, verbs[i].usage, a);
-    if (reply == NULL)
-        reply = verbs[i].fn(h, a);
-    free(a);
-    return reply;
+    return a;
 }
 
 /* `call NAME JSON` on one line: NAME is the first word, the JSON the rest. */
@@ -506,32 +548,6 @@ static json_t *run_call_line(hg__host *h, const char *arg)
     return cmd_call(h, name, arg + k);
 }
 
-static json_t *run_line(hg__host *h, const char *text)
-{
-    char verb[32];
-    const char *p = text, *arg;
-    size_t n = 0;
-
-    while (isspace((unsigned char)*p))
-        p++;
-    if (*p == '\0')
-        return fail(HG_EINVAL, "empty command (try `help`)");
-    while (p[n] && !isspace((unsigned char)p[n]) && n < sizeof verb - 1) {
-        verb[n] = p[n];
-        n++;
-    }
-    verb[n] = '\0';
-    arg = p + n;
-    while (isspace((unsigned char)*arg))
-        arg++;
-    if (strcmp(verb, "call") == 0)
-        return run_call_line(h, arg);
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-        if (verbs[i].fn && strcmp(verbs[i].verb, verb) == 0)
-            return run_verb(h, i, arg);
-    return fail(HG_ENOENT, "unknown command '%s' (try `help`)", verb);
-}
-
 /* 1 when s is valid UTF-8 (what jansson accepts as a string). */
 static int is_utf8(const char *s)
 {
@@ -541,17 +557,95 @@ static int is_utf8(const char *s)
     return valid;
 }
 
-char *hg__command_run(hg__host *h, const char *text, const char *call_name)
+static char *dump(json_t *reply)
 {
-    json_t *reply;
-    if (!is_utf8(text) || (call_name != NULL && !is_utf8(call_name)))
-        reply = fail(HG_EINVAL, "the command is not valid UTF-8");
-    else if (call_name != NULL)
-        reply = cmd_call(h, call_name, text);
-    else
-        reply = run_line(h, text);
     /* 15 significant digits: a measured 0.397411 prints as that, not 0.39741100000000001 */
     char *out = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(reply);
     return out;
+}
+
+int hg__command_needs_control(const char *text, const char *call_name)
+{
+    char verb[32];
+    const char *arg;
+    size_t i;
+    if (call_name != NULL)
+        return 1;
+    i = parse_verb(text, verb, sizeof verb, &arg);
+    return i < N_VERBS && verbs[i].where == ON_CONTROL;
+}
+
+/* Hands the message to the control thread as a job of verb i with argument arg. */
+static json_t *submit(hg__host *h, hg__msg *m, size_t i, const char *arg)
+{
+    hg__job *j = calloc(1, sizeof *j);
+    if (j == NULL || (arg != NULL && (j->arg = (i == verb_index("call") ? strdup(arg)
+                                                                       : trimmed(arg))) == NULL)) {
+        free(j);
+        return fail(HG_ENOMEM, "out of memory");
+    }
+    if (strcmp(verbs[i].verb, "kill") == 0) {
+        /* a shutdown running on the control thread stops waiting now */
+        __atomic_store_n(&h->kill_flag, 1, __ATOMIC_RELEASE);
+        hg__host_broadcast(h);
+    }
+    j->msg = m;
+    j->verb = (int)i;
+    hg__lc_submit(h, j);
+    return NULL;
+}
+
+/* Parses m on the hub: a reply now (an error, or a verb that runs here), or NULL when m went to
+ * the control thread. */
+static json_t *dispatch(hg__host *h, hg__msg *m)
+{
+    char verb[32];
+    const char *arg;
+    size_t i;
+    json_t *reply;
+    char *a;
+
+    if (!is_utf8(m->text) || (m->call_name != NULL && !is_utf8(m->call_name)))
+        return fail(HG_EINVAL, "the command is not valid UTF-8");
+    if (m->call_name != NULL)
+        return submit(h, m, verb_index("call"), NULL);
+    i = parse_verb(m->text, verb, sizeof verb, &arg);
+    if (verb[0] == '\0')
+        return fail(HG_EINVAL, "empty command (try `help`)");
+    if (i == N_VERBS)
+        return fail(HG_ENOENT, "unknown command '%s' (try `help`)", verb);
+    if (verbs[i].fn == NULL) /* call: its own parsing, on the control thread */
+        return submit(h, m, i, arg);
+    a = trimmed(arg);
+    if (a == NULL)
+        return fail(HG_ENOMEM, "out of memory");
+    reply = check_args(verbs[i].args, verbs[i].verb, verbs[i].usage, a);
+    if (reply == NULL && verbs[i].where == ON_HUB)
+        reply = verbs[i].fn(h, a);
+    else if (reply == NULL)
+        reply = submit(h, m, i, a);
+    free(a);
+    return reply;
+}
+
+void hg__command_dispatch(hg__host *h, hg__msg *m)
+{
+    json_t *reply = dispatch(h, m);
+    if (reply != NULL)
+        hg__msg_answer(h, m, dump(reply));
+}
+
+void hg__command_run_job(hg__host *h, hg__job *j)
+{
+    json_t *reply;
+    if (j->msg->call_name != NULL)
+        reply = cmd_call(h, j->msg->call_name, j->msg->text);
+    else if (verbs[j->verb].fn == NULL)
+        reply = run_call_line(h, j->arg);
+    else
+        reply = verbs[j->verb].fn(h, j->arg);
+    hg__msg_answer(h, j->msg, dump(reply));
+    free(j->arg);
+    free(j);
 }

@@ -77,8 +77,8 @@ static char *reply_fail(int code, const char *fmt, ...)
     return out;
 }
 
-/* The reply when the host gave none: a command the hub did not answer within its bound says
- * which engine call the hub is inside, if any. */
+/* The reply when the host gave none: a command not answered within its bound says which engine
+ * call the control thread is inside, if any. */
 static char *no_answer(hg__ctl *ctl, int rc, const char *text)
 {
     hg__hub_busy b;
@@ -90,7 +90,7 @@ static char *no_answer(hg__ctl *ctl, int rc, const char *text)
     if (b.engine == NULL)
         return reply_fail(HG_ETIMEDOUT, "the host did not answer within this command's %.3gs "
                                         "bound", bound);
-    return reply_fail(HG_ETIMEDOUT, "the host did not answer: its control hub has been inside "
+    return reply_fail(HG_ETIMEDOUT, "the host did not answer: its control thread has been inside "
                       "engine '%s' (%s) for %.1fs, over this command's %.3gs bound", b.engine,
                       b.what, (double)(hg__now_ns() - b.since_ns) / 1e9, bound);
 }

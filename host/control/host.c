@@ -9,6 +9,7 @@
 #include "cfgview.h"
 #include "crash.h"
 #include "host_priv.h"
+#include "order.h"
 
 static uint32_t section_kind(uint32_t section)
 {
@@ -30,10 +31,11 @@ static const char *const *section_host_keys(uint32_t section)
 
 hg__entry *hg__host_find(hg__host *h, const char *name)
 {
-    for (uint32_t i = 0; i < h->n_ents; i++)
-        if (strcmp(hg__inst_name(h->ents[i].in), name) == 0)
-            return &h->ents[i];
-    return NULL;
+    hg__entry *e;
+    pthread_mutex_lock(&h->list_mu);
+    e = hg__engines_find(h->engines, name);
+    pthread_mutex_unlock(&h->list_mu);
+    return e;
 }
 
 /* --- hooks behind each instance's hg_host table --- */
@@ -239,14 +241,30 @@ out:
 
 /* --- instances --- */
 
-static const char *const runtime_host_keys[] = {"mode", "workers", "cores", NULL};
+/* A new entry for an instance named name of engine def (kind checked by the caller). */
+static int new_entry(hg__host *h, const char *name, const hg__node *node,
+                     const hg__engine_def *def, hg__entry **out)
+{
+    hg__entry *e = calloc(1, sizeof *e);
+    int rc;
+    if (e == NULL)
+        return HG_ENOMEM;
+    rc = new_inst(h, name, node, &e->in);
+    if (rc != 0) {
+        free(e);
+        return rc;
+    }
+    e->def = def;
+    e->ad = hg__adapter_for(def->kind);
+    *out = e;
+    return 0;
+}
 
 static int create_runtime(hg__host *h)
 {
     const hg__engine_def *def = hg__registry_find(h->reg, h->cfg->runtime_mode);
-    const hg_runtime_mode_ops *ops;
     hg__cfgctx ctx = {h->diag, "runtime"};
-    hg__crash_mark mark;
+    hg__entry *e;
     int rc, keys_rc = 0;
 
     if (def->kind != HG_KIND_RUNTIME_MODE) {
@@ -259,46 +277,44 @@ static int create_runtime(hg__host *h)
     /* unknown keys are reported, and the engine still checks the keys it knows (every error
      * of the file in one run) */
     if (def->config_keys && h->cfg->runtime_node)
-        keys_rc = hg__cfg_check_keys(&ctx, h->cfg->runtime_node, runtime_host_keys,
+        keys_rc = hg__cfg_check_keys(&ctx, h->cfg->runtime_node, hg__runtime_host_keys,
                                      def->config_keys);
-    ops = def->ops;
-    rc = new_inst(h, "runtime", h->cfg->runtime_node, &h->runtime.in);
+    rc = new_entry(h, "runtime", h->cfg->runtime_node, def, &e);
     if (rc != 0)
         return rc;
-    h->runtime.def = def;
-    mark = hg__crash_enter("runtime", "create");
-    rc = ops->create(hg__inst_host(h->runtime.in), (const hg_config *)h->cfg->runtime_node,
-                     &h->runtime.obj);
-    hg__crash_leave(mark);
+    rc = e->ad->create(e, (const hg_config *)h->cfg->runtime_node, &h->actx);
     if (rc != 0) {
         if (h->diag->n == 0)
             hg__diag_add(h->diag, h->cfg->file, 0, 0, "runtime mode '%s' refused to start: %s",
                          def->name, hg_strerror(rc));
-        hg__inst_free(h->runtime.in);
-        h->runtime.in = NULL;
+        hg__inst_free(e->in);
+        free(e);
         return rc;
     }
+    h->runtime = e;
+    h->actx.runtime = e;
     return keys_rc;
 }
 
-static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
+/* Creates the instance of ic. Returns 0 or an error (reported in h->diag); *out is the entry
+ * when one exists (its engine may still have refused its configuration: obj NULL). */
+static int create_entry(hg__host *h, const hg__instance_cfg *ic, uint32_t seq, hg__entry **out)
 {
     const hg__engine_def *def = hg__registry_find(h->reg, ic->engine);
     hg__cfgctx ctx = {h->diag, ic->name};
-    const hg_pipeline_ops *ops;
+    hg__entry *e;
     uint32_t before;
-    hg__crash_mark mark;
     int rc, keys_rc = 0;
 
+    *out = NULL;
     if (def->kind != section_kind(ic->section)) {
         hg__diag_add(h->diag, ic->engine_node->file, ic->engine_node->line, ic->engine_node->col,
                      "engine '%s' is a %s, not a %s", def->name, hg__kind_name(def->kind),
                      hg__kind_name(section_kind(ic->section)));
         return HG_ECONFIG;
     }
-    if (ic->section != HG__SEC_PIPELINE) {
-        /* Connectors and processors need the graph and stream runtime of their own issues;
-         * refusing here keeps a config from half-running. */
+    if (hg__adapter_for(def->kind) == NULL) {
+        /* No adapter for the kind: refusing here keeps a config from half-running. */
         hg__diag_add(h->diag, ic->engine_node->file, ic->engine_node->line, ic->engine_node->col,
                      "%s '%s': this host does not run %ss yet", hg__kind_name(def->kind),
                      ic->name, hg__kind_name(def->kind));
@@ -307,51 +323,23 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
     if (def->config_keys) /* reported; the engine still checks the keys it knows */
         keys_rc = hg__cfg_check_keys(&ctx, ic->node, section_host_keys(ic->section),
                                      def->config_keys);
-    rc = new_inst(h, ic->name, ic->node, &e->in);
+    rc = new_entry(h, ic->name, ic->node, def, &e);
     if (rc != 0)
         return rc;
-    e->def = def;
     e->cfg = ic;
-    e->listens = hg__node_get(ic->node, "listen") != NULL;
+    e->seq = seq;
+    /* A pipeline that listens serves; one that does not is a client and may end by itself. */
+    e->originates = ic->section == HG__SEC_PIPELINE && hg__node_get(ic->node, "listen") == NULL;
     if (ic->records)
         hg__inst_enable_records(e->in, ic->records_max);
-    ops = def->ops;
     before = h->diag->n;
-    mark = hg__crash_enter(ic->name, "create");
-    rc = ops->create(hg__inst_host(e->in), (const hg_config *)ic->node, &e->obj);
-    hg__crash_leave(mark);
-    if (rc != 0) {
-        if (h->diag->n == before)
-            hg__diag_add(h->diag, ic->node->file, ic->node->line, ic->node->col,
-                         "%s: engine '%s' refused its configuration: %s", ic->name, def->name,
-                         hg_strerror(rc));
-        e->obj = NULL;
-    }
+    rc = e->ad->create(e, (const hg_config *)ic->node, &h->actx);
+    if (rc != 0 && h->diag->n == before)
+        hg__diag_add(h->diag, ic->node->file, ic->node->line, ic->node->col,
+                     "%s: engine '%s' refused its configuration: %s", ic->name, def->name,
+                     hg_strerror(rc));
+    *out = e;
     return rc != 0 ? rc : keys_rc;
-}
-
-static void destroy_entry(hg__entry *e)
-{
-    hg__crash_mark mark;
-    if (e->in == NULL)
-        return;
-    mark = hg__crash_enter(hg__inst_name(e->in), "destroy");
-    if (e->obj != NULL) {
-        switch (e->def->kind) {
-        case HG_KIND_RUNTIME_MODE:
-            ((const hg_runtime_mode_ops *)e->def->ops)->destroy(e->obj);
-            break;
-        case HG_KIND_PIPELINE:
-            ((const hg_pipeline_ops *)e->def->ops)->destroy(e->obj);
-            break;
-        default:
-            break;
-        }
-    }
-    hg__crash_leave(mark);
-    hg__inst_free(e->in);
-    e->in = NULL;
-    e->obj = NULL;
 }
 
 static int create_all(hg__host *h, int want_runtime)
@@ -359,28 +347,51 @@ static int create_all(hg__host *h, int want_runtime)
     int rc = 0;
     if (want_runtime && hg__registry_find(h->reg, h->cfg->runtime_mode) != NULL)
         rc = create_runtime(h);
-    h->ents = calloc(h->cfg->n_instances ? h->cfg->n_instances : 1, sizeof *h->ents);
-    if (h->ents == NULL)
-        return HG_ENOMEM;
     for (uint32_t i = 0; i < h->cfg->n_instances; i++) {
+        hg__entry *e = NULL;
         int r;
         if (hg__registry_find(h->reg, h->cfg->instances[i].engine) == NULL)
             continue; /* reported by load_plugins */
-        r = create_entry(h, &h->cfg->instances[i], &h->ents[h->n_ents]);
-        if (h->ents[h->n_ents].in != NULL)
-            h->n_ents++;
+        r = create_entry(h, &h->cfg->instances[i], i, &e);
+        if (e != NULL && hg__engines_add(h->engines, e) != 0) {
+            hg__entry_destroy(h, e); /* names are unique (the schema): only OOM lands here */
+            r = HG_ENOMEM;
+        }
         if (r != 0 && rc == 0)
             rc = r;
     }
+    if (rc == 0)
+        rc = hg__order_compute(h->cfg, h->engines, h->diag);
     return rc;
+}
+
+/* Destroys every entry, in stop order, then the runtime mode. */
+static void destroy_entries(hg__host *h)
+{
+    uint32_t n = 0;
+    hg__entry **v;
+    if (h->engines == NULL)
+        return;
+    v = hg__host_entries(h, &n);
+    for (uint32_t i = n; i-- > 0;) {
+        hg__engines_remove(h->engines, hg__inst_name(v[i]->in));
+        hg__entry_destroy(h, v[i]);
+    }
+    free(v);
+    /* what a failed snapshot left (OOM): destroyed in the order of adding */
+    while (hg__engines_count(h->engines) > 0) {
+        hg__entry *e = hg__engines_at(h->engines, 0);
+        hg__engines_remove(h->engines, hg__inst_name(e->in));
+        hg__entry_destroy(h, e);
+    }
+    hg__entry_destroy(h, h->runtime);
+    h->runtime = NULL;
 }
 
 static void free_host(hg__host *h)
 {
-    for (uint32_t i = h->n_ents; i-- > 0;)
-        destroy_entry(&h->ents[i]);
-    destroy_entry(&h->runtime);
-    free(h->ents);
+    destroy_entries(h);
+    hg__engines_free(h->engines);
     hg__registry_free(h->reg);
     hg__cancel_release(h->root);
     hg__config_free(h->cfg);
@@ -388,6 +399,12 @@ static void free_host(hg__host *h)
     free(h->not_stopped);
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->hub_cv);
+    pthread_mutex_destroy(&h->hub_mu);
+    pthread_cond_destroy(&h->job_cv);
+    pthread_mutex_destroy(&h->job_mu);
+    pthread_mutex_destroy(&h->list_mu);
+    pthread_mutex_destroy(&h->busy.mu);
     pthread_mutex_destroy(&h->diag_mu);
     free(h);
 }
@@ -397,10 +414,10 @@ static void free_host(hg__host *h)
 static void detach_diag(hg__host *h)
 {
     h->diag = NULL;
-    if (h->runtime.in != NULL)
-        hg__inst_set_diag(h->runtime.in, NULL);
-    for (uint32_t i = 0; i < h->n_ents; i++)
-        hg__inst_set_diag(h->ents[i].in, NULL);
+    if (h->runtime != NULL)
+        hg__inst_set_diag(h->runtime->in, NULL);
+    for (uint32_t i = 0; i < hg__engines_count(h->engines); i++)
+        hg__inst_set_diag(hg__engines_at(h->engines, i)->in, NULL);
 }
 
 int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
@@ -414,14 +431,23 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
     hg__crash_install(); /* a plugin that crashes the process is named */
     pthread_mutex_init(&h->diag_mu, NULL);
     pthread_mutex_init(&h->mu, NULL);
+    pthread_mutex_init(&h->hub_mu, NULL);
+    pthread_mutex_init(&h->job_mu, NULL);
+    pthread_mutex_init(&h->list_mu, NULL);
+    pthread_mutex_init(&h->busy.mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&h->cv, &ca);
+    pthread_cond_init(&h->hub_cv, &ca);
+    pthread_cond_init(&h->job_cv, &ca);
     pthread_condattr_destroy(&ca);
     h->diag = d;
+    h->actx.busy = &h->busy;
     rc = hg__logger_new(opts->log_level > 0 ? (uint32_t)opts->log_level : 0, &h->lg);
     if (rc == 0)
         rc = hg__cancel_root(&h->root);
+    if (rc == 0)
+        rc = hg__engines_new(&h->engines);
     if (rc != 0)
         goto fail;
     hg__logger_set_stderr(h->lg, opts->log_to_stderr);
@@ -430,6 +456,7 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
     rc = hg__config_load_partial(&opts->src, &h->cfg, d);
     if (h->cfg == NULL)
         goto fail;
+    h->actx.cfg = h->cfg;
     schema_rc = rc;
     /* Precedence: the caller's level, then -v/-q/HANGAR_LOG, then the config's log.level. */
     if (opts->log_level <= 0 && !hg__log_default_explicit() && h->cfg->doc->root != NULL &&
@@ -466,13 +493,17 @@ void hg__host_destroy(hg__host *h)
     hg__ctl_close(h->ctl);
     h->ctl = NULL;
     if (h->hub_running) {
-        if (h->started && !h->stopped) {
+        int running;
+        pthread_mutex_lock(&h->mu);
+        running = h->started && !h->stopped;
+        pthread_mutex_unlock(&h->mu);
+        if (running) {
             char *reply = NULL;
             hg__host_command(h, "shutdown", &reply);
             free(reply);
         }
-        hg__hub_stop(h);
     }
+    hg__hub_stop(h);
     free_host(h);
 }
 
@@ -489,10 +520,12 @@ const hg__config *hg__host_config(const hg__host *h)
 uint32_t hg__host_failed_count(hg__host *h)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < h->n_ents; i++)
-        if (hg__inst_state(h->ents[i].in, NULL) == HG_STATE_FAILED)
+    pthread_mutex_lock(&h->list_mu);
+    for (uint32_t i = 0; i < hg__engines_count(h->engines); i++)
+        if (hg__inst_state(hg__engines_at(h->engines, i)->in, NULL) == HG_STATE_FAILED)
             n++;
-    if (h->runtime.in && hg__inst_state(h->runtime.in, NULL) == HG_STATE_FAILED)
+    pthread_mutex_unlock(&h->list_mu);
+    if (h->runtime && hg__inst_state(h->runtime->in, NULL) == HG_STATE_FAILED)
         n++;
     return n;
 }

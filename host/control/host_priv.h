@@ -1,5 +1,25 @@
-/* host_priv.h - the inside of a host, shared by host.c (create/destroy), hub.c (the control hub
- * thread, start and shutdown) and commands.c (the command channel). */
+/* host_priv.h - the inside of a host, shared by host.c (create/destroy), hub.c (the hub thread
+ * and the command channel), lifecycle.c (the control thread: start, stop, shutdown) and
+ * commands.c (the verbs).
+ *
+ * Threads and what each owns:
+ *   hub thread      the registry (adds and removes entries), the command queue; answers the
+ *                   verbs that only read (counters, state, records, perf, help) itself and hands
+ *                   the rest to the control thread. It never calls an engine's lifecycle
+ *                   callbacks and never waits for one, so it always answers.
+ *   control thread  every call into an engine's lifecycle (create, start, stop, command,
+ *                   destroy, the runtime's net_open/net_close/join): the SDK's [control-thread].
+ *                   Runs one job at a time, including the bounded waits of stop and shutdown.
+ *   any thread      clients: queue a message and wait for its reply, each with its own bound.
+ *
+ * Locks, never two held at once, except an instance's own mutex (engine/instance.c), which may
+ * be taken under any of these and takes none itself:
+ *   hub_mu    the message queue, each message's reply/done/abandoned, hub_quit.
+ *   job_mu    the control thread's job queue, ctl_quit.
+ *   list_mu   the registry, for readers on other threads than the hub (the hub writes under it).
+ *   mu        lifecycle flags (started, stopping, stopped, cut, not_stopped, shutdown_since_ns);
+ *             cv is broadcast on every change and on every engine state change.
+ *   busy.mu   the engine call the control thread is inside (engine/entry.h). */
 #ifndef HG_HOST_PRIV_H
 #define HG_HOST_PRIV_H
 
@@ -12,94 +32,105 @@
 #include "config.h"
 #include "crash.h"
 #include "ctl_socket.h"
+#include "entry.h"
 #include "host_api.h"
-#include "loader.h"
 #include "instance.h"
+#include "loader.h"
+#include "registry.h"
 
-/* One engine instance: the runtime mode or a configured pipeline/connector/processor. */
-typedef struct hg__entry {
-    hg__inst *in;
-    const hg__engine_def *def;
-    const hg__instance_cfg *cfg; /* NULL for the runtime mode */
-    void *obj;                   /* the plugin's instance */
-    const hg_net *net;           /* pipelines, after start */
-    uint8_t listens;             /* has a `listen:` key: started first, stopped last */
-    uint8_t started;
-    uint8_t stop_asked;
-    uint8_t late;                /* the shutdown found it running when its bound ran out */
-} hg__entry;
-
-/* A command on its way to the hub. */
+/* A command on its way: queued by a client, answered by the hub or by a job on the control
+ * thread. */
 typedef struct hg__msg {
     struct hg__msg *next;
-    char *text;       /* the command line */
-    char *call_name;  /* `call`: the instance; text is then the JSON */
-    char *reply;      /* set by the hub */
-    int done;
-    uint8_t taken;     /* the hub took it off the queue */
-    uint8_t abandoned; /* its sender stopped waiting: the hub frees it when done */
+    char *text;        /* the command line */
+    char *call_name;   /* `call`: the instance; text is then the JSON */
+    char *reply;       /* set when answered */
+    uint8_t done;      /* answered (under hub_mu) */
+    uint8_t abandoned; /* its sender stopped waiting: whoever answers frees it */
 } hg__msg;
+
+/* A job for the control thread: one lifecycle verb of a message. */
+typedef struct hg__job {
+    struct hg__job *next;
+    hg__msg *msg;
+    int verb;          /* index into the verb table (commands.c) */
+    char *arg;         /* the verb's argument, trimmed */
+} hg__job;
 
 struct hg__host {
     hg__config *cfg;
     hg__logger *lg;
     hg__diag *diag;            /* create-time errors (the caller's list); NULL after create */
     pthread_mutex_t diag_mu;
-    hg__registry *reg;
+    hg__registry *reg;         /* the engines the plugins provide */
     hg_cancel *root;
-    hg__entry runtime;         /* runtime.in == NULL: no runtime mode loaded */
-    hg__entry *ents;
-    uint32_t n_ents;
+    hg__entry *runtime;        /* NULL: no runtime mode loaded */
+    hg__engines *engines;      /* every other entry, by name */
+    pthread_mutex_t list_mu;
+    hg__busy busy;
+    hg__actx actx;             /* what adapters get: the runtime, the config, busy */
     uint32_t next_core;
 
     pthread_t hub;
     uint8_t hub_running;
-    pthread_mutex_t mu;        /* queue, lifecycle flags; cv signals both */
-    pthread_cond_t cv;
+    pthread_mutex_t hub_mu;
+    pthread_cond_t hub_cv;
     hg__msg *head, *tail;
     uint8_t hub_quit;
+
+    pthread_t ctl_thread;
+    uint8_t ctl_running;
+    pthread_mutex_t job_mu;
+    pthread_cond_t job_cv;
+    hg__job *jhead, *jtail;
+    uint8_t ctl_quit;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
     uint8_t started;
     uint8_t stopping;
     uint8_t stopped;
-    uint8_t kill_flag;         /* read without mu by the shutdown sequence */
+    uint8_t kill_flag;         /* atomic: a kill was asked; every wait gives up at once */
     uint32_t cut;              /* connections cut at shutdown */
     char *not_stopped;         /* JSON array text of engines that overran the bound */
     uint64_t started_ns;
-    uint64_t shutdown_since_ns; /* when the running shutdown began; 0: none runs (under mu) */
-    /* The engine call the hub thread is inside (under mu): names an engine that does not
-     * return, for commands that time out and for `hangar run`. */
-    const char *busy_engine;   /* instance name (lives as long as the host); NULL: none */
-    const char *busy_what;     /* "start", "stop", "command", ... */
-    uint64_t busy_since_ns;
+    uint64_t shutdown_since_ns;
     hg__ctl *ctl;              /* control.socket, when configured */
 };
-
-/* A call from the hub into an engine: marked for crash reports and for hg__host_busy. */
-typedef struct hg__hub_mark {
-    hg__crash_mark crash;
-    const char *engine, *what;
-    uint64_t since_ns;
-} hg__hub_mark;
 
 /* hub.c */
 int hg__hub_start(hg__host *h);
 void hg__hub_stop(hg__host *h);
-/* Runs on the hub: starts every engine not yet started. Returns 0 or the first error. */
-int hg__hub_start_all(hg__host *h);
-/* Runs on the hub: starts / stops one pipeline (stop returns the connections it cut). */
-int hg__hub_start_entry(hg__host *h, hg__entry *e);
-uint32_t hg__hub_stop_entry(hg__host *h, hg__entry *e);
-/* Runs on the hub: the graceful (or, immediate, the kill) sequence. */
-void hg__hub_shutdown(hg__host *h, int immediate);
-/* Wakes everything waiting on the host's condition variable. */
+/* Answers m with reply (taken): wakes its sender, or frees both when it was abandoned.
+ * [hub or control thread] */
+void hg__msg_answer(hg__host *h, hg__msg *m, char *reply);
+/* Wakes everything waiting on the lifecycle condition variable. [any-thread] */
 void hg__host_broadcast(hg__host *h);
-/* Marks the hub as inside `what` of engine `engine` (an instance name) until hg__hub_leave with
- * the mark returned (calls nest). Not under mu. */
-hg__hub_mark hg__hub_enter(hg__host *h, const char *engine, const char *what);
-void hg__hub_leave(hg__host *h, hg__hub_mark prev);
+/* A snapshot of the entries in start order (malloc'd; *n set), under list_mu. NULL on OOM with
+ * *n = 0. [any-thread] */
+hg__entry **hg__host_entries(hg__host *h, uint32_t *n);
 
-/* commands.c: runs one command on the hub; returns a malloc'd JSON reply. */
-char *hg__command_run(hg__host *h, const char *text, const char *call_name);
+/* lifecycle.c: control thread */
+int hg__lc_start(hg__host *h);
+void hg__lc_stop(hg__host *h);
+/* Queues a job (taken). [hub thread] */
+void hg__lc_submit(hg__host *h, hg__job *j);
+/* Starts every engine not yet started, in start order. Returns 0 or the first error. */
+int hg__lc_start_all(hg__host *h);
+int hg__lc_start_entry(hg__host *h, hg__entry *e);
+/* Stops one engine: graceful within the shutdown bound, then at once. Returns connections cut. */
+uint32_t hg__lc_stop_entry(hg__host *h, hg__entry *e);
+/* The graceful (or, immediate, the kill) shutdown sequence. */
+void hg__lc_shutdown(hg__host *h, int immediate);
+void hg__entry_destroy(hg__host *h, hg__entry *e);
+
+/* commands.c */
+/* Parses and runs one message on the hub: answers it, or queues a job for the control thread. */
+void hg__command_dispatch(hg__host *h, hg__msg *m);
+/* Runs a job's verb on the control thread and answers its message. */
+void hg__command_run_job(hg__host *h, hg__job *j);
+/* 1 when the verb of text needs the control thread (it calls into engines or waits). */
+int hg__command_needs_control(const char *text, const char *call_name);
 
 /* host.c */
 hg__entry *hg__host_find(hg__host *h, const char *name);

@@ -476,13 +476,18 @@ if command -v python3 >/dev/null || command -v socat >/dev/null; then
     reply=$(ctl "$TMP/hold.sock" $'call hold "block"\n')
     t1=$(ms)
     [ $((t1 - t0)) -ge 9900 ] && [ $((t1 - t0)) -lt 13000 ] &&
-        [[ "$reply" == '{"ok":false,"error":"the host did not answer: its control hub has been inside engine '"'hold'"' (command) for 10.'*"s, over this command's 10s bound\",\"code\":\"ETIMEDOUT\"}" ]]
+        [[ "$reply" == '{"ok":false,"error":"the host did not answer: its control thread has been inside engine '"'hold'"' (command) for 10.'*"s, over this command's 10s bound\",\"code\":\"ETIMEDOUT\"}" ]]
     check $? "a command that never returns: ETIMEDOUT after 10 s naming the engine ($((t1 - t0)) ms: $reply)"
     t0=$(ms)
-    reply=$(ctl "$TMP/hold.sock" $'counters\n')
+    reply=$(ctl "$TMP/hold.sock" $'call hold "summary"\n')
     t1=$(ms)
     [ $((t1 - t0)) -lt 1000 ] && [[ "$reply" == *"inside engine 'hold' (command)"*'"code":"ETIMEDOUT"}' ]]
-    check $? "  then the next command is answered ETIMEDOUT at once ($((t1 - t0)) ms: $reply)"
+    check $? "  then the next command for the control thread is answered ETIMEDOUT at once ($((t1 - t0)) ms: $reply)"
+    t0=$(ms)
+    reply=$(ctl "$TMP/hold.sock" $'counters hold\n')
+    t1=$(ms)
+    [ $((t1 - t0)) -lt 1000 ] && [[ "$reply" == '{"ok":true,"counters":{"hold":{'*'"state":"running"'* ]]
+    check $? "  while counters are still answered at once ($((t1 - t0)) ms: $reply)"
     t0=$(ms)
     kill -TERM "$pid"
     wait_pid "$pid" 15
@@ -506,7 +511,7 @@ if grep -q "Sanitizer\|runtime error:" "$TMP/run.err"; then
     echo "ok $n # SKIP a sanitizer reports the crash itself"
 else
     [ "$st" -eq 139 ] &&
-        grep -q "^hangar: fatal signal SIGSEGV in engine 'boom' (start) on thread hangar-hub: the plugin crashed the host$" "$TMP/run.err"
+        grep -q "^hangar: fatal signal SIGSEGV in engine 'boom' (start) on thread hangar-control: the plugin crashed the host$" "$TMP/run.err"
     check $? "a plugin that crashes in start is named on stderr, and the process dies of SIGSEGV (exit $st)" "$TMP/run.err"
 fi
 
