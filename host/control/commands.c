@@ -585,7 +585,7 @@ static json_t *submit(hg__host *h, hg__msg *m, size_t i, const char *arg)
         free(j);
         return fail(HG_ENOMEM, "out of memory");
     }
-    if (strcmp(verbs[i].verb, "kill") == 0) {
+    if (i < N_VERBS && strcmp(verbs[i].verb, "kill") == 0) {
         /* a shutdown running on the control thread stops waiting now */
         __atomic_store_n(&h->kill_flag, 1, __ATOMIC_RELEASE);
         hg__host_broadcast(h);
@@ -606,6 +606,8 @@ static json_t *dispatch(hg__host *h, hg__msg *m)
     json_t *reply;
     char *a;
 
+    if (m->fn != NULL)
+        return submit(h, m, N_VERBS, NULL);
     if (!is_utf8(m->text) || (m->call_name != NULL && !is_utf8(m->call_name)))
         return fail(HG_EINVAL, "the command is not valid UTF-8");
     if (m->call_name != NULL)
@@ -621,8 +623,12 @@ static json_t *dispatch(hg__host *h, hg__msg *m)
     if (a == NULL)
         return fail(HG_ENOMEM, "out of memory");
     reply = check_args(verbs[i].args, verbs[i].verb, verbs[i].usage, a);
-    if (reply == NULL && verbs[i].where == ON_HUB)
+    if (reply == NULL && verbs[i].where == ON_HUB) {
+        /* no entry is removed (and freed) while the verb reads it */
+        pthread_mutex_lock(&h->list_mu);
         reply = verbs[i].fn(h, a);
+        pthread_mutex_unlock(&h->list_mu);
+    }
     else if (reply == NULL)
         reply = submit(h, m, i, a);
     free(a);
@@ -639,6 +645,13 @@ void hg__command_dispatch(hg__host *h, hg__msg *m)
 void hg__command_run_job(hg__host *h, hg__job *j)
 {
     json_t *reply;
+    if (j->msg->fn != NULL) {
+        char *text = j->msg->fn(h, j->msg->fn_arg);
+        j->msg->fn_arg = NULL; /* the job owned it */
+        hg__msg_answer(h, j->msg, text);
+        free(j);
+        return;
+    }
     if (j->msg->call_name != NULL)
         reply = cmd_call(h, j->msg->call_name, j->msg->text);
     else if (verbs[j->verb].fn == NULL)

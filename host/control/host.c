@@ -45,15 +45,14 @@ hg__entry *hg__host_find(hg__host *h, const char *name)
 static int hook_resolve(void *ud, const char *text, char *buf, uint32_t cap)
 {
     hg__host *h = ud;
-    const hg__instance_cfg *ic = hg__config_find(h->cfg, text);
-    hg__entry *e;
+    hg__entry *e = hg__host_find(h, text);
+    const hg__instance_cfg *ic = e != NULL ? e->cfg : hg__config_find(h->cfg, text);
     if (ic == NULL || ic->section != HG__SEC_PIPELINE) {
         for (const char *p = text; *p; p++)
             if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
                 return HG_EINVAL;
         return *text ? HG_ENOENT : HG_EINVAL;
     }
-    e = hg__host_find(h, text);
     if (e != NULL && hg__inst_info(e->in, "address", buf, cap) == 0)
         return 0;
     return HG_EAGAIN;
@@ -296,26 +295,27 @@ static int create_runtime(hg__host *h)
     return keys_rc;
 }
 
-/* Creates the instance of ic. Returns 0 or an error (reported in h->diag); *out is the entry
- * when one exists (its engine may still have refused its configuration: obj NULL). */
-static int create_entry(hg__host *h, const hg__instance_cfg *ic, uint32_t seq, hg__entry **out)
+/* Creates the instance of ic. Returns 0 or an error (reported in d); *out is the entry when one
+ * exists (its engine may still have refused its configuration: obj NULL). */
+int hg__host_create_entry(hg__host *h, const hg__instance_cfg *ic, uint32_t seq, hg__diag *d,
+                          hg__entry **out)
 {
     const hg__engine_def *def = hg__registry_find(h->reg, ic->engine);
-    hg__cfgctx ctx = {h->diag, ic->name};
+    hg__cfgctx ctx = {d, ic->name};
     hg__entry *e;
     uint32_t before;
     int rc, keys_rc = 0;
 
     *out = NULL;
     if (def->kind != section_kind(ic->section)) {
-        hg__diag_add(h->diag, ic->engine_node->file, ic->engine_node->line, ic->engine_node->col,
+        hg__diag_add(d, ic->engine_node->file, ic->engine_node->line, ic->engine_node->col,
                      "engine '%s' is a %s, not a %s", def->name, hg__kind_name(def->kind),
                      hg__kind_name(section_kind(ic->section)));
         return HG_ECONFIG;
     }
     if (hg__adapter_for(def->kind) == NULL) {
         /* No adapter for the kind: refusing here keeps a config from half-running. */
-        hg__diag_add(h->diag, ic->engine_node->file, ic->engine_node->line, ic->engine_node->col,
+        hg__diag_add(d, ic->engine_node->file, ic->engine_node->line, ic->engine_node->col,
                      "%s '%s': this host does not run %ss yet", hg__kind_name(def->kind),
                      ic->name, hg__kind_name(def->kind));
         return HG_ENOTSUP;
@@ -332,10 +332,10 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, uint32_t seq, h
     e->originates = ic->section == HG__SEC_PIPELINE && hg__node_get(ic->node, "listen") == NULL;
     if (ic->records)
         hg__inst_enable_records(e->in, ic->records_max);
-    before = h->diag->n;
+    before = d->n;
     rc = e->ad->create(e, (const hg_config *)ic->node, &h->actx);
-    if (rc != 0 && h->diag->n == before)
-        hg__diag_add(h->diag, ic->node->file, ic->node->line, ic->node->col,
+    if (rc != 0 && d->n == before)
+        hg__diag_add(d, ic->node->file, ic->node->line, ic->node->col,
                      "%s: engine '%s' refused its configuration: %s", ic->name, def->name,
                      hg_strerror(rc));
     *out = e;
@@ -352,7 +352,7 @@ static int create_all(hg__host *h, int want_runtime)
         int r;
         if (hg__registry_find(h->reg, h->cfg->instances[i].engine) == NULL)
             continue; /* reported by load_plugins */
-        r = create_entry(h, &h->cfg->instances[i], i, &e);
+        r = hg__host_create_entry(h, &h->cfg->instances[i], i, h->diag, &e);
         if (e != NULL && hg__engines_add(h->engines, e) != 0) {
             hg__entry_destroy(h, e); /* names are unique (the schema): only OOM lands here */
             r = HG_ENOMEM;
@@ -361,7 +361,7 @@ static int create_all(hg__host *h, int want_runtime)
             rc = r;
     }
     if (rc == 0)
-        rc = hg__order_compute(h->cfg, h->engines, h->diag);
+        rc = hg__order_compute(h->engines, h->cfg->links, h->cfg->n_links, h->diag);
     return rc;
 }
 
@@ -392,6 +392,9 @@ static void free_host(hg__host *h)
 {
     destroy_entries(h);
     hg__engines_free(h->engines);
+    for (uint32_t i = 0; i < h->n_parts; i++)
+        hg__config_free(h->parts[i]);
+    free(h->parts);
     hg__registry_free(h->reg);
     hg__cancel_release(h->root);
     hg__config_free(h->cfg);
@@ -433,7 +436,13 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
     pthread_mutex_init(&h->mu, NULL);
     pthread_mutex_init(&h->hub_mu, NULL);
     pthread_mutex_init(&h->job_mu, NULL);
-    pthread_mutex_init(&h->list_mu, NULL);
+    {
+        pthread_mutexattr_t ma;
+        pthread_mutexattr_init(&ma);
+        pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+        pthread_mutex_init(&h->list_mu, &ma);
+        pthread_mutexattr_destroy(&ma);
+    }
     pthread_mutex_init(&h->busy.mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

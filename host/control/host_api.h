@@ -38,6 +38,17 @@ int hg__host_call(hg__host *h, const char *name, const char *json_args, char **r
 /* Graceful shutdown bounded by control.shutdown_timeout: stop accepting, drain, stop engines
  * in dependency order. Returns 0, or HG_ETIMEDOUT (the engines that did not stop are logged). */
 int hg__host_shutdown(hg__host *h);
+/* Adds the instances of part (a configuration of their own, e.g. loaded from another file) to
+ * the host, created and, when the host runs, started in dependency order. The change is checked
+ * whole first (a name that runs already, an engine this host has not loaded, an engine that
+ * refuses its configuration, a reference cycle): on any error nothing is added and every error
+ * goes into d. Takes part in every case (the host keeps it while its instances live). Returns
+ * 0, HG_ECONFIG, HG_ETIMEDOUT. [any-thread but the host's own] */
+int hg__host_add(hg__host *h, hg__config *part, hg__diag *d);
+/* Stops the instance named name (gracefully within control.shutdown_timeout, then at once) and
+ * removes it; *cut (may be NULL) gets the connections that cut. Returns 0, HG_ENOENT,
+ * HG_ETIMEDOUT. [any-thread but the host's own] */
+int hg__host_remove(hg__host *h, const char *name, uint32_t *cut);
 /* Immediate stop. */
 void hg__host_kill(hg__host *h);
 /* Blocks until the host stops (after shutdown, kill, or every engine finished when

@@ -12,14 +12,18 @@
  *                   Runs one job at a time, including the bounded waits of stop and shutdown.
  *   any thread      clients: queue a message and wait for its reply, each with its own bound.
  *
- * Locks, never two held at once, except an instance's own mutex (engine/instance.c), which may
- * be taken under any of these and takes none itself:
+ * Locks, in the order they may be taken:
  *   hub_mu    the message queue, each message's reply/done/abandoned, hub_quit.
  *   job_mu    the control thread's job queue, ctl_quit.
- *   list_mu   the registry, for readers on other threads than the hub (the hub writes under it).
- *   mu        lifecycle flags (started, stopping, stopped, cut, not_stopped, shutdown_since_ns);
- *             cv is broadcast on every change and on every engine state change.
- *   busy.mu   the engine call the control thread is inside (engine/entry.h). */
+ *   list_mu   the registry and the entries in it (recursive). The control thread adds and
+ *             removes entries under it; a thread that reads an entry it did not create holds it
+ *             for as long as it reads (the hub's read verbs, hg__host_done), so an entry is never
+ *             freed under a reader. May be held when taking mu, never the other way round.
+ *   mu        lifecycle flags (started, stopping, stopped, cut, not_stopped, shutdown_since_ns,
+ *             gen); cv is broadcast on every change and on every engine state change.
+ *   busy.mu   the engine call the control thread is inside (engine/entry.h).
+ * An instance's own mutex (engine/instance.c) is a leaf: taken under any of these, it takes
+ * none itself, and engine state changes call back into the host only after releasing it. */
 #ifndef HG_HOST_PRIV_H
 #define HG_HOST_PRIV_H
 
@@ -38,10 +42,17 @@
 #include "loader.h"
 #include "registry.h"
 
+/* A job the host itself hands the control thread (hg__host_add, hg__host_remove): runs there and
+ * returns the reply, a JSON text (malloc'd). It owns arg; called with h NULL, it only frees arg
+ * (the job will not run). */
+typedef char *(*hg__job_fn)(hg__host *h, void *arg);
+
 /* A command on its way: queued by a client, answered by the hub or by a job on the control
  * thread. */
 typedef struct hg__msg {
     struct hg__msg *next;
+    hg__job_fn fn;     /* an internal job, run as it is on the control thread; NULL: text */
+    void *fn_arg;
     char *text;        /* the command line */
     char *call_name;   /* `call`: the instance; text is then the JSON */
     char *reply;       /* set when answered */
@@ -95,6 +106,10 @@ struct hg__host {
     char *not_stopped;         /* JSON array text of engines that overran the bound */
     uint64_t started_ns;
     uint64_t shutdown_since_ns;
+    uint64_t gen;              /* grows on every broadcast of cv: waiters that look at engine
+                                * states outside mu see whether they missed one */
+    hg__config **parts;        /* configurations added at run time (hg__host_add); owned */
+    uint32_t n_parts;
     hg__ctl *ctl;              /* control.socket, when configured */
 };
 
@@ -123,6 +138,14 @@ uint32_t hg__lc_stop_entry(hg__host *h, hg__entry *e);
 /* The graceful (or, immediate, the kill) shutdown sequence. */
 void hg__lc_shutdown(hg__host *h, int immediate);
 void hg__entry_destroy(hg__host *h, hg__entry *e);
+
+/* An internal job fn(arg) on the control thread; its reply in *reply. Bound as `shutdown`.
+ * [any-thread but the hub's and the control thread's] */
+int hg__host_job(hg__host *h, hg__job_fn fn, void *arg, char **reply);
+
+/* host.c: creates the entry of ic (errors into d); *out set when an entry exists. */
+int hg__host_create_entry(hg__host *h, const hg__instance_cfg *ic, uint32_t seq, hg__diag *d,
+                          hg__entry **out);
 
 /* commands.c */
 /* Parses and runs one message on the hub: answers it, or queues a job for the control thread. */

@@ -19,6 +19,7 @@
 void hg__host_broadcast(hg__host *h)
 {
     pthread_mutex_lock(&h->mu);
+    h->gen++;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
 }
@@ -44,6 +45,8 @@ hg__entry **hg__host_entries(hg__host *h, uint32_t *n)
 
 static void msg_free(hg__msg *m)
 {
+    if (m->fn != NULL && m->fn_arg != NULL)
+        m->fn(NULL, m->fn_arg); /* never ran (taken back off the queue): frees its argument */
     free(m->text);
     free(m->call_name);
     free(m->reply);
@@ -167,15 +170,14 @@ static int unqueue(hg__host *h, hg__msg *m)
     return 1;
 }
 
+static int send_and_wait(hg__host *h, hg__msg *m, uint64_t wait_ns, char **reply);
+
 /* Queues a message and waits for its reply, at most wait_ns from now whatever happens elsewhere:
  * on a time-out the message is taken back off the queue, or left to whoever answers it. */
 static int send_msg(hg__host *h, const char *text, const char *call_name, uint64_t wait_ns,
                     char **reply)
 {
-    struct timespec dl = hg__deadline_after(wait_ns);
     hg__msg *m;
-    int rc = 0;
-
     *reply = NULL;
     if (!h->hub_running)
         return HG_ECLOSED;
@@ -184,6 +186,33 @@ static int send_msg(hg__host *h, const char *text, const char *call_name, uint64
     m = msg_new(text, call_name);
     if (m == NULL)
         return HG_ENOMEM;
+    return send_and_wait(h, m, wait_ns, reply);
+}
+
+int hg__host_job(hg__host *h, hg__job_fn fn, void *arg, char **reply)
+{
+    uint64_t wait_ns = hg__host_command_bound(h, "shutdown");
+    hg__msg *m;
+    *reply = NULL;
+    if (!h->hub_running || control_stuck(h, wait_ns)) {
+        fn(NULL, arg); /* frees arg */
+        return h->hub_running ? HG_ETIMEDOUT : HG_ECLOSED;
+    }
+    m = msg_new("job", NULL);
+    if (m == NULL) {
+        fn(NULL, arg);
+        return HG_ENOMEM;
+    }
+    m->fn = fn;
+    m->fn_arg = arg;
+    return send_and_wait(h, m, wait_ns, reply);
+}
+
+/* Queues m (taken) and waits for its reply, at most wait_ns from now. */
+static int send_and_wait(hg__host *h, hg__msg *m, uint64_t wait_ns, char **reply)
+{
+    struct timespec dl = hg__deadline_after(wait_ns);
+    int rc = 0;
     pthread_mutex_lock(&h->hub_mu);
     if (h->tail)
         h->tail->next = m;
@@ -327,35 +356,34 @@ void hg__host_kill(hg__host *h)
     hg__host_kill_within(h, COMMAND_WAIT_NS);
 }
 
-/* Done once every originating engine is no longer running: finished, stopped by a command
- * (`stop NAME`), or failed. One that was never started is `created`, not final. Under mu. */
-static int done_locked(hg__host *h)
+/* 1 once every originating engine is no longer running: finished, stopped by a command
+ * (`stop NAME`), or failed. One that was never started is `created`, not final. Not under mu
+ * (list_mu comes first). */
+static int clients_done(hg__host *h)
 {
-    uint32_t clients = 0, finished = 0, n = 0;
-    hg__entry **v;
-    if (h->stopped)
-        return 1;
-    v = hg__host_entries(h, &n);
-    for (uint32_t i = 0; i < n; i++) {
+    uint32_t clients = 0, finished = 0;
+    pthread_mutex_lock(&h->list_mu);
+    for (uint32_t i = 0; i < hg__engines_count(h->engines); i++) {
+        hg__entry *e = hg__engines_at(h->engines, i);
         uint32_t s;
-        if (!v[i]->originates)
+        if (!e->originates)
             continue;
         clients++;
-        s = hg__inst_state(v[i]->in, NULL);
+        s = hg__inst_state(e->in, NULL);
         if (s == HG_STATE_STOPPED || s == HG_STATE_FAILED)
             finished++;
     }
-    free(v);
+    pthread_mutex_unlock(&h->list_mu);
     return clients > 0 && finished == clients;
 }
 
 int hg__host_done(hg__host *h)
 {
-    int done;
+    int stopped;
     pthread_mutex_lock(&h->mu);
-    done = done_locked(h);
+    stopped = h->stopped;
     pthread_mutex_unlock(&h->mu);
-    return done;
+    return stopped || clients_done(h);
 }
 
 int hg__host_wait(hg__host *h, int until_done, uint64_t timeout_ns)
@@ -363,10 +391,24 @@ int hg__host_wait(hg__host *h, int until_done, uint64_t timeout_ns)
     struct timespec dl = hg__deadline_after(timeout_ns);
     int rc = 0;
     pthread_mutex_lock(&h->mu);
-    while (!h->stopped && !(until_done && done_locked(h))) {
+    while (!h->stopped) {
+        if (until_done) {
+            /* the states are read outside mu; gen tells whether a change came meanwhile */
+            uint64_t gen = h->gen;
+            int done;
+            pthread_mutex_unlock(&h->mu);
+            done = clients_done(h);
+            pthread_mutex_lock(&h->mu);
+            if (done)
+                break;
+            if (gen != h->gen)
+                continue;
+        }
         if (pthread_cond_timedwait(&h->cv, &h->mu, &dl) == ETIMEDOUT) {
-            rc = (h->stopped || (until_done && done_locked(h))) ? 0 : HG_ETIMEDOUT;
-            break;
+            int stopped = h->stopped;
+            pthread_mutex_unlock(&h->mu);
+            rc = (stopped || (until_done && clients_done(h))) ? 0 : HG_ETIMEDOUT;
+            return rc;
         }
     }
     pthread_mutex_unlock(&h->mu);

@@ -92,6 +92,7 @@ int hg__lc_start_all(hg__host *h)
     h->started = 1;
     if (h->started_ns == 0)
         h->started_ns = hg__now_ns();
+    h->gen++;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
     return first;
@@ -273,6 +274,7 @@ void hg__lc_shutdown(hg__host *h, int immediate)
     h->stopped = 1;
     h->stopping = 0;
     h->shutdown_since_ns = 0;
+    h->gen++;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
     json_decref(late);

@@ -12,7 +12,8 @@ typedef struct edge {
 } edge;
 
 typedef struct graph {
-    const hg__config *cfg;
+    hg__entry **v;         /* the entries, by index */
+    uint32_t nv;
     edge *e;
     uint32_t n, cap;
     uint8_t *mark;         /* 0 new, 1 on the DFS stack, 2 done */
@@ -23,12 +24,18 @@ typedef struct graph {
     int rc;
 } graph;
 
-static int index_of(const hg__config *cfg, const char *name)
+static int index_of(const graph *g, const hg__engines *reg, const char *name)
 {
-    for (uint32_t i = 0; i < cfg->n_instances; i++)
-        if (strcmp(cfg->instances[i].name, name) == 0)
+    hg__entry *e = hg__engines_find(reg, name);
+    for (uint32_t i = 0; e != NULL && i < g->nv; i++)
+        if (g->v[i] == e)
             return (int)i;
     return -1;
+}
+
+static uint32_t section_of(const hg__entry *e)
+{
+    return e->cfg ? e->cfg->section : 0;
 }
 
 static int add_edge(graph *g, uint32_t from, uint32_t to, const hg__node *at, uint8_t is_link)
@@ -49,13 +56,13 @@ static int add_edge(graph *g, uint32_t from, uint32_t to, const hg__node *at, ui
 }
 
 /* Every scalar below node that names another instance is a reference from instance i. */
-static int scan(graph *g, uint32_t i, const hg__node *node, int top)
+static int scan(graph *g, const hg__engines *reg, uint32_t i, const hg__node *node, int top)
 {
     int rc = 0;
     if (node == NULL)
         return 0;
     if (node->type == HG_CFG_SCALAR) {
-        int j = node->value && !node->is_null ? index_of(g->cfg, node->value) : -1;
+        int j = node->value && !node->is_null ? index_of(g, reg, node->value) : -1;
         return j >= 0 && (uint32_t)j != i ? add_edge(g, i, (uint32_t)j, node, 0) : 0;
     }
     for (uint32_t k = 0; k < node->n && rc == 0; k++) {
@@ -63,7 +70,7 @@ static int scan(graph *g, uint32_t i, const hg__node *node, int top)
             (strcmp(node->keys[k]->value, "name") == 0 ||
              strcmp(node->keys[k]->value, "engine") == 0))
             continue;
-        rc = scan(g, i, node->items[k], 0);
+        rc = scan(g, reg, i, node->items[k], 0);
     }
     return rc;
 }
@@ -77,13 +84,15 @@ static void report_cycle(graph *g, uint32_t to, const edge *closing)
         k++;
     for (; k < g->depth && len < sizeof path; k++)
         len += (size_t)snprintf(path + len, sizeof path - len, "%s -> ",
-                                g->cfg->instances[g->stack[k]].name);
+                                hg__inst_name(g->v[g->stack[k]]->in));
     if (len < sizeof path)
-        snprintf(path + len, sizeof path - len, "%s", g->cfg->instances[to].name);
+        snprintf(path + len, sizeof path - len, "%s", hg__inst_name(g->v[to]->in));
+    g->rc = HG_ECONFIG;
+    if (g->d == NULL)
+        return;
     hg__diag_add(g->d, closing->at->file, closing->at->line, closing->at->col,
                  "%s: the pipelines name each other in a cycle (%s): connections would go round "
-                 "for ever", g->cfg->instances[closing->from].name, path);
-    g->rc = HG_ECONFIG;
+                 "for ever", hg__inst_name(g->v[closing->from]->in), path);
 }
 
 static void visit(graph *g, uint32_t i)
@@ -96,8 +105,8 @@ static void visit(graph *g, uint32_t i)
         if (ed->from != i)
             continue;
         if (g->mark[ed->to] == 1) { /* a back edge: a cycle */
-            if (!ed->is_link && g->cfg->instances[i].section == HG__SEC_PIPELINE &&
-                g->cfg->instances[ed->to].section == HG__SEC_PIPELINE)
+            if (!ed->is_link && section_of(g->v[i]) == HG__SEC_PIPELINE &&
+                section_of(g->v[ed->to]) == HG__SEC_PIPELINE)
                 report_cycle(g, ed->to, ed);
             continue;
         }
@@ -111,42 +120,46 @@ static void visit(graph *g, uint32_t i)
     g->mark[i] = 2;
 }
 
-static int build(graph *g)
+static int build(graph *g, const hg__engines *reg, const hg__link_cfg *links, uint32_t n_links)
 {
-    const hg__config *cfg = g->cfg;
     int rc = 0;
-    for (uint32_t i = 0; i < cfg->n_instances && rc == 0; i++)
-        rc = scan(g, i, cfg->instances[i].node, 1);
+    for (uint32_t i = 0; i < g->nv && rc == 0; i++)
+        if (g->v[i]->cfg != NULL)
+            rc = scan(g, reg, i, g->v[i]->cfg->node, 1);
     /* A link's producer depends on its consumer: the consumer is running before the first
      * frame arrives, and stops after the last. */
-    for (uint32_t k = 0; k < cfg->n_links && rc == 0; k++) {
-        const hg__link_cfg *l = &cfg->links[k];
-        int from = l->from_node ? index_of(cfg, l->from_node) : -1;
-        int to = l->to_node ? index_of(cfg, l->to_node) : -1;
+    for (uint32_t k = 0; k < n_links && rc == 0; k++) {
+        const hg__link_cfg *l = &links[k];
+        int from = l->from_node ? index_of(g, reg, l->from_node) : -1;
+        int to = l->to_node ? index_of(g, reg, l->to_node) : -1;
         if (from >= 0 && to >= 0 && from != to)
             rc = add_edge(g, (uint32_t)from, (uint32_t)to, l->node, 1);
     }
     return rc;
 }
 
-int hg__order_compute(const hg__config *cfg, const hg__engines *reg, hg__diag *d)
+int hg__order_compute(const hg__engines *reg, const hg__link_cfg *links, uint32_t n_links,
+                      hg__diag *d)
 {
-    uint32_t n = cfg->n_instances;
-    graph g = {cfg, NULL, 0, 0, NULL, NULL, NULL, 0, d, 0};
+    uint32_t n = hg__engines_count(reg);
+    graph g = {NULL, n, NULL, 0, 0, NULL, NULL, NULL, 0, d, 0};
     int rc;
+    g.v = calloc(n ? n : 1, sizeof *g.v);
     g.mark = calloc(n ? n : 1, 1);
     g.level = calloc(n ? n : 1, sizeof *g.level);
     g.stack = calloc(n ? n : 1, sizeof *g.stack);
-    rc = g.mark && g.level && g.stack ? build(&g) : HG_ENOMEM;
+    rc = g.v && g.mark && g.level && g.stack ? 0 : HG_ENOMEM;
+    for (uint32_t i = 0; i < n && rc == 0; i++)
+        g.v[i] = hg__engines_at(reg, i);
+    if (rc == 0)
+        rc = build(&g, reg, links, n_links);
     for (uint32_t i = 0; i < n && rc == 0; i++)
         if (g.mark[i] == 0)
             visit(&g, i);
-    for (uint32_t i = 0; i < n && rc == 0; i++) {
-        hg__entry *e = hg__engines_find(reg, cfg->instances[i].name);
-        if (e != NULL)
-            e->level = g.level[i];
-    }
+    for (uint32_t i = 0; i < n && rc == 0; i++)
+        g.v[i]->level = g.level[i];
     free(g.e);
+    free(g.v);
     free(g.mark);
     free(g.level);
     free(g.stack);

@@ -13,12 +13,15 @@
 #include "entry.h"
 #include "registry.h"
 
-/* Sets e->level of every entry of reg from the wiring in cfg: 0 for an engine that depends on
- * no other, else one more than the highest level of those it depends on. A cycle of references
- * between pipelines (connections would go round for ever) is an error in d, at the reference
- * that closes it; a cycle of graph links does not order anything (the graph checks its own
- * cycles) and is broken at the link met last. Returns 0 or HG_ECONFIG. */
-int hg__order_compute(const hg__config *cfg, const hg__engines *reg, hg__diag *d);
+/* Sets e->level of every entry of reg from the wiring: the references in each entry's config
+ * (a scalar naming another entry) and the graph links (n_links of them): 0 for an engine that
+ * depends on no other, else one more than the highest level of those it depends on. A cycle of
+ * references between pipelines (connections would go round for ever) is an error in d, at the
+ * reference that closes it; a cycle of graph links does not order anything (the graph checks
+ * its own cycles) and is broken at the link met last. d may be NULL. Returns 0, HG_ECONFIG or
+ * HG_ENOMEM. */
+int hg__order_compute(const hg__engines *reg, const hg__link_cfg *links, uint32_t n_links,
+                      hg__diag *d);
 /* Sorts v (n entries) into start order: servers before originators, then by level, then in file
  * order. The stop order is its reverse. */
 void hg__order_sort(hg__entry **v, uint32_t n);

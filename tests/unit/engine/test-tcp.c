@@ -287,7 +287,7 @@ static void test_gen_stop_and_cps(const char *mode)
     est = counter(h, "slow", "connections_established");
     /* the limit is an upper bound; beside a flat-out generator on a loaded (or sanitized)
      * machine the slow one may get fewer, so the floor only shows that it ran */
-    ok(est >= 10 && est <= 60, "[%s] cps_limit 50 for 1s opens at most about 50 connections "
+    ok(est >= 1 && est <= 60, "[%s] cps_limit 50 for 1s opens at most about 50 connections "
        "(%lld)", mode, est);
     ok(state_is(h, "long", "running"), "[%s] the 60s generator is still running", mode);
     j = cmd(h, "stop long");
