@@ -14,9 +14,12 @@
 #include "host_priv.h"
 #include "order.h"
 
-/* Servers get at least this long to stop gracefully after the clients, even when the clients
- * used up shutdown_timeout: a server is named late only when it overran itself. */
+/* Each group of servers gets at least this long to stop gracefully, even when the groups before
+ * it used up shutdown_timeout (a server is named late only when it overran itself), but all of
+ * them together no more than SERVER_GRACE_MAX_NS past the bound (`hangar run` gives a shutdown
+ * the bound + 2 s). */
 #define SERVER_GRACE_NS (500ull * 1000000ull)
+#define SERVER_GRACE_MAX_NS (1000ull * 1000000ull)
 
 static int is_final(uint32_t s)
 {
@@ -211,31 +214,25 @@ static void report_late(hg__host *h, json_t *late, uint32_t cut)
                 cut == 1 ? "" : "s");
 }
 
-static int later(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
-}
-
 /* Stops v[0..n) (start order) group by group, backwards: each group is asked to stop gracefully,
  * and what of it still runs when the bound is out is stopped at once (and named) before the
  * next group is asked. The first group of servers after the originators gets at least
  * SERVER_GRACE_NS. immediate: every engine is stopped at once, none named. */
 static uint32_t stop_groups(hg__host *h, hg__entry **v, uint32_t n, int immediate, json_t *late)
 {
-    struct timespec dl = hg__deadline_after(h->cfg->shutdown_timeout_ns);
+    uint64_t bound = hg__now_ns() + h->cfg->shutdown_timeout_ns;
     uint32_t cut = 0, end = n;
-    int graced = 0;
     while (end > 0) {
         uint32_t begin = end - 1;
         while (begin > 0 && hg__order_same_group(v[begin - 1], v[end - 1]))
             begin--;
         if (!immediate) {
-            if (!v[begin]->originates && !graced) {
-                struct timespec grace = hg__deadline_after(SERVER_GRACE_NS);
-                if (later(&grace, &dl))
-                    dl = grace;
-                graced = 1;
-            }
+            uint64_t until = bound, now = hg__now_ns();
+            struct timespec dl;
+            if (!v[begin]->originates && now + SERVER_GRACE_NS > until)
+                until = now + SERVER_GRACE_NS < bound + SERVER_GRACE_MAX_NS
+                            ? now + SERVER_GRACE_NS : bound + SERVER_GRACE_MAX_NS;
+            dl = hg__timespec_of(until);
             for (uint32_t i = end; i-- > begin;)
                 ask_stop(h, v[i], HG_STOP_GRACEFUL);
             wait_final(h, v + begin, end - begin, &dl);

@@ -149,20 +149,21 @@ bench_print_results() {
 
 # bench_hangar_echo MODE WORKERS: writes a config with one tcp-echo pipeline on runtime MODE
 # (uv|blocking) on a free port and starts `hangar run` on it; sets $hg_port and $hg_pid.
-bench_hangar_echo() {
-  local cfg
+bench_hangar_echo() {  # bench_hangar_echo MODE WORKERS [BUILD_DIR: another build, e.g. a baseline]
+  local cfg b
+  b=$(realpath "${3:-$build}")
   bench_n=$((bench_n + 1))
   cfg=$bench_tmp/echo-$1.$bench_n.yaml
   hg_port=$("$build/bench/load" freeport)
   cat >"$cfg" <<YAML
 hangar: 1
-plugin_path: [$PWD/$build/plugins/$1, $PWD/$build/plugins/tcp]
+plugin_path: [$b/plugins/$1, $b/plugins/tcp]
 log: { level: warn }
 runtime: { mode: $1, workers: $2 }
 pipelines:
   - { name: echo, engine: tcp-echo, listen: 127.0.0.1:$hg_port }
 YAML
-  bench_bg "$bench_tmp/hangar.$bench_n" "$build/host/hangar" run "$cfg"
+  bench_bg "$bench_tmp/hangar.$bench_n" "$b/host/hangar" run "$cfg"
   hg_pid=$bench_last_pid
   bench_wait_port "$hg_port" "$hg_pid"
 }
