@@ -345,8 +345,9 @@ static void count_unplanned(gen_worker *w, const hg_conn_record *rec)
     case HG_CLOSE_CONNECT_FAILED:
         fail(w, cause_of_status(rec->status));
         if (++w->fails_in_row >= GEN_MAX_CONSECUTIVE_FAILS && !w->done) {
-            hg_logf(w->g->host, HG_LOG_WARN, "worker %u: %u connect failures in a row (%s), "
-                    "giving up", w->idx, w->fails_in_row, hg_strerror(rec->status));
+            hg_logf(w->g->host, HG_LOG_WARN, "worker %u: %u connect failures in a row (%s, "
+                    "%s), giving up", w->idx, w->fails_in_row, hg_strerror(rec->status),
+                    hg_err_name(rec->status));
             w->done = 1;
         }
         break;
