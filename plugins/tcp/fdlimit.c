@@ -25,11 +25,11 @@ static int refuse(const hg_host *h, const hg_config *cfg, const char *key, uint6
                   uint64_t need, const struct rlimit *lim)
 {
     char msg[320];
-    snprintf(msg, sizeof msg, "'%s' needs %llu file descriptors (%llu in use already, %u spare), "
-             "over this process's limit of %llu (hard limit %llu): lower '%s', or raise the "
-             "limit (ulimit -n)", key, (unsigned long long)fds,
-             (unsigned long long)(need - fds - TCP_FD_SPARE), TCP_FD_SPARE,
-             (unsigned long long)lim->rlim_cur, (unsigned long long)lim->rlim_max, key);
+    snprintf(msg, sizeof msg, "'%s' needs %llu file descriptors, %llu with the %llu in use and "
+             "%u spare, over this process's open-file limit of %llu (hard limit %llu): lower "
+             "it, or raise the limit (ulimit -n)", key, (unsigned long long)fds,
+             (unsigned long long)need, (unsigned long long)(need - fds - TCP_FD_SPARE),
+             TCP_FD_SPARE, (unsigned long long)lim->rlim_cur, (unsigned long long)lim->rlim_max);
     return h->cfg_error(h, cfg, key, msg);
 }
 

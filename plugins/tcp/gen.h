@@ -22,6 +22,7 @@ enum {
     GEN_FAIL_EOF,
     GEN_FAIL_UNREACHABLE,
     GEN_FAIL_OTHER,
+    GEN_FAIL_FD_LIMIT, /* too many open files (EMFILE, ENFILE) */
     GEN_FAIL_N
 };
 extern const char *const hg__gen_fail_names[GEN_FAIL_N];

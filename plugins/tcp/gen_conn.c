@@ -68,6 +68,7 @@ static uint32_t cause_of_status(int status)
     case HG_ENETUNREACH:
     case HG_EHOSTUNREACH:
     case HG_EADDRNOTAVAIL: return GEN_FAIL_UNREACHABLE;
+    case HG_EMFILE: return GEN_FAIL_FD_LIMIT;
     default: return GEN_FAIL_OTHER;
     }
 }

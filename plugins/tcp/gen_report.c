@@ -8,8 +8,8 @@
 
 #include "gen.h"
 
-const char *const hg__gen_fail_names[GEN_FAIL_N] = {"refused", "timeout", "reset",
-                                                    "eof",     "unreachable", "other"};
+const char *const hg__gen_fail_names[GEN_FAIL_N] = {
+    "refused", "timeout", "reset", "eof", "unreachable", "other", "fd_limit"};
 
 static void stats_add(gen_stats *a, const gen_stats *b)
 {
