@@ -1,8 +1,8 @@
 /* run.c - `hangar run [CONFIG]`: start a host, wait for a signal, a `shutdown` command or
  * (with --until-done, and always for the built-in default) the end of every client pipeline;
- * then stop gracefully and print each pipeline's summary. The only place that installs signal
- * handling: SIGINT, SIGTERM and SIGHUP shut down within control.shutdown_timeout; a second
- * signal kills. Neither waits on an engine that does not return: a shutdown still running
+ * then stop gracefully, print each pipeline's summary and exit 1 when a run failed
+ * (cli_outcome.c). The only place that installs signal handling: SIGINT, SIGTERM and SIGHUP
+ * shut down within control.shutdown_timeout; a second signal kills. Neither waits on an engine that does not return: a shutdown still running
  * STUCK_GRACE_NS after its bound, or a kill the hub does not answer within KILL_WAIT_NS, ends
  * the process with _exit(1), naming the engine call the hub is stuck in. */
 #define _GNU_SOURCE
@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "cli_common.h"
+#include "outcome.h"
 #include <hangar/plugin.h>
 
 #include "host_api.h"
@@ -276,6 +277,8 @@ int hg__cli_run(int argc, char **argv)
     } else {
         rc = supervise(h, o.until_done, &sigs);
         print_summaries(h, o.json);
+        if (hg__cli_failed_outcomes(h) > 0 && rc == HG_EXIT_OK)
+            rc = HG_EXIT_RUNTIME; /* a generator's run failed: a script can gate on it */
     }
     hg__host_destroy(h);
 out_diag:

@@ -183,7 +183,7 @@ int rt_status_from_errno(int err)
     case EINVAL: case EAFNOSUPPORT: return HG_EINVAL;
     case EAGAIN: return HG_EAGAIN;
     case ECANCELED: return HG_ECANCELED;
-    case EMFILE: case ENFILE: return HG_ENOSPC;
+    case EMFILE: case ENFILE: return HG_EMFILE;
     default: return HG_EIO;
     }
 }

@@ -9,12 +9,14 @@
 const char *const hg__tcp_gen_keys[] = {
     "connect",  "connections", "payload",         "pattern",  "duration",
     "requests", "cps_limit",   "max_open",        "connect_timeout",
-    "close_by", "requests_per_connection",        "progress", NULL};
+    "close_by", "requests_per_connection",        "progress", "request_timeout",
+    "max_failures", NULL};
 
 static const char *const pattern_names[] = {"ping-pong", "stream", NULL};
 static const char *const close_by_names[] = {"client", "server", NULL};
 
 #define GEN_DEFAULT_DURATION_NS 10000000000ull
+#define GEN_DEFAULT_REQUEST_TIMEOUT_NS 10000000000ull
 
 /* Reads duration and requests: one of them, never both; duration 10s when neither. */
 static int read_limits(const hg_host *h, const hg_config *cfg, gen_cfg *c)
@@ -34,6 +36,28 @@ static int read_limits(const hg_host *h, const hg_config *cfg, gen_cfg *c)
     else if (c->requests == 0)
         c->duration_ns = GEN_DEFAULT_DURATION_NS;
     return 0;
+}
+
+/* Reads request_timeout (ping-pong) and max_failures, what decides a failed run. */
+static int read_judging(const hg_host *h, const hg_config *cfg, gen_cfg *c)
+{
+    int bad = 0;
+    c->request_timeout_ns = GEN_DEFAULT_REQUEST_TIMEOUT_NS;
+    if (hg__tcp_cfg_duration(h, cfg, "request_timeout", &c->request_timeout_ns) != 0)
+        bad = 1;
+    if (hg__tcp_cfg_uint(h, cfg, "max_failures", 0, 1ull << 62, &c->max_failures) != 0)
+        bad = 1;
+    return bad ? HG_ECONFIG : 0;
+}
+
+/* The connections open at once each hold a descriptor, two when the server is a pipeline of
+ * this host (its side of each connection is in this process too). */
+static int reserve_fds(const hg_host *h, const hg_config *cfg, const gen_cfg *c)
+{
+    uint64_t open = c->max_open != 0 && c->max_open < c->connections ? c->max_open
+                                                                      : c->connections;
+    uint64_t per = strchr(c->connect, ':') == NULL ? 2 : 1;
+    return hg__tcp_fd_reserve(h, cfg, "connections", open * per);
 }
 
 static int read_config(const hg_host *h, const hg_config *cfg, gen_cfg *c)
@@ -66,7 +90,9 @@ static int read_config(const hg_host *h, const hg_config *cfg, gen_cfg *c)
         bad = 1;
     if (hg__tcp_cfg_bool(h, cfg, "progress", &c->progress) != 0)
         bad = 1;
-    return bad ? HG_ECONFIG : 0;
+    if (read_judging(h, cfg, c) != 0)
+        bad = 1;
+    return bad ? HG_ECONFIG : reserve_fds(h, cfg, c);
 }
 
 static int register_counters(gen *g)
@@ -207,6 +233,8 @@ static void reset_run(gen *g)
     g->n_workers = 0;
     g->started = 0;
     g->finished = 0;
+    g->failed = 0;
+    g->why[0] = '\0';
     g->t_end = 0;
     memset(&g->total, 0, sizeof g->total);
     memset(&g->at_report, 0, sizeof g->at_report);
@@ -232,6 +260,8 @@ static int gen_start(void *inst, const hg_net *net)
     if (rc != 0)
         return rc;
     g->running = g->n_workers;
+    g->host->set_info(g->host, "outcome", "running");
+    g->host->set_info(g->host, "outcome_reason", "");
     g->t_start = g->t_report = g->host->now_ns(g->host);
     g->started = 1;
     for (i = 0; i < g->n_workers; i++) {

@@ -22,6 +22,7 @@ enum {
     GEN_FAIL_EOF,
     GEN_FAIL_UNREACHABLE,
     GEN_FAIL_OTHER,
+    GEN_FAIL_FD_LIMIT, /* too many open files (EMFILE, ENFILE) */
     GEN_FAIL_N
 };
 extern const char *const hg__gen_fail_names[GEN_FAIL_N];
@@ -43,6 +44,8 @@ typedef struct gen_cfg {
     uint64_t max_open;     /* 0: connections */
     uint64_t connect_timeout_ns;
     uint64_t per_conn;     /* requests_per_connection; 0: keep the connection */
+    uint64_t request_timeout_ns; /* ping-pong: an answer's bound; 0: none */
+    uint64_t max_failures; /* more failures than this fail the run */
     uint32_t pattern;
     uint32_t close_by;
     uint8_t progress;
@@ -63,8 +66,14 @@ struct gen_worker;
 
 enum { GC_CONNECTING = 1, GC_ACTIVE = 2, GC_CLOSING = 3 };
 
+/* A link of the worker's list of connections waiting for an answer. */
+typedef struct gen_link {
+    struct gen_link *prev, *next;
+} gen_link;
+
 typedef struct gen_conn {
     struct gen_conn *prev, *next; /* the worker's open list, or its free list (next only) */
+    gen_link wait;      /* ping-pong with request_timeout: on the worker's waiting list */
     struct gen_worker *w;
     hg_conn *c;
     uint64_t t_sent;    /* ping-pong: when the request went out */
@@ -89,11 +98,13 @@ typedef struct gen_worker {
     uint8_t done;         /* no new requests or connections */
     uint8_t finished;     /* done, nothing open, reported */
     uint8_t runq_posted;
+    uint8_t warned_timeout; /* a request timed out: said once */
     uint32_t fails_in_row;
     uint64_t cps_interval_ns;
     uint64_t next_connect_ns;
-    hg_timer *tick, *end_timer, *cps_timer, *drain_timer;
+    hg_timer *tick, *end_timer, *cps_timer, *drain_timer, *req_timer;
     gen_conn head;        /* open list sentinel */
+    gen_link waiting;     /* requests waiting for their answer, oldest first (sentinel) */
     gen_conn *free;
     gen_conn *runq;
     gen_stats d;          /* since the last flush */
@@ -120,6 +131,8 @@ typedef struct gen {
     tcp_hist interval;     /* since the last progress line */
     gen_stats at_report;
     uint64_t t_report;
+    uint8_t failed;        /* the finished run failed (gen_report.c's judge_locked) */
+    char why[200];         /* the outcome's reason; "" while running or when passed */
     char *summary;         /* JSON, set when finished */
     uint32_t summary_len;
 

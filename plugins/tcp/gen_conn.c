@@ -1,6 +1,8 @@
 /* gen_conn.c - the connections of one tcp-gen worker: opening them (concurrency, max_open and
- * cps_limit), ping-pong requests with their round-trip times, streaming writes, planned closes
- * (close_by client or server) and failures by cause. Runs on the worker's thread only. */
+ * cps_limit), ping-pong requests with their round-trip times and request_timeout, streaming
+ * writes, planned closes (close_by client or server) and failures by cause. Runs on the worker's
+ * thread only. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +68,7 @@ static uint32_t cause_of_status(int status)
     case HG_ENETUNREACH:
     case HG_EHOSTUNREACH:
     case HG_EADDRNOTAVAIL: return GEN_FAIL_UNREACHABLE;
+    case HG_EMFILE: return GEN_FAIL_FD_LIMIT;
     default: return GEN_FAIL_OTHER;
     }
 }
@@ -88,13 +91,98 @@ static void maybe_finish(gen_worker *w)
     stop_timer(w, &w->end_timer);
     stop_timer(w, &w->cps_timer);
     stop_timer(w, &w->drain_timer);
+    stop_timer(w, &w->req_timer);
     hg__gen_flush(w, 1);
+}
+
+/* --- request_timeout: every request has the same bound, so the waiting list, kept in the
+ * order the requests went out, has the earliest deadline first; one timer per worker is set
+ * for it. --- */
+
+static gen_conn *conn_of_wait(gen_link *l)
+{
+    return (gen_conn *)(void *)((char *)l - offsetof(gen_conn, wait));
+}
+
+static void wait_del(gen_conn *gc)
+{
+    if (gc->wait.next == NULL)
+        return;
+    gc->wait.prev->next = gc->wait.next;
+    gc->wait.next->prev = gc->wait.prev;
+    gc->wait.next = gc->wait.prev = NULL;
+}
+
+static void req_fire(void *ud, hg_timer *t);
+
+/* Sets the worker's timer for the oldest waiting request, unless it is set. */
+static void wait_arm(gen_worker *w)
+{
+    gen *g = w->g;
+    uint64_t now, due;
+    if (w->req_timer != NULL || w->waiting.next == &w->waiting)
+        return;
+    now = g->host->now_ns(g->host);
+    due = conn_of_wait(w->waiting.next)->t_sent + g->cfg.request_timeout_ns;
+    if (g->net->timer_start(g->net, due > now ? due - now : 1, 0, req_fire, w, &w->req_timer))
+        w->req_timer = NULL;
+}
+
+/* A request went out: it waits at the end of the list. */
+static void wait_add(gen_conn *gc)
+{
+    gen_worker *w = gc->w;
+    if (w->g->cfg.request_timeout_ns == 0)
+        return;
+    wait_del(gc);
+    gc->wait.prev = w->waiting.prev;
+    gc->wait.next = &w->waiting;
+    w->waiting.prev->next = &gc->wait;
+    w->waiting.prev = &gc->wait;
+    wait_arm(w);
+}
+
+static void close_planned(gen_conn *gc, uint32_t how);
+
+/* A request unanswered within request_timeout is a failure (timeout); its connection is reset
+ * (an answer arriving later would be taken for the next one's) and its slot opens another. */
+static void timed_out(gen_conn *gc)
+{
+    gen_worker *w = gc->w;
+    fail(w, GEN_FAIL_TIMEOUT);
+    gc->in_flight = 0;
+    if (!w->warned_timeout) {
+        w->warned_timeout = 1;
+        hg_logf(w->g->host, HG_LOG_WARN, "worker %u: a request got no answer within %.3g s; "
+                "its connection is closed (counted in failed_timeout)", w->idx,
+                (double)w->g->cfg.request_timeout_ns / 1e9);
+    }
+    close_planned(gc, HG_CLOSE_RESET);
+}
+
+static void req_fire(void *ud, hg_timer *t)
+{
+    gen_worker *w = ud;
+    gen *g = w->g;
+    uint64_t now = g->host->now_ns(g->host);
+    gen_conn *gc;
+    (void)t;
+    w->req_timer = NULL; /* a one-shot timer is gone once its callback returns */
+    while (w->waiting.next != &w->waiting) {
+        gc = conn_of_wait(w->waiting.next);
+        if (now - gc->t_sent < g->cfg.request_timeout_ns)
+            break;
+        wait_del(gc);
+        timed_out(gc);
+    }
+    wait_arm(w);
 }
 
 /* Closes a connection on purpose: what happens to it next is not a failure. */
 static void close_planned(gen_conn *gc, uint32_t how)
 {
     const hg_net *net = gc->w->g->net;
+    wait_del(gc);
     gc->state = GC_CLOSING;
     net->close(net, gc->c, how);
 }
@@ -142,6 +230,7 @@ static void send_request(gen_conn *gc)
     gc->got = 0;
     w->d.requests++;
     w->d.bytes_out += g->cfg.payload;
+    wait_add(gc);
     g->net->write(g->net, gc->c, g->payload, (uint32_t)g->cfg.payload);
 }
 
@@ -318,6 +407,7 @@ static void on_data(void *ud, hg_conn *c, const uint8_t *data, uint32_t len)
     hg__tcp_hist_add(&w->hist, now - gc->t_sent);
     w->d.responses++;
     gc->in_flight = 0;
+    wait_del(gc);
     gc->done++;
     next_step(gc);
 }
@@ -345,8 +435,9 @@ static void count_unplanned(gen_worker *w, const hg_conn_record *rec)
     case HG_CLOSE_CONNECT_FAILED:
         fail(w, cause_of_status(rec->status));
         if (++w->fails_in_row >= GEN_MAX_CONSECUTIVE_FAILS && !w->done) {
-            hg_logf(w->g->host, HG_LOG_WARN, "worker %u: %u connect failures in a row (%s), "
-                    "giving up", w->idx, w->fails_in_row, hg_strerror(rec->status));
+            hg_logf(w->g->host, HG_LOG_WARN, "worker %u: %u connect failures in a row (%s, "
+                    "%s), giving up", w->idx, w->fails_in_row, hg_strerror(rec->status),
+                    hg_err_name(rec->status));
             w->done = 1;
         }
         break;
@@ -364,6 +455,7 @@ static void on_closed(void *ud, hg_conn *c, const hg_conn_record *rec)
     gen_worker *w = gc->w;
     if (gc->state != GC_CLOSING && !(w->done && rec->close_cause != HG_CLOSE_CONNECT_FAILED))
         count_unplanned(w, rec);
+    wait_del(gc);
     list_del(w, gc);
     if (gc->in_runq)
         runq_remove(gc);
@@ -434,6 +526,7 @@ void hg__gen_worker_begin(void *arg)
     gen_worker *w = arg;
     gen *g = w->g;
     const hg_net *net = g->net;
+    w->waiting.next = w->waiting.prev = &w->waiting;
     if (net->timer_start(net, GEN_TICK_NS, GEN_TICK_NS, hg__gen_tick, w, &w->tick) != 0)
         w->tick = NULL;
     if (g->cfg.duration_ns != 0 &&

@@ -8,8 +8,8 @@
 
 #include "gen.h"
 
-const char *const hg__gen_fail_names[GEN_FAIL_N] = {"refused", "timeout", "reset",
-                                                    "eof",     "unreachable", "other"};
+const char *const hg__gen_fail_names[GEN_FAIL_N] = {
+    "refused", "timeout", "reset", "eof", "unreachable", "other", "fd_limit"};
 
 static void stats_add(gen_stats *a, const gen_stats *b)
 {
@@ -65,21 +65,76 @@ static void progress_locked(gen *g, uint64_t now)
     double dt = secs(now - g->t_report);
     uint64_t done = g->cfg.pattern == GEN_PINGPONG ? g->total.responses - g->at_report.responses
                                                    : g->total.requests - g->at_report.requests;
-    uint64_t bytes = g->total.bytes_in + g->total.bytes_out - g->at_report.bytes_in -
-                     g->at_report.bytes_out;
+    uint64_t out = g->total.bytes_out - g->at_report.bytes_out;
+    uint64_t in = g->total.bytes_in - g->at_report.bytes_in;
     char p99[32];
     fmt_ns(p99, sizeof p99, hg__tcp_hist_pct(&g->interval, 99.0));
     if (dt <= 0)
         dt = 1e-9;
     if (g->cfg.progress)
-        hg_logf(g->host, HG_LOG_INFO, "[%6.1fs] %10.1f req/s %9.2f MB/s  p99 %s  new conns %llu  "
-                "errors %llu", secs(now - g->t_start), (double)done / dt, (double)bytes / dt / 1e6,
+        hg_logf(g->host, HG_LOG_INFO, "[%6.1fs] %10.1f req/s  out %8.2f MB/s  in %8.2f MB/s  "
+                "p99 %s  new conns %llu  errors %llu", secs(now - g->t_start), (double)done / dt,
+                (double)out / dt / 1e6, (double)in / dt / 1e6,
                 g->cfg.pattern == GEN_PINGPONG ? p99 : "-",
                 (unsigned long long)(g->total.connects - g->at_report.connects),
                 (unsigned long long)(g->total.errors - g->at_report.errors));
     hg__tcp_hist_clear(&g->interval);
     g->at_report = g->total;
     g->t_report = now;
+}
+
+/* Writes the failures by cause ("refused 3, timeout 1") into buf. */
+static void causes_of(const gen_stats *t, char *buf, size_t cap)
+{
+    size_t used = 0;
+    uint32_t i;
+    buf[0] = '\0';
+    for (i = 0; i < GEN_FAIL_N && used < cap; i++) {
+        if (t->fail[i] != 0)
+            used += (size_t)snprintf(buf + used, cap - used, "%s%s %llu", used ? ", " : "",
+                                     hg__gen_fail_names[i], (unsigned long long)t->fail[i]);
+    }
+}
+
+/* Decides the outcome of the finished run into g->failed and g->why: failed with more failures
+ * than max_failures, without a connection, or without one answered request (ping-pong) or
+ * written payload (stream). Caller holds g->mu. */
+static void judge_locked(gen *g)
+{
+    const gen_stats *t = &g->total;
+    char causes[160];
+    g->failed = 1;
+    if (t->errors > g->cfg.max_failures) {
+        causes_of(t, causes, sizeof causes);
+        snprintf(g->why, sizeof g->why, "%llu failure%s (%s), over max_failures %llu",
+                 (unsigned long long)t->errors, t->errors == 1 ? "" : "s", causes,
+                 (unsigned long long)g->cfg.max_failures);
+    } else if (t->connects == 0) {
+        snprintf(g->why, sizeof g->why, "no connection was established");
+    } else if (g->cfg.pattern == GEN_PINGPONG && t->responses == 0) {
+        snprintf(g->why, sizeof g->why, "no request was answered (%llu sent)",
+                 (unsigned long long)t->requests);
+    } else if (g->cfg.pattern == GEN_STREAM && t->requests == 0) {
+        snprintf(g->why, sizeof g->why, "nothing was sent");
+    } else {
+        g->failed = 0;
+        g->why[0] = '\0';
+    }
+}
+
+/* The end of the run: its outcome as the facts `outcome` and `outcome_reason`, a log line. */
+static void publish_outcome(gen *g)
+{
+    const hg_host *h = g->host;
+    h->set_info(h, "outcome", g->failed ? "failed" : "passed");
+    h->set_info(h, "outcome_reason", g->why);
+    if (g->failed)
+        hg_logf(h, HG_LOG_WARN, "done: %llu requests, %llu errors; failed: %s",
+                (unsigned long long)g->total.requests, (unsigned long long)g->total.errors,
+                g->why);
+    else
+        hg_logf(h, HG_LOG_INFO, "done: %llu requests, %llu errors; passed",
+                (unsigned long long)g->total.requests, (unsigned long long)g->total.errors);
 }
 
 void hg__gen_flush(gen_worker *w, int final)
@@ -101,6 +156,7 @@ void hg__gen_flush(gen_worker *w, int final)
         g->finished = 1;
         g->t_end = now;
         publish_latency_locked(g);
+        judge_locked(g);
         free(g->summary);
         g->summary = hg__gen_summary_locked(g, now, &g->summary_len);
     }
@@ -108,8 +164,7 @@ void hg__gen_flush(gen_worker *w, int final)
     memset(&w->d, 0, sizeof w->d);
     hg__tcp_hist_clear(&w->hist);
     if (last) {
-        hg_logf(g->host, HG_LOG_INFO, "done: %llu requests, %llu errors",
-                (unsigned long long)g->total.requests, (unsigned long long)g->total.errors);
+        publish_outcome(g);
         g->host->set_state(g->host, HG_STATE_STOPPED, 0, NULL);
     }
 }
@@ -174,7 +229,7 @@ static void sb_json_str(sbuf *b, const char *s)
 }
 
 typedef struct figures {
-    double seconds, rps, bytes_per_s, cps;
+    double seconds, rps, out_per_s, in_per_s, cps;
     uint64_t bytes, p50, p99, p999, max, mean;
 } figures;
 
@@ -185,7 +240,8 @@ static void figures_of(const gen *g, uint64_t now, figures *f)
     f->seconds = g->t_start != 0 && end > g->t_start ? secs(end - g->t_start) : 0;
     f->bytes = g->total.bytes_in + g->total.bytes_out;
     f->rps = f->seconds > 0 ? (double)done / f->seconds : 0;
-    f->bytes_per_s = f->seconds > 0 ? (double)f->bytes / f->seconds : 0;
+    f->out_per_s = f->seconds > 0 ? (double)g->total.bytes_out / f->seconds : 0;
+    f->in_per_s = f->seconds > 0 ? (double)g->total.bytes_in / f->seconds : 0;
     f->cps = f->seconds > 0 ? (double)g->total.connects / f->seconds : 0;
     f->p50 = hg__tcp_hist_pct(&g->cum, 50.0);
     f->p99 = hg__tcp_hist_pct(&g->cum, 99.0);
@@ -196,8 +252,7 @@ static void figures_of(const gen *g, uint64_t now, figures *f)
 
 static void text_of(const gen *g, const figures *f, sbuf *t)
 {
-    char a[32], b[32], c[32], d[32], e[32];
-    uint32_t i, nf = 0;
+    char a[32], b[32], c[32], d[32], e[32], causes[160];
     sb_printf(t, "tcp-gen %s: %s, %llu B payload, %llu connection%s to %s\n",
               g->host->name(g->host), g->cfg.pattern == GEN_PINGPONG ? "ping-pong" : "stream",
               (unsigned long long)g->cfg.payload, (unsigned long long)g->cfg.connections,
@@ -206,9 +261,10 @@ static void text_of(const gen *g, const figures *f, sbuf *t)
     sb_printf(t, "  requests     %llu sent, %llu answered, %.1f/s\n",
               (unsigned long long)g->total.requests, (unsigned long long)g->total.responses,
               f->rps);
-    sb_printf(t, "  transfer     %.2f MB out, %.2f MB in, %.2f MB/s (%.1f Mbit/s)\n",
-              (double)g->total.bytes_out / 1e6, (double)g->total.bytes_in / 1e6,
-              f->bytes_per_s / 1e6, f->bytes_per_s * 8 / 1e6);
+    sb_printf(t, "  sent         %.2f MB, %.2f MB/s (%.1f Mbit/s)\n",
+              (double)g->total.bytes_out / 1e6, f->out_per_s / 1e6, f->out_per_s * 8 / 1e6);
+    sb_printf(t, "  received     %.2f MB, %.2f MB/s (%.1f Mbit/s)\n",
+              (double)g->total.bytes_in / 1e6, f->in_per_s / 1e6, f->in_per_s * 8 / 1e6);
     sb_printf(t, "  connections  %llu established, %.1f/s\n",
               (unsigned long long)g->total.connects, f->cps);
     if (g->cum.total != 0) {
@@ -219,13 +275,11 @@ static void text_of(const gen *g, const figures *f, sbuf *t)
         fmt_ns(e, sizeof e, f->mean);
         sb_printf(t, "  latency      p50 %s, p99 %s, p99.9 %s, max %s, mean %s\n", a, b, c, d, e);
     }
-    sb_printf(t, "  failures     ");
-    for (i = 0; i < GEN_FAIL_N; i++) {
-        if (g->total.fail[i] != 0)
-            sb_printf(t, "%s%s %llu", nf++ ? ", " : "", hg__gen_fail_names[i],
-                      (unsigned long long)g->total.fail[i]);
-    }
-    sb_printf(t, "%s\n", nf ? "" : "none");
+    causes_of(&g->total, causes, sizeof causes);
+    sb_printf(t, "  failures     %s\n", causes[0] ? causes : "none");
+    if (g->finished)
+        sb_printf(t, "  outcome      %s%s%s\n", g->failed ? "failed" : "passed",
+                  g->failed ? ": " : "", g->why);
 }
 
 static void numbers_of(const gen *g, const figures *f, sbuf *b)
@@ -233,7 +287,8 @@ static void numbers_of(const gen *g, const figures *f, sbuf *b)
     uint32_t i;
     sb_printf(b, "\"finished\":%s,\"pattern\":\"%s\",\"payload\":%llu,\"seconds\":%.6f,"
               "\"requests\":%llu,\"responses\":%llu,\"rps\":%.3f,\"bytes\":%llu,"
-              "\"bytes_in\":%llu,\"bytes_out\":%llu,\"bytes_per_s\":%.3f,\"connections\":%llu,"
+              "\"bytes_in\":%llu,\"bytes_out\":%llu,\"bytes_in_per_s\":%.3f,"
+              "\"bytes_out_per_s\":%.3f,\"connections\":%llu,"
               "\"cps\":%.3f,\"errors\":%llu,\"latency_p50_ns\":%llu,\"latency_p99_ns\":%llu,"
               "\"latency_p999_ns\":%llu,\"latency_max_ns\":%llu,\"latency_mean_ns\":%llu,"
               "\"failures\":{",
@@ -242,14 +297,17 @@ static void numbers_of(const gen *g, const figures *f, sbuf *b)
               (unsigned long long)g->cfg.payload, f->seconds,
               (unsigned long long)g->total.requests, (unsigned long long)g->total.responses,
               f->rps, (unsigned long long)f->bytes, (unsigned long long)g->total.bytes_in,
-              (unsigned long long)g->total.bytes_out, f->bytes_per_s,
+              (unsigned long long)g->total.bytes_out, f->in_per_s, f->out_per_s,
               (unsigned long long)g->total.connects, f->cps, (unsigned long long)g->total.errors,
               (unsigned long long)f->p50, (unsigned long long)f->p99, (unsigned long long)f->p999,
               (unsigned long long)f->max, (unsigned long long)f->mean);
     for (i = 0; i < GEN_FAIL_N; i++)
         sb_printf(b, "%s\"%s\":%llu", i ? "," : "", hg__gen_fail_names[i],
                   (unsigned long long)g->total.fail[i]);
-    sb_printf(b, "}");
+    sb_printf(b, "},\"max_failures\":%llu,\"outcome\":\"%s\",\"outcome_reason\":",
+              (unsigned long long)g->cfg.max_failures,
+              !g->finished ? "running" : g->failed ? "failed" : "passed");
+    sb_json_str(b, g->why);
 }
 
 static char *finish_sb(sbuf *b, uint32_t *len)

@@ -49,6 +49,18 @@ int hg__tcp_cfg_choice(const hg_host *h, const hg_config *cfg, const char *key,
 /* Resolves addr (a HOST:PORT or a pipeline name) at start time into buf and logs why not.
  * Returns 0 or an HG_E* code. */
 int hg__tcp_resolve(const hg_host *h, const char *addr, char *buf, uint32_t cap);
+/* --- file descriptors (fdlimit.c) --- */
+
+/* What a host needs beside an engine's connections: its workers' loops, listeners, the control
+ * socket, logs. */
+#define TCP_FD_SPARE 64u
+
+/* Makes room for `fds` more file descriptors (the connections under key): when the process's
+ * soft RLIMIT_NOFILE is below what it holds now + fds + TCP_FD_SPARE, raises it to the hard
+ * limit (logged at info); when even the hard limit is too low, records a config error naming
+ * both limits. Returns 0 or HG_ECONFIG. [control-thread] */
+int hg__tcp_fd_reserve(const hg_host *h, const hg_config *cfg, const char *key, uint64_t fds);
+
 /* Writes a JSON reply: copies text into reply (cap bytes), sets *len. Returns 0 or HG_ENOSPC. */
 int hg__tcp_reply(const char *text, uint32_t n, char *reply, uint32_t cap, uint32_t *len);
 

@@ -28,6 +28,10 @@ is(s.finished, true, "and says the run is over")
 cmp_ok(s.rps, ">", 0, "with a rate")
 cmp_ok(s.latency_p999_ns, ">=", s.latency_p50_ns, "and ordered percentiles")
 is(s.failures.refused, 0, "and no failure")
+cmp_ok(math.abs(s.bytes_out_per_s * s.seconds - 1000 * 32), "<", 100,
+       "the rate out is the bytes sent over the time")
+is(s.outcome, "passed", "the run passed")
+is(h:counters("load").outcome, "passed", "as the fact `outcome` says")
 like(s.text, "1000 sent, 1000 answered", "its text reads like a report")
 like(s.text, "latency +p50", "with a latency line")
 local st = h:call("load", { verb = "stats" }).reply

@@ -32,7 +32,8 @@
     X(EPERM, -23, "permission denied")                                          \
     X(EOVERFLOW, -24, "value out of range")                                     \
     X(ENETUNREACH, -25, "network unreachable")                                  \
-    X(EHOSTUNREACH, -26, "host unreachable")
+    X(EHOSTUNREACH, -26, "host unreachable")                                    \
+    X(EMFILE, -27, "too many open files")
 
 enum {
 #define HG__STATUS_ENUM(name, value, msg) HG_##name = (value),

@@ -1,7 +1,7 @@
 /* test-runtime.c - the uv and blocking runtime modes driven directly through their ops with a
  * standalone host and a tiny in-test echo handler: echo, counters, records, half-close both
  * ways, resets, refused connects, timeouts, a peer that never reads, 1,000 connections without
- * an fd leak, timers, posts, net_close and stop. */
+ * an fd leak, running out of file descriptors (EMFILE), timers, posts, net_close and stop. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -544,6 +545,44 @@ static void test_net_close(fx *f, const hg_net *net)
     ok(client(f->port) < 0, "%s: the listener is closed", f->mode);
 }
 
+/* Out of file descriptors: the soft limit lowered and the table filled up to it, a listen and a
+ * connect fail with HG_EMFILE ("too many open files"), not some other code. */
+static void test_fd_limit(fx *f, const hg_net *net)
+{
+    struct rlimit old, low;
+    hg_listener *l = NULL;
+    hg_conn_record r;
+    int held[64], n = 0, rc;
+
+    getrlimit(RLIMIT_NOFILE, &old);
+    low = old;
+    low.rlim_cur = (rlim_t)fd_count() + 8;
+    setrlimit(RLIMIT_NOFILE, &low);
+    while (n < 64 && (held[n] = dup(0)) >= 0)
+        n++;
+    ok(n < 64 && errno == EMFILE, "%s: the fd table is full (%d more held)", f->mode, n);
+    rc = net->listen(net, "127.0.0.1:0", 0, &echo_handler, NULL, &l);
+    is_str(hg_err_name(rc), "EMFILE", "%s: a listen without a free fd fails with EMFILE",
+           f->mode);
+    is_str(hg_strerror(rc), "too many open files", "%s: which reads 'too many open files'",
+           f->mode);
+    snprintf(connect_addr, sizeof connect_addr, "127.0.0.1:%d", f->port);
+    set_i(&X.out_closed, 0);
+    net->post(net, 0, connect_from_worker, NULL);
+    wait_for(&X.out_closed, 1);
+    pthread_mutex_lock(&X.mu);
+    r = X.out_rec;
+    pthread_mutex_unlock(&X.mu);
+    ok(r.close_cause == HG_CLOSE_CONNECT_FAILED && r.status == HG_EMFILE,
+       "%s: a connect without a free fd fails with EMFILE (got %s)", f->mode,
+       hg_err_name(r.status));
+    while (n > 0)
+        close(held[--n]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    if (rc == 0 && l != NULL)
+        net->listener_close(net, l);
+}
+
 static void test_stop(fx *f)
 {
     const hg_net *net;
@@ -613,6 +652,7 @@ static void run_mode(const char *path, const char *engine)
     test_idle_timeout(&f);
     test_never_reads(&f);
     test_many(&f);
+    test_fd_limit(&f, net);
     test_timers_posts(&f, net);
     fds0 = fd_count();
     test_net_close(&f, net);

@@ -303,6 +303,7 @@ static void test_gen_stop_and_cps(const char *mode)
     json_decref(s);
     pthread_mutex_lock(&lb.mu);
     like_str(lb.text, " req/s ", "[%s] progress: true logs a line per second", mode);
+    like_str(lb.text, " MB/s  in ", "[%s] with the rates out and in apart", mode);
     pthread_mutex_unlock(&lb.mu);
     host_end(h);
 }
