@@ -1,8 +1,8 @@
 /* cli_run.c - `hangar run [CONFIG]`: start a host, wait for a signal, a `shutdown` command or
  * (with --until-done, and always for the built-in default) the end of every client pipeline;
  * then stop gracefully and print each pipeline's summary. The only place that installs signal
- * handling: SIGINT, SIGTERM and SIGHUP shut down within control.shutdown_timeout; a second
- * signal kills. Neither waits on an engine that does not return: a shutdown still running
+ * handling (cli_signals.c says which signal does what): SIGINT, SIGTERM and SIGHUP shut down
+ * within control.shutdown_timeout, a second signal kills; SIGQUIT kills at once. Neither waits on an engine that does not return: a shutdown still running
  * STUCK_GRACE_NS after its bound, or a kill the hub does not answer within KILL_WAIT_NS, ends
  * the process with _exit(1), naming the engine call the hub is stuck in. */
 #define _GNU_SOURCE
@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "cli_common.h"
+#include "cli_signals.h"
 #include <hangar/plugin.h>
 
 #include "host.h"
@@ -166,7 +167,18 @@ static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
 
     for (;;) {
         int sig = sigtimedwait(sigs, NULL, &tick);
-        if (sig > 0) {
+        if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_LOG) {
+            char name[32];
+            hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "%s: ignored (it has no use yet)",
+                    hg__cli_signal_name(sig, name, sizeof name));
+        } else if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_KILL) {
+            signals = 2; /* as a second signal: a kill is not a clean stop */
+            fprintf(stderr, "hangar: %s: killing (every engine stopped at once)\n",
+                    strsignal(sig));
+            if (hg__host_kill_within(h, KILL_WAIT_NS) != 0)
+                exit_stuck(h, 1);
+            break;
+        } else if (sig > 0) {
             signals++;
             if (signals == 1 && !job.started) {
                 fprintf(stderr, "hangar: %s: shutting down (again to kill)\n", strsignal(sig));
@@ -202,10 +214,7 @@ static int announce(hg__host *h, int until_done)
     uint32_t clients = 0, failed = hg__host_failed_count(h), n = cfg->n_instances - failed;
     for (uint32_t i = 0; i < cfg->n_instances; i++)
         clients += hg__node_get(cfg->instances[i].node, "listen") == NULL;
-    if (cfg->n_instances == 0) {
-        hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "nothing to run: the configuration "
-                "has no engines; waiting for SIGINT/SIGTERM or `shutdown`");
-    } else if (failed >= cfg->n_instances) {
+    if (failed >= cfg->n_instances) {
         fprintf(stderr, "hangar: nothing runs: %s failed (see the errors above); stopping\n",
                 cfg->n_instances == 1 ? "the engine" : "every engine");
         return -1;
@@ -221,6 +230,15 @@ static int announce(hg__host *h, int until_done)
     return 0;
 }
 
+/* Takes the signals still pending (sent during the summaries, say), so that unblocking them
+ * does not run their default action: SIGUSR1 would end the process after a clean stop. */
+static void drain_signals(const sigset_t *sigs)
+{
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(sigs, NULL, &zero) > 0)
+        ;
+}
+
 int hg__cli_run(int argc, char **argv)
 {
     static const char *const allow[] = {"--until-done", "--json", NULL};
@@ -234,7 +252,7 @@ int hg__cli_run(int argc, char **argv)
     uint32_t n_extra = 0;
     int rc = hg__cli_parse("run", argc, argv, allow, &o);
 
-    if (rc != 0) {
+    if (rc != 0 || o.help) {
         hg__cli_opts_free(&o);
         return rc;
     }
@@ -251,12 +269,8 @@ int hg__cli_run(int argc, char **argv)
         sets[o.n_sets + i] = extra[i];
 
     /* Block the signals before any thread exists, so that only sigtimedwait sees them. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
+    hg__cli_signals_setup(&sigs);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
-    signal(SIGPIPE, SIG_IGN);
 
     memset(&ho, 0, sizeof ho);
     ho.src.path = o.config;
@@ -271,7 +285,12 @@ int hg__cli_run(int argc, char **argv)
         rc = HG_EXIT_USAGE;
         goto out_diag;
     }
-    if (hg__host_start(h) != 0) {
+    if (hg__host_config(h)->n_instances == 0) {
+        /* nothing would ever end the wait but a signal: say so instead of waiting */
+        fprintf(stderr, "hangar: nothing to run: %s has no engines (no pipelines); stopping\n",
+                hg__host_config(h)->file);
+        rc = HG_EXIT_USAGE;
+    } else if (hg__host_start(h) != 0) {
         /* Nothing ran: no summaries (they would report a run that never was). */
         fprintf(stderr, "hangar: the host did not start (see the errors above); stopping\n");
         hg__host_shutdown(h);
@@ -286,6 +305,7 @@ int hg__cli_run(int argc, char **argv)
     hg__host_destroy(h);
 out_diag:
     hg__diag_free(&d);
+    drain_signals(&sigs);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
     for (uint32_t i = 0; i < n_extra; i++)

@@ -71,6 +71,22 @@ check $? "check without a file is a usage error" "$TMP/err"
 [ $? -eq 2 ] && grep -q "unknown option '--frob'" "$TMP/err"
 check $? "an unknown option exits 2 and names it" "$TMP/err"
 
+for cmd in run check plugins; do
+    "$HANGAR" "$cmd" --help >"$TMP/out" 2>"$TMP/err"
+    [ $? -eq 0 ] && grep -q "^usage: hangar $cmd" "$TMP/out" && [ ! -s "$TMP/err" ]
+    check $? "$cmd --help prints its usage on stdout and exits 0" "$TMP/err"
+done
+
+# A config with no engines: run says there is nothing to run and exits 2 at once.
+printf 'hangar: 1\n' >"$TMP/none.yaml"
+timeout 10 "$HANGAR" run "$TMP/none.yaml" >"$TMP/out" 2>"$TMP/err"
+st=$?
+[ "$st" -eq 2 ] && grep -q "^hangar: nothing to run: .*none.yaml has no engines" "$TMP/err"
+check $? "run of a config with no engines says nothing runs and exits 2 (got $st)" "$TMP/err"
+"$HANGAR" check "$TMP/none.yaml" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 0 ] && grep -q ": ok (0 instances: \`hangar run\` would have nothing to run)" "$TMP/out"
+check $? "check passes it, noting that run would have nothing to run" "$TMP/out"
+
 cat >"$TMP/echo.yaml" <<'YAML'
 hangar: 1
 control: { shutdown_timeout: 2s }
