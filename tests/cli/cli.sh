@@ -101,6 +101,18 @@ check $? "check of a good file exits 0" "$TMP/err"
 [ $? -eq 2 ] && [ ! -s "$TMP/out" ] && grep -q "^--set pipelines.echo.listen: echo: bad address 'nowhere'" "$TMP/err"
 check $? "check with a bad --set value exits 2 naming the override on stderr" "$TMP/err"
 
+# A --set value that is not text is reported as such, not as a key missing from the file.
+for v in '\xef\xbb\xbf|a byte-order mark (U+FEFF) at byte 1' \
+         '127.0.0.1:0\xef\xbb\xbf|a byte-order mark (U+FEFF) at byte 12' \
+         '\xff\xfe|not UTF-8 text (byte 1 is 0xFF)' '127.0.0.1:\xc0\xb0|not UTF-8 text (byte 11 is 0xC0)' \
+         'a\x01b|the control character U+0001 at byte 2' '\xc2\x85|the control character U+0085 at byte 1'; do
+    "$HANGAR" check "$TMP/echo.yaml" --set "pipelines.echo.listen=$(printf "${v%%|*}")" >"$TMP/out" 2>"$TMP/err"
+    st=$?
+    [ "$st" -eq 2 ] && [ "$(grep -c . "$TMP/err")" -eq 1 ] &&
+        grep -q "^--set pipelines.echo.listen: the value .*${v#*|}" "$TMP/err"
+    check $? "a --set value '${v%%|*}' is refused for what it is: ${v#*|} (exit $st)" "$TMP/err"
+done
+
 HANGAR_LOG=debug "$HANGAR" check "$TMP/echo.yaml" >/dev/null 2>"$TMP/err"
 grep -q " debug " "$TMP/err"
 check $? "HANGAR_LOG=debug turns on debug lines" "$TMP/err"
