@@ -89,7 +89,7 @@ reply=$(ctl 'kill\0')
 check $? "a last line without its newline, with a NUL byte, is refused ($reply)"
 reply=$(ctl 'shutdown\0\nstate echo\n')
 [ "$reply" = "$(nul_reply 9)"$'\n''{"ok":true,"name":"echo","state":"running","error":null}' ]
-check $? "the line after a refused one is answered as usual ($reply)"
+check $? "the line after a refused one is answered as usual (${reply//$'\n'/ | })"
 
 # A key given twice: refused, not decided by its last copy.
 dup() { # KEY: the start of the reply naming it
