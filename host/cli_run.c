@@ -2,9 +2,10 @@
  * (with --until-done, and always for the built-in default) the end of every client pipeline;
  * then stop gracefully and print each pipeline's summary. The only place that installs signal
  * handling (cli_signals.c says which signal does what): SIGINT, SIGTERM and SIGHUP shut down
- * within control.shutdown_timeout, a second signal kills; SIGQUIT kills at once. Neither waits on an engine that does not return: a shutdown still running
- * STUCK_GRACE_NS after its bound, or a kill the hub does not answer within KILL_WAIT_NS, ends
- * the process with _exit(1), naming the engine call the hub is stuck in. */
+ * within control.shutdown_timeout, a second signal kills; SIGQUIT kills at once. Neither waits
+ * on an engine that does not return: a shutdown still running STUCK_GRACE_NS after its bound, or
+ * a kill the hub does not answer within KILL_WAIT_NS, ends the process with _exit(1), naming the
+ * engine call the hub is stuck in. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>

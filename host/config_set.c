@@ -225,7 +225,8 @@ static long utf8_at(const unsigned char *p, int *n)
 
 /* A value that is not text cannot be fixed by quoting it: one that is not UTF-8, holds a
  * byte-order mark (which YAML would drop, leaving nothing) or a control character (tab and line
- * breaks aside). Reports the first such byte as "--set PATH: ..." and returns HG_ECONFIG; else 0. */
+ * breaks aside). Reports the first such byte as "--set PATH: ..." and returns HG_ECONFIG, else
+ * 0. */
 static int check_text(const char *spec, const char *eq, hg__diag *d)
 {
     const unsigned char *v = (const unsigned char *)eq + 1;
