@@ -7,22 +7,40 @@
 
 #include "cli_signals.h"
 
-/* Signals whose default action ends the process: each asks for a graceful shutdown instead, so
- * that engines stop, summaries print and the control socket is removed. */
-static const int shutdown_sigs[] = {
-    SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGPWR, SIGIO,
+/* Other signals whose default action ends the process: each asks for a graceful shutdown
+ * instead, so that engines stop, summaries print and the control socket is removed; but only
+ * when nothing handles or ignores it already (a preloaded profiler's SIGPROF). */
+static const int other_sigs[] = {
+    SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGPWR, SIGIO,
 #ifdef SIGSTKFLT
     SIGSTKFLT,
 #endif
 };
 
+/* 1 when sig has its default action (no handler installed, not ignored). */
+static int is_default(int sig)
+{
+    struct sigaction sa;
+    return sigaction(sig, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) &&
+           sa.sa_handler == SIG_DFL;
+}
+
 void hg__cli_signals_setup(sigset_t *set)
 {
+    struct sigaction hup;
     sigemptyset(set);
-    for (size_t i = 0; i < sizeof shutdown_sigs / sizeof shutdown_sigs[0]; i++)
-        sigaddset(set, shutdown_sigs[i]);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    /* started under nohup (SIGHUP ignored): it stays ignored */
+    if (sigaction(SIGHUP, NULL, &hup) != 0 || (hup.sa_flags & SA_SIGINFO) ||
+        hup.sa_handler != SIG_IGN)
+        sigaddset(set, SIGHUP);
+    for (size_t i = 0; i < sizeof other_sigs / sizeof other_sigs[0]; i++)
+        if (is_default(other_sigs[i]))
+            sigaddset(set, other_sigs[i]);
     for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
-        sigaddset(set, s);
+        if (is_default(s))
+            sigaddset(set, s);
     sigaddset(set, SIGQUIT);
     sigaddset(set, SIGUSR1);
     sigaddset(set, SIGUSR2);

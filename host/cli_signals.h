@@ -13,7 +13,8 @@ enum {
 
 /* Fills set with the signals run takes itself (block them before any thread exists, then
  * sigtimedwait), and ignores the ones that must not end the process (SIGPIPE, SIGXFSZ: the
- * failed write reports it instead). [control-thread] */
+ * failed write reports it instead). SIGHUP ignored at start (nohup) stays ignored; SIGALRM and
+ * the other rarer ones are taken only while they have their default action. [control-thread] */
 void hg__cli_signals_setup(sigset_t *set);
 /* The action for a signal of that set: HG__SIG_*. [any-thread] */
 int hg__cli_signal_action(int sig);

@@ -100,6 +100,20 @@ for sig in INT TERM HUP ALRM VTALRM PROF XCPU PWR IO RTMIN RTMAX-1; do
     check $? "SIG$sig shuts down gracefully: exit 0 (got $st), the control socket removed" "$TMP/run.err"
 done
 
+# Under nohup (SIGHUP ignored when run starts), SIGHUP stays ignored.
+rm -f "$TMP/run.out" "$TMP/run.err"
+(trap '' HUP; exec "$HANGAR" run "$TMP/h.yaml") >"$TMP/run.out" 2>"$TMP/run.err" &
+pid=$!
+wait_log "$TMP/run.err" 'running 1 engine'
+kill -HUP "$pid"
+sleep 0.2 # a SIGHUP taken would have begun the shutdown by now
+kill -0 "$pid" 2>/dev/null && answers && ! grep -q "shutting down" "$TMP/run.err"
+check $? "started with SIGHUP ignored (nohup), SIGHUP stays ignored: the host serves on" "$TMP/run.err"
+kill -TERM "$pid"
+finish
+[ "$st" -eq 0 ]
+check $? "  and SIGTERM stops it, exit 0 (got $st)" "$TMP/run.err"
+
 # SIGQUIT kills at once: every engine stopped now, exit 1, the socket still removed.
 start
 kill -QUIT "$pid"
