@@ -40,6 +40,26 @@ static int allowed(const char *a, const char *const *allow)
     return 0;
 }
 
+static const char run_usage[] =
+    "usage: hangar run [CONFIG] [--set PATH=VALUE]... [--path DIR]... [--until-done] [--json]\n"
+    "  runs a host (with no CONFIG, a built-in demo) until SIGINT, SIGTERM, SIGHUP or SIGQUIT\n"
+    "  (a graceful shutdown within control.shutdown_timeout; a second one kills) or a\n"
+    "  `shutdown` command; SIGUSR1 and SIGUSR2 are logged and ignored.\n"
+    "  --until-done  also end when no client pipeline (tcp-gen) runs any more\n"
+    "  --json        print each pipeline's summary as one JSON object per line\n"
+    "  --set PATH=VALUE  override one config value; --path DIR  search DIR for plugins first\n";
+
+static const char check_usage[] =
+    "usage: hangar check CONFIG [--set PATH=VALUE]... [--path DIR]...\n"
+    "  validates a configuration and the plugins it names; starts nothing. Exit 0, or 2 with\n"
+    "  every error as FILE:LINE:COL: message on stderr.\n";
+
+/* --help of run and check: their usage on stdout. */
+static void print_usage(const char *cmd)
+{
+    fputs(strcmp(cmd, "run") == 0 ? run_usage : check_usage, stdout);
+}
+
 int hg__cli_parse(const char *cmd, int argc, char **argv, const char *const *allow,
                   hg__cli_opts *o)
 {
@@ -71,6 +91,10 @@ int hg__cli_parse(const char *cmd, int argc, char **argv, const char *const *all
             o->until_done = 1;
         } else if (strcmp(a, "--json") == 0 && allowed(a, allow)) {
             o->json = 1;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            print_usage(cmd);
+            o->help = 1;
+            return 0;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "hangar %s: unknown option '%s' (see hangar --help)\n", cmd, a);
             return HG_EXIT_USAGE;
@@ -101,7 +125,7 @@ int hg__cli_check(int argc, char **argv)
     hg__host *h = NULL;
     int rc = hg__cli_parse("check", argc, argv, NULL, &o);
 
-    if (rc != 0)
+    if (rc != 0 || o.help)
         goto out;
     if (o.config == NULL) {
         fprintf(stderr, "usage: hangar check CONFIG [--set PATH=VALUE]... [--path DIR]...\n");
@@ -121,8 +145,9 @@ int hg__cli_check(int argc, char **argv)
         rc = HG_EXIT_USAGE;
     } else {
         const hg__config *cfg = hg__host_config(h);
-        printf("%s: ok (%u instance%s)\n", o.config, cfg->n_instances,
-               cfg->n_instances == 1 ? "" : "s");
+        printf("%s: ok (%u instance%s%s)\n", o.config, cfg->n_instances,
+               cfg->n_instances == 1 ? "" : "s",
+               cfg->n_instances == 0 ? ": `hangar run` would have nothing to run" : "");
         hg__host_destroy(h);
         rc = HG_EXIT_OK;
     }

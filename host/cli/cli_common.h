@@ -16,10 +16,12 @@ typedef struct hg__cli_opts {
     uint32_t n_paths;
     int until_done;      /* run */
     int json;            /* run: summaries as JSON */
+    int help;            /* --help/-h was given: the usage is printed, nothing else to do */
 } hg__cli_opts;
 
 /* Parses argv (after the subcommand). `allow` lists the extra flags accepted ("--until-done",
- * "--json"). Returns 0, or HG_EXIT_USAGE after printing the problem. */
+ * "--json"). --help or -h prints the subcommand's usage on stdout and sets o->help. Returns 0,
+ * or HG_EXIT_USAGE after printing the problem. */
 int hg__cli_parse(const char *cmd, int argc, char **argv, const char *const *allow,
                   hg__cli_opts *o);
 void hg__cli_opts_free(hg__cli_opts *o);

@@ -20,7 +20,7 @@ static void usage(FILE *f)
             "commands:\n"
             "  run [CONFIG] [--set PATH=VALUE]... [--path DIR]... [--until-done] [--json]\n"
             "        run a host until SIGINT/SIGTERM/SIGHUP (a graceful shutdown; a second\n"
-            "        signal kills) or `shutdown`;\n"
+            "        signal, or SIGQUIT, kills) or `shutdown`; SIGUSR1/SIGUSR2 are ignored;\n"
             "        --until-done: also end when no client pipeline (tcp-gen) runs any more\n"
             "        (finished, stopped by `stop NAME`, or failed);\n"
             "        --json: print each pipeline's summary as one JSON object per line;\n"

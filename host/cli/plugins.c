@@ -11,13 +11,25 @@
 #include "cli.h"
 #include "cli_common.h"
 #include "config.h"
+#include "entry.h"
 #include "loader.h"
 
 static const char usage_text[] =
     "usage: hangar plugins [--path DIR]... [--json] [CONFIG]\n"
     "  lists the plugins found on the search path: --path entries, then CONFIG's plugin_path,\n"
     "  then $HANGAR_PLUGIN_PATH, then the installed plugin directory. Refused files are listed\n"
-    "  with the reason (on stderr, or in \"refused\" with --json).\n";
+    "  with the reason (on stderr, or in \"refused\" with --json). Engines of a kind this\n"
+    "  host does not run yet (connectors, processors) are marked (\"runs\": false).\n";
+
+/* The kinds this host runs: those with an adapter (engine/adapter.c), the same table that
+ * refuses the others at create. */
+static int host_runs(uint32_t kind)
+{
+    return hg__adapter_for(kind) != NULL;
+}
+
+static const uint32_t all_kinds[] = {HG_KIND_RUNTIME_MODE, HG_KIND_PIPELINE, HG_KIND_CONNECTOR,
+                                     HG_KIND_PROCESSOR};
 
 static void print_text(const hg__probe_set *set)
 {
@@ -34,12 +46,23 @@ static void print_text(const hg__probe_set *set)
             printf("  %s\n", p->summary);
         for (uint32_t k = 0; k < p->n_engines; k++) {
             const hg__engine_info *e = &p->engines[k];
-            printf("  %-12s %-20s %s\n", hg__kind_name(e->kind), e->name,
-                   e->summary ? e->summary : "");
+            printf("  %-12s %-20s %s%s\n", hg__kind_name(e->kind), e->name,
+                   e->summary ? e->summary : "",
+                   host_runs(e->kind) ? "" : " (this host does not run it yet)");
         }
     }
     if (listed == 0)
         printf("no plugins found\n");
+    for (int runs = 1; runs >= 0; runs--) {
+        const char *sep = runs ? "\nthis host runs: " : "; not yet: ";
+        for (size_t k = 0; k < sizeof all_kinds / sizeof all_kinds[0]; k++) {
+            if (host_runs(all_kinds[k]) == runs) {
+                printf("%s%s", sep, hg__kind_name(all_kinds[k]));
+                sep = ", ";
+            }
+        }
+    }
+    printf("\n");
     fflush(stdout);
     for (uint32_t i = 0; i < set->n; i++)
         if (set->items[i].status != 0)
@@ -53,9 +76,10 @@ static json_t *plugin_json(const hg__probe *p)
 
     for (uint32_t k = 0; engines && k < p->n_engines; k++) {
         const hg__engine_info *e = &p->engines[k];
-        json_array_append_new(engines, json_pack("{s:s, s:s, s:s?}", "kind",
+        json_array_append_new(engines, json_pack("{s:s, s:s, s:s?, s:b}", "kind",
                                                  hg__kind_name(e->kind), "name", e->name,
-                                                 "summary", e->summary));
+                                                 "summary", e->summary, "runs",
+                                                 host_runs(e->kind)));
     }
     o = json_pack("{s:s, s:s, s:s?, s:s, s:i, s:i, s:o}", "id", p->id, "version", p->version,
                   "summary", p->summary, "path", p->path, "abi_major", (json_int_t)p->abi_major,
@@ -65,7 +89,8 @@ static json_t *plugin_json(const hg__probe *p)
 
 static int print_json(const hg__probe_set *set, char *const *search_path)
 {
-    json_t *root = json_pack("{s:[], s:[], s:[]}", "search_path", "plugins", "refused");
+    json_t *root = json_pack("{s:[], s:[], s:[], s:[], s:[]}", "search_path", "plugins",
+                             "refused", "runs", "not_yet");
     json_t *sp = json_object_get(root, "search_path");
     json_t *plugins = json_object_get(root, "plugins");
     json_t *refused = json_object_get(root, "refused");
@@ -75,6 +100,9 @@ static int print_json(const hg__probe_set *set, char *const *search_path)
         return HG_ENOMEM;
     for (char *const *e = search_path; *e; e++)
         json_array_append_new(sp, json_string(*e));
+    for (size_t k = 0; k < sizeof all_kinds / sizeof all_kinds[0]; k++)
+        json_array_append_new(json_object_get(root, host_runs(all_kinds[k]) ? "runs" : "not_yet"),
+                              json_string(hg__kind_name(all_kinds[k])));
     for (uint32_t i = 0; i < set->n; i++) {
         const hg__probe *p = &set->items[i];
         if (p->status == 0)

@@ -1,10 +1,12 @@
 /* run.c - `hangar run [CONFIG]`: start a host, wait for a signal, a `shutdown` command or
  * (with --until-done, and always for the built-in default) the end of every client pipeline;
  * then stop gracefully, print each pipeline's summary and exit 1 when a run failed
- * (cli_outcome.c). The only place that installs signal handling: SIGINT, SIGTERM and SIGHUP
- * shut down within control.shutdown_timeout; a second signal kills. Neither waits on an engine that does not return: a shutdown still running
- * STUCK_GRACE_NS after its bound, or a kill the hub does not answer within KILL_WAIT_NS, ends
- * the process with _exit(1), naming the engine call the hub is stuck in. */
+ * (outcome.c). The only place that installs signal handling (signals.c says which signal does
+ * what): SIGINT, SIGTERM and SIGHUP shut down within control.shutdown_timeout, a second signal
+ * kills; SIGQUIT kills at once. Neither waits on an engine that does not return: a shutdown
+ * still running STUCK_GRACE_NS after its bound, or a kill the host does not answer within
+ * KILL_WAIT_NS, ends the process with _exit(1), naming the engine call its control thread is
+ * stuck in. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +23,7 @@
 #include "clock.h"
 #include "cli_common.h"
 #include "outcome.h"
+#include "signals.h"
 #include <hangar/plugin.h>
 
 #include "host_api.h"
@@ -54,10 +57,15 @@ static void shutdown_begin(shutdown_job *job)
     job->started = pthread_create(&job->tid, NULL, shutdown_main, job) == 0;
 }
 
-/* The hub is stuck in an engine that does not return: the host can be neither stopped nor
- * freed (its code runs on the hub), so the process ends here. */
-static void exit_stuck(hg__host *h, int killing)
+/* The control thread is stuck in an engine that does not return: the host can be neither
+ * stopped nor freed, so the process ends here (after joining our shutdown thread when it has
+ * returned, so that no finished thread is left unjoined). */
+static void exit_stuck(hg__host *h, int killing, shutdown_job *job)
 {
+    if (job->started && __atomic_load_n(&job->done, __ATOMIC_ACQUIRE)) {
+        pthread_join(job->tid, NULL);
+        job->started = 0;
+    }
     hg__hub_busy b = hg__host_busy(h);
     double secs = b.engine ? (double)(hg__now_ns() - b.since_ns) / 1e9 : 0;
     if (b.engine && killing)
@@ -161,7 +169,18 @@ static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
 
     for (;;) {
         int sig = sigtimedwait(sigs, NULL, &tick);
-        if (sig > 0) {
+        if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_LOG) {
+            char name[32];
+            hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "%s: ignored (it has no use yet)",
+                    hg__cli_signal_name(sig, name, sizeof name));
+        } else if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_KILL) {
+            signals = 2; /* as a second signal: a kill is not a clean stop */
+            fprintf(stderr, "hangar: %s: killing (every engine stopped at once)\n",
+                    strsignal(sig));
+            if (hg__host_kill_within(h, KILL_WAIT_NS) != 0)
+                exit_stuck(h, 1, &job);
+            break;
+        } else if (sig > 0) {
             signals++;
             if (signals == 1 && !job.started) {
                 fprintf(stderr, "hangar: %s: shutting down (again to kill)\n", strsignal(sig));
@@ -169,7 +188,7 @@ static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
             } else {
                 fprintf(stderr, "hangar: %s again: killing\n", strsignal(sig));
                 if (hg__host_kill_within(h, KILL_WAIT_NS) != 0)
-                    exit_stuck(h, 1);
+                    exit_stuck(h, 1, &job);
                 break;
             }
         }
@@ -178,7 +197,7 @@ static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
         if (hg__host_wait(h, 0, 0) == 0)
             break;
         if (shutdown_stuck(h, &job))
-            exit_stuck(h, 0);
+            exit_stuck(h, 0, &job);
     }
     if (job.started)
         pthread_join(job.tid, NULL);
@@ -197,10 +216,7 @@ static int announce(hg__host *h, int until_done)
     uint32_t clients = 0, failed = hg__host_failed_count(h), n = cfg->n_instances - failed;
     for (uint32_t i = 0; i < cfg->n_instances; i++)
         clients += hg__node_get(cfg->instances[i].node, "listen") == NULL;
-    if (cfg->n_instances == 0) {
-        hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "nothing to run: the configuration "
-                "has no engines; waiting for SIGINT/SIGTERM or `shutdown`");
-    } else if (failed >= cfg->n_instances) {
+    if (failed >= cfg->n_instances) {
         fprintf(stderr, "hangar: nothing runs: %s failed (see the errors above); stopping\n",
                 cfg->n_instances == 1 ? "the engine" : "every engine");
         return -1;
@@ -216,6 +232,15 @@ static int announce(hg__host *h, int until_done)
     return 0;
 }
 
+/* Takes the signals still pending (sent during the summaries, say), so that unblocking them
+ * does not run their default action: SIGUSR1 would end the process after a clean stop. */
+static void drain_signals(const sigset_t *sigs)
+{
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(sigs, NULL, &zero) > 0)
+        ;
+}
+
 int hg__cli_run(int argc, char **argv)
 {
     static const char *const allow[] = {"--until-done", "--json", NULL};
@@ -229,7 +254,7 @@ int hg__cli_run(int argc, char **argv)
     uint32_t n_extra = 0;
     int rc = hg__cli_parse("run", argc, argv, allow, &o);
 
-    if (rc != 0) {
+    if (rc != 0 || o.help) {
         hg__cli_opts_free(&o);
         return rc;
     }
@@ -246,12 +271,8 @@ int hg__cli_run(int argc, char **argv)
         sets[o.n_sets + i] = extra[i];
 
     /* Block the signals before any thread exists, so that only sigtimedwait sees them. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
+    hg__cli_signals_setup(&sigs);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
-    signal(SIGPIPE, SIG_IGN);
 
     memset(&ho, 0, sizeof ho);
     ho.src.path = o.config;
@@ -266,7 +287,12 @@ int hg__cli_run(int argc, char **argv)
         rc = HG_EXIT_USAGE;
         goto out_diag;
     }
-    if (hg__host_start(h) != 0) {
+    if (hg__host_config(h)->n_instances == 0) {
+        /* nothing would ever end the wait but a signal: say so instead of waiting */
+        fprintf(stderr, "hangar: nothing to run: %s has no engines (no pipelines); stopping\n",
+                hg__host_config(h)->file);
+        rc = HG_EXIT_USAGE;
+    } else if (hg__host_start(h) != 0) {
         /* Nothing ran: no summaries (they would report a run that never was). */
         fprintf(stderr, "hangar: the host did not start (see the errors above); stopping\n");
         hg__host_shutdown(h);
@@ -283,6 +309,7 @@ int hg__cli_run(int argc, char **argv)
     hg__host_destroy(h);
 out_diag:
     hg__diag_free(&d);
+    drain_signals(&sigs);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
     for (uint32_t i = 0; i < n_extra; i++)

@@ -414,6 +414,7 @@ static void check_root(hg__checker *c, const hg__node *root)
     hg__config_check_pipelines(c, hg__config_get_list(&ctx, root, "pipelines"));
     hg__config_check_connectors(c, hg__config_get_list(&ctx, root, "connectors"));
     hg__config_check_graph(c, root);
+    hg__config_check_ports(c);
 }
 
 /* ---- load ---- */

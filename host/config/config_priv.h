@@ -46,6 +46,10 @@ void hg__config_check_connectors(hg__checker *c, const hg__node *list);
  * and streams checked before. */
 void hg__config_check_graph(hg__checker *c, const hg__node *root);
 
+/* Across the instances checked (config_ports.c): two `listen:` keys with the same fixed port
+ * on overlapping addresses, which `run` would refuse (EADDRINUSE), reported at the later one. */
+void hg__config_check_ports(hg__checker *c);
+
 /* One `--set PATH=VALUE` (config_set.c): the value is read as YAML and grafted into cfg->doc.
  * Returns 0, HG_ECONFIG (reported as "--set PATH: ...") or HG_ENOMEM. */
 int hg__config_apply_set(hg__config *cfg, const char *spec, const hg__cfg_limits *lim,

@@ -201,6 +201,57 @@ static int report_value(const char *spec, const char *eq, const hg__diag *vd, hg
     return 0;
 }
 
+/* Decodes the UTF-8 sequence at p (n bytes of it). Returns its code point, or -1 when it is not
+ * valid UTF-8 (a stray or missing continuation byte, an overlong form, a surrogate). */
+static long utf8_at(const unsigned char *p, int *n)
+{
+    unsigned long cp;
+    unsigned c = p[0];
+    *n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+         : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (*n == 0)
+        return -1;
+    cp = *n == 1 ? c : c & (0x7Fu >> *n);
+    for (int k = 1; k < *n; k++) {
+        if ((p[k] & 0xC0) != 0x80)
+            return -1;
+        cp = cp << 6 | (p[k] & 0x3Fu);
+    }
+    if ((*n == 3 && cp < 0x800) || (*n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    return (long)cp;
+}
+
+/* A value that is not text cannot be fixed by quoting it: one that is not UTF-8, holds a
+ * byte-order mark (which YAML would drop, leaving nothing) or a control character (tab and line
+ * breaks aside). Reports the first such byte as "--set PATH: ..." and returns HG_ECONFIG, else
+ * 0. */
+static int check_text(const char *spec, const char *eq, hg__diag *d)
+{
+    const unsigned char *v = (const unsigned char *)eq + 1;
+    int path = (int)(eq - spec), n;
+    for (size_t i = 0; v[i] != '\0'; i += (size_t)n) {
+        long cp = utf8_at(v + i, &n);
+        if (cp < 0) {
+            hg__diag_add(d, NULL, 0, 0, "--set %.*s: the value is not UTF-8 text (byte %zu is "
+                         "0x%02X); give it as UTF-8", path, spec, i + 1, v[i]);
+            return HG_ECONFIG;
+        }
+        if (cp == 0xFEFF) {
+            hg__diag_add(d, NULL, 0, 0, "--set %.*s: the value has a byte-order mark (U+FEFF) "
+                         "at byte %zu; remove it: no value holds one", path, spec, i + 1);
+            return HG_ECONFIG;
+        }
+        if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || (cp >= 0x7F && cp <= 0x9F)) {
+            hg__diag_add(d, NULL, 0, 0, "--set %.*s: the value has the control character U+%04lX "
+                         "at byte %zu; no value holds one, quoted or not", path, spec, cp, i + 1);
+            return HG_ECONFIG;
+        }
+    }
+    return 0;
+}
+
 /* One "path=value": the value is read as YAML (a scalar, or a flow list/map like [0, 1]). */
 int hg__config_apply_set(hg__config *cfg, const char *spec, const hg__cfg_limits *lim,
                          hg__diag *d)
@@ -216,6 +267,8 @@ int hg__config_apply_set(hg__config *cfg, const char *spec, const hg__cfg_limits
         hg__diag_add(d, NULL, 0, 0, "--set %s: expected PATH=VALUE", spec);
         return HG_ECONFIG;
     }
+    if (check_text(spec, eq, d) != 0)
+        return HG_ECONFIG;
     if (asprintf(&label, "--set %.*s", (int)(eq - spec), spec) < 0)
         return HG_ENOMEM;
     hg__diag_init(&vd);

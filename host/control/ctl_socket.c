@@ -147,6 +147,12 @@ static char *run_json(hg__ctl *ctl, json_t *j)
     return reply;
 }
 
+char *hg__ctl_nul_reply(size_t at)
+{
+    return reply_fail(HG_EINVAL, "the command has a NUL byte in it (byte %zu): refused whole, "
+                                 "none of it was run", at + 1);
+}
+
 static char *run_line(hg__ctl *ctl, const char *line)
 {
     json_error_t je;
@@ -156,7 +162,9 @@ static char *run_line(hg__ctl *ctl, const char *line)
         line++;
     if (line[0] != '{')
         return run_text(ctl, line);
-    j = json_loads(line, 0, &je);
+    /* a key given twice is refused, not decided by its last copy ({"cmd":"counters","cmd":
+     * "kill"} must not kill) */
+    j = json_loads(line, JSON_REJECT_DUPLICATES, &je);
     if (j == NULL)
         return reply_fail(HG_EINVAL, "not valid JSON: %s (column %d)", je.text, je.column);
     reply = run_json(ctl, j);
@@ -186,21 +194,25 @@ static int flush(client *c)
 
 /* Answers the complete lines in the input, one at a time: the next only once the reply to the
  * last has been written, so memory stays at one line in and one reply out per client. An empty
- * or blank line goes to the host too, which answers it with an `empty command` error. Returns
+ * or blank line goes to the host too, which answers it with an `empty command` error; a line
+ * with a NUL byte in it is refused whole (EINVAL), none of it run. Returns
  * -1 to drop the client: on an error, or once a client at EOF has had every answer. */
 static int answer(hg__ctl *ctl, client *c)
 {
     for (;;) {
         char *nl = c->out == NULL && c->len > 0 ? memchr(c->buf, '\n', c->len) : NULL;
         size_t used, n;
-        char *reply, *grown;
+        char *reply, *grown, *nul;
         if (nl == NULL)
             break;
         used = (size_t)(nl - c->buf) + 1;
-        *nl = '\0';
-        if (nl > c->buf && nl[-1] == '\r')
-            nl[-1] = '\0';
-        reply = run_line(ctl, c->buf);
+        n = used - 1;
+        if (n > 0 && c->buf[n - 1] == '\r')
+            n--;
+        c->buf[n] = '\0';
+        /* a NUL would end the C string early and run its first part: refused whole */
+        nul = memchr(c->buf, '\0', n);
+        reply = nul ? hg__ctl_nul_reply((size_t)(nul - c->buf)) : run_line(ctl, c->buf);
         if (reply == NULL)
             return -1;
         n = strlen(reply);

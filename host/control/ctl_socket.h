@@ -13,6 +13,10 @@ typedef struct hg__ctl hg__ctl;
  * Returns 0, HG_ENOSPC (path too long), HG_EEXIST (not a socket), HG_EADDRINUSE (another host
  * answers there), HG_ENOENT (no such directory), HG_EPERM, HG_EIO. */
 int hg__ctl_open(hg__host *h, const char *path, hg__ctl **out, char *err, size_t cap);
+/* The reply to a command line with a NUL byte at offset `at` (the socket's, and a scenario's
+ * h:command): {"ok":false,...,"code":"EINVAL"}, nothing run. Returns a new string (free it), or
+ * NULL when out of memory. [any-thread] */
+char *hg__ctl_nul_reply(size_t at);
 /* Stops serving, closes every client and removes the socket file. */
 void hg__ctl_close(hg__ctl *ctl);
 

@@ -9,6 +9,7 @@
 #include <hangar/plugin.h>
 #include <hangar/status.h>
 
+#include "ctl_socket.h"
 #include "host_api.h"
 #include "scenario.h"
 
@@ -329,18 +330,40 @@ static void command(lua_State *L, hg__scn_host *sh, const char *text, const char
     hg__scn_check(L);
 }
 
+/* h:command(text): a Lua string may hold a NUL byte, which would end the C string early and
+ * run its first part; such a command is answered as the control socket answers it. */
 static int l_command(lua_State *L)
 {
     hg__scn_host *sh = check_host(L);
-    command(L, sh, hg__scn_checklstring(L, 2, NULL), NULL, NULL);
+    size_t len;
+    const char *text = hg__scn_checklstring(L, 2, &len);
+    const char *nul = memchr(text, '\0', len);
+    char *reply;
+    json_t *j;
+    if (nul == NULL) {
+        command(L, sh, text, NULL, NULL);
+        return 1;
+    }
+    reply = hg__ctl_nul_reply((size_t)(nul - text));
+    j = reply ? json_loads(reply, 0, NULL) : NULL;
+    free(reply);
+    if (j == NULL)
+        return luaL_error(L, "out of memory");
+    hg__lua_push_json(L, j);
+    json_decref(j);
     return 1;
 }
 
 static int l_call(lua_State *L)
 {
     hg__scn_host *sh = check_host(L);
-    const char *name = hg__scn_checklstring(L, 2, NULL);
+    size_t len, alen = 0;
+    const char *name = hg__scn_checklstring(L, 2, &len);
     json_t *raw = NULL;
+    if (strlen(name) != len)
+        hg__scn_argerror(L, 2, "an instance name (this one has a NUL byte)");
+    if (lua_type(L, 3) == LUA_TSTRING && strlen(lua_tolstring(L, 3, &alen)) != alen)
+        hg__scn_argerror(L, 3, "a verb or JSON text without NUL bytes");
     /* A string is JSON text when it parses as JSON; otherwise it is the verb itself. */
     if (lua_type(L, 3) == LUA_TSTRING &&
         (raw = json_loads(lua_tostring(L, 3), JSON_DECODE_ANY, NULL)) != NULL) {
@@ -368,8 +391,9 @@ static int query(lua_State *L, const char *verb, int name_idx, const char *field
     hg__scn_host *sh = check_host(L);
     const char *name = NULL;
     if (name_idx) {
-        name = hg__scn_checklstring(L, name_idx, NULL);
-        if (!*name || strcspn(name, " \t\r\n") != strlen(name))
+        size_t len;
+        name = hg__scn_checklstring(L, name_idx, &len);
+        if (!*name || strcspn(name, " \t\r\n") != len)
             hg__scn_argerror(L, name_idx, "an instance name");
     }
     lua_pushfstring(L, name ? "%s %s" : "%s", verb, name);

@@ -303,7 +303,8 @@ static int l_decode(lua_State *L)
     size_t len;
     const char *s = hg__scn_checklstring(L, 1, &len);
     json_error_t err;
-    json_t *j = json_loadb(s, len, JSON_DECODE_ANY, &err);
+    /* text from outside the script: a key given twice is an error, not its last copy */
+    json_t *j = json_loadb(s, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
     if (!j) {
         luaL_pushfail(L);
         lua_pushfstring(L, "%s at line %d column %d", err.text, err.line, err.column);

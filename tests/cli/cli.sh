@@ -71,6 +71,22 @@ check $? "check without a file is a usage error" "$TMP/err"
 [ $? -eq 2 ] && grep -q "unknown option '--frob'" "$TMP/err"
 check $? "an unknown option exits 2 and names it" "$TMP/err"
 
+for cmd in run check plugins; do
+    "$HANGAR" "$cmd" --help >"$TMP/out" 2>"$TMP/err"
+    [ $? -eq 0 ] && grep -q "^usage: hangar $cmd" "$TMP/out" && [ ! -s "$TMP/err" ]
+    check $? "$cmd --help prints its usage on stdout and exits 0" "$TMP/err"
+done
+
+# A config with no engines: run says there is nothing to run and exits 2 at once.
+printf 'hangar: 1\n' >"$TMP/none.yaml"
+timeout 10 "$HANGAR" run "$TMP/none.yaml" >"$TMP/out" 2>"$TMP/err"
+st=$?
+[ "$st" -eq 2 ] && grep -q "^hangar: nothing to run: .*none.yaml has no engines" "$TMP/err"
+check $? "run of a config with no engines says nothing runs and exits 2 (got $st)" "$TMP/err"
+"$HANGAR" check "$TMP/none.yaml" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 0 ] && grep -q ": ok (0 instances: \`hangar run\` would have nothing to run)" "$TMP/out"
+check $? "check passes it, noting that run would have nothing to run" "$TMP/out"
+
 cat >"$TMP/echo.yaml" <<'YAML'
 hangar: 1
 control: { shutdown_timeout: 2s }
@@ -84,6 +100,18 @@ check $? "check of a good file exits 0" "$TMP/err"
 "$HANGAR" check "$TMP/echo.yaml" --set pipelines.echo.listen=nowhere >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 2 ] && [ ! -s "$TMP/out" ] && grep -q "^--set pipelines.echo.listen: echo: bad address 'nowhere'" "$TMP/err"
 check $? "check with a bad --set value exits 2 naming the override on stderr" "$TMP/err"
+
+# A --set value that is not text is reported as such, not as a key missing from the file.
+for v in '\xef\xbb\xbf|a byte-order mark (U+FEFF) at byte 1' \
+         '127.0.0.1:0\xef\xbb\xbf|a byte-order mark (U+FEFF) at byte 12' \
+         '\xff\xfe|not UTF-8 text (byte 1 is 0xFF)' '127.0.0.1:\xc0\xb0|not UTF-8 text (byte 11 is 0xC0)' \
+         'a\x01b|the control character U+0001 at byte 2' '\xc2\x85|the control character U+0085 at byte 1'; do
+    "$HANGAR" check "$TMP/echo.yaml" --set "pipelines.echo.listen=$(printf "${v%%|*}")" >"$TMP/out" 2>"$TMP/err"
+    st=$?
+    [ "$st" -eq 2 ] && [ "$(grep -c . "$TMP/err")" -eq 1 ] &&
+        grep -q "^--set pipelines.echo.listen: the value .*${v#*|}" "$TMP/err"
+    check $? "a --set value '${v%%|*}' is refused for what it is: ${v#*|} (exit $st)" "$TMP/err"
+done
 
 HANGAR_LOG=debug "$HANGAR" check "$TMP/echo.yaml" >/dev/null 2>"$TMP/err"
 grep -q " debug " "$TMP/err"
@@ -342,6 +370,33 @@ if [ ! -f "$FIXTURES/fixture-good.so" ]; then
     exit $failed
 fi
 
+# plugins says which kinds this host runs, in text and JSON, and marks the engines it does not.
+HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" plugins >"$TMP/out" 2>/dev/null
+grep -qx "this host runs: runtime_mode, pipeline; not yet: connector, processor" "$TMP/out" &&
+    grep -q "^  connector    fixture-ticker .*(this host does not run it yet)$" "$TMP/out" &&
+    grep -q "^  processor    fixture-pass .*(this host does not run it yet)$" "$TMP/out" &&
+    ! grep -q "fixture-oneshot .*not run" "$TMP/out"
+check $? "plugins says which kinds this host runs and marks the engines it does not" "$TMP/out"
+HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" plugins --json >"$TMP/out" 2>/dev/null
+python3 - "$TMP/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+runs = {e["name"]: e["runs"] for p in d["plugins"] for e in p["engines"]}
+ok = (d["runs"] == ["runtime_mode", "pipeline"] and d["not_yet"] == ["connector", "processor"]
+      and runs["fixture-ticker"] is False and runs["fixture-pass"] is False
+      and runs["fixture-oneshot"] is True and runs["fixture-idle"] is True)
+sys.exit(0 if ok else 1)
+PY
+check $? "plugins --json says it too: \"runs\", \"not_yet\", and \"runs\" per engine" "$TMP/out"
+cat >"$TMP/conn.yaml" <<'YAML'
+hangar: 1
+connectors:
+  - { name: tick, engine: fixture-ticker }
+YAML
+HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" check "$TMP/conn.yaml" >/dev/null 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q "this host does not run connectors yet" "$TMP/err"
+check $? "  and a config with a kind listed as not yet is refused by check, as plugins said" "$TMP/err"
+
 # A failed engine command's own message reaches the reply (the fixture plugin's `fail` verb).
 cat >"$TMP/fail.lua" <<'LUA'
 local h = hangar.start { yaml = [[
@@ -486,12 +541,12 @@ if command -v python3 >/dev/null || command -v socat >/dev/null; then
     t0=$(ms)
     reply=$(ctl "$TMP/hold.sock" $'call hold "summary"\n')
     t1=$(ms)
-    [ $((t1 - t0)) -lt 1000 ] && [[ "$reply" == *"inside engine 'hold' (command)"*'"code":"ETIMEDOUT"}' ]]
+    [ $((t1 - t0)) -lt 5000 ] && [[ "$reply" == *"inside engine 'hold' (command)"*'"code":"ETIMEDOUT"}' ]]
     check $? "  then the next command for the control thread is answered ETIMEDOUT at once ($((t1 - t0)) ms: $reply)"
     t0=$(ms)
     reply=$(ctl "$TMP/hold.sock" $'counters hold\n')
     t1=$(ms)
-    [ $((t1 - t0)) -lt 1000 ] && [[ "$reply" == '{"ok":true,"counters":{"hold":{'*'"state":"running"'* ]]
+    [ $((t1 - t0)) -lt 5000 ] && [[ "$reply" == '{"ok":true,"counters":{"hold":{'*'"state":"running"'* ]]
     check $? "  while counters are still answered at once ($((t1 - t0)) ms: $reply)"
     t0=$(ms)
     kill -TERM "$pid"
