@@ -36,9 +36,10 @@ typedef struct peer {
     long long got;    /* bytes read */
     int end;          /* END_* */
     int err;          /* errno of the error that ended it, if one did */
+    char buf[16384];  /* what it reads goes here */
 } peer;
 
-static char junk[65536];
+static const char payload[65536]; /* what peers send: read-only, shared by the threads */
 
 static int end_of_errno(int e)
 {
@@ -74,7 +75,7 @@ static void set_timeouts(int fd)
 static int send_all(int fd, long long n)
 {
     while (n > 0) {
-        ssize_t r = send(fd, junk, n < (long long)sizeof junk ? (size_t)n : sizeof junk,
+        ssize_t r = send(fd, payload, n < (long long)sizeof payload ? (size_t)n : sizeof payload,
                          MSG_NOSIGNAL);
         if (r < 0 && errno != EINTR)
             return errno;
@@ -88,9 +89,9 @@ static int send_all(int fd, long long n)
 static void read_until(peer *p, int fd, long long want)
 {
     while (want < 0 || p->got < want) {
-        size_t cap = want < 0 || want - p->got > (long long)sizeof junk ? sizeof junk
-                                                                        : (size_t)(want - p->got);
-        ssize_t r = recv(fd, junk, cap, 0);
+        size_t cap = want < 0 || want - p->got > (long long)sizeof p->buf ? sizeof p->buf
+                                                                          : (size_t)(want - p->got);
+        ssize_t r = recv(fd, p->buf, cap, 0);
         if (r == 0) {
             p->end = END_EOF;
             return;
@@ -142,7 +143,7 @@ static void stream_step(peer *p, int fd, short rev, long long *sent)
 {
     ssize_t r;
     if (rev & (POLLIN | POLLERR | POLLHUP)) {
-        r = recv(fd, junk, sizeof junk, MSG_DONTWAIT);
+        r = recv(fd, p->buf, sizeof p->buf, MSG_DONTWAIT);
         if (r == 0)
             p->end = END_EOF;
         else if (r > 0)
@@ -154,7 +155,7 @@ static void stream_step(peer *p, int fd, short rev, long long *sent)
     }
     if (*sent < STREAM_BYTES && (rev & (POLLOUT | POLLERR | POLLHUP))) {
         long long left = STREAM_BYTES - *sent;
-        r = send(fd, junk, left < (long long)sizeof junk ? (size_t)left : sizeof junk,
+        r = send(fd, payload, left < (long long)sizeof payload ? (size_t)left : sizeof payload,
                  MSG_DONTWAIT | MSG_NOSIGNAL);
         if (r > 0)
             *sent += r;
