@@ -55,11 +55,35 @@ short bkc_events(hg_conn *c)
     return ev;
 }
 
-/* Marks the connection closed; the reap closes the socket and reports it. */
+/* The cause and status of a close on error err (an errno value). */
+static uint32_t error_cause(int err, int *status)
+{
+    /* ENOTCONN comes from a shutdown or read on a socket the peer has already reset */
+    int reset = err == ECONNRESET || err == EPIPE || err == ENOTCONN;
+    *status = reset ? HG_ECONNRESET : rt_status_from_errno(err);
+    return reset ? HG_CLOSE_PASSIVE_RESET : HG_CLOSE_ERROR;
+}
+
+/* The errno of an abort by the peer that nothing reported yet, or 0. */
+static int abort_error(hg_conn *c)
+{
+    if (!(c->flags & CF_ESTABLISHED) || c->fd < 0)
+        return 0;
+    return rt_abort_error(c->fd, (c->flags & CF_SHUT_DONE) != 0);
+}
+
+/* Marks the connection closed; the reap closes the socket and reports it. A clean close of a
+ * connection whose reads had stopped (after a FIN, or paused), and whose peer reset it since
+ * unnoticed, is counted as that reset. */
 void bkc_close_now(hg_conn *c, uint32_t cause, int status, int reset)
 {
+    int err;
+
     if (c->flags & CF_CLOSING)
         return;
+    if ((cause == HG_CLOSE_ACTIVE || cause == HG_CLOSE_PASSIVE) &&
+        (c->flags & (CF_EOF | CF_PAUSED)) && (err = abort_error(c)) != 0)
+        cause = error_cause(err, &status);
     c->flags |= CF_CLOSING | (reset ? CF_RESET : 0);
     c->cause = cause;
     c->status = status;
@@ -68,10 +92,9 @@ void bkc_close_now(hg_conn *c, uint32_t cause, int status, int reset)
 
 static void close_on_error(hg_conn *c, int err)
 {
-    /* ENOTCONN comes from a shutdown or read on a socket the peer has already reset */
-    int reset = err == ECONNRESET || err == EPIPE || err == ENOTCONN;
-    bkc_close_now(c, reset ? HG_CLOSE_PASSIVE_RESET : HG_CLOSE_ERROR,
-                  reset ? HG_ECONNRESET : rt_status_from_errno(err), 0);
+    int st;
+    uint32_t cause = error_cause(err, &st);
+    bkc_close_now(c, cause, st, 0);
 }
 
 int bkc_cut(hg_conn *c)
@@ -264,14 +287,25 @@ static void conn_close(const hg_net *n, hg_conn *c, uint32_t how)
 
 /* --- reading --- */
 
+/* The stream ended: a FIN, or a FIN then a reset (which also reads as 0 bytes). */
 static void on_eof(hg_conn *c)
 {
-    c->flags |= CF_EOF;
+    int err = abort_error(c);
+
+    if (err != 0) {
+        close_on_error(c, err);
+        return;
+    }
     if (!(c->flags & CF_SHUT_REQ))
         c->flags |= CF_EOF_FIRST;
-    if (c->flags & CF_SHUT_DONE)
+    if (c->flags & CF_SHUT_DONE) {
+        /* closed before CF_EOF is set: the look just taken needs no second one there */
         bkc_close_now(c, (c->flags & CF_EOF_FIRST) ? HG_CLOSE_PASSIVE : HG_CLOSE_ACTIVE, 0, 0);
-    else if (c->h->on_peer_shutdown)
+        c->flags |= CF_EOF;
+        return;
+    }
+    c->flags |= CF_EOF;
+    if (c->h->on_peer_shutdown)
         c->h->on_peer_shutdown(c->ud, c);
     else
         conn_shutdown_write(&c->o->net, c);

@@ -47,6 +47,13 @@ int rt_listen_group(const struct sockaddr_storage *ss, socklen_t len, uint32_t n
                     uint32_t backlog, int *fds, struct sockaddr_storage *bound);
 /* Sets SO_LINGER {1, 0} so close() sends a reset. */
 void rt_set_linger0(int fd);
+/* Whether the peer aborted a TCP connection (a reset, or a retransmission timeout) although
+ * nothing reported it yet: libuv reports a reset that comes after the last byte as an EOF, a FIN
+ * then a reset reads as an EOF, and a socket that is neither read nor written hears of nothing.
+ * fin_sent: this side's FIN was handed to the kernel (shutdown). Returns 0 when it was not
+ * aborted, else the positive errno (the socket's pending error, taken here; ECONNRESET when a
+ * write already took it). One getsockopt when not aborted. [the socket's worker] */
+int rt_abort_error(int fd, int fin_sent);
 /* CLOCK_MONOTONIC in ns. */
 uint64_t rt_now_ns(void);
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,24 @@ void rt_set_linger0(int fd)
 {
     struct linger lg = { 1, 0 };
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
+int rt_abort_error(int fd, int fin_sent)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    int err = 0;
+
+    /* a FIN leaves the socket in CLOSE_WAIT (or on its way out of FIN_WAIT); a reset or a
+     * retransmission timeout moves it straight to CLOSE */
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || ti.tcpi_state != TCP_CLOSE)
+        return 0;
+    len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
+        return err;
+    /* no error pending: both FINs were exchanged (CLOSE after LAST_ACK or FIN_WAIT2), or a write
+     * took the reset's error first, which is the only way to CLOSE without our FIN */
+    return fin_sent ? 0 : ECONNRESET;
 }
 
 /* Opens one socket bound to ss; with `group`, SO_REUSEPORT and listening. */

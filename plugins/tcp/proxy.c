@@ -213,9 +213,17 @@ static void on_peer_shutdown(void *ud, hg_conn *c)
         net->shutdown_write(net, other->c);
 }
 
-static int is_abrupt(uint32_t cause)
+/* How to close the other side once this one closed: a clean close (both FINs) closes it
+ * gracefully, after its queue; anything else (a reset either way, a timeout, an error) resets it.
+ * An upstream whose connect failed closes the client gracefully, unless that upstream accepted
+ * and reset before the connect was seen to complete (ECONNRESET; a refusal is ECONNREFUSED). */
+static uint32_t close_other_how(const hg_conn_record *rec)
 {
-    return cause != HG_CLOSE_ACTIVE && cause != HG_CLOSE_PASSIVE;
+    if (rec->close_cause == HG_CLOSE_CONNECT_FAILED)
+        return rec->status == HG_ECONNRESET ? HG_CLOSE_RESET : HG_CLOSE_GRACEFUL;
+    return rec->close_cause == HG_CLOSE_ACTIVE || rec->close_cause == HG_CLOSE_PASSIVE
+               ? HG_CLOSE_GRACEFUL
+               : HG_CLOSE_RESET;
 }
 
 static void on_closed(void *ud, hg_conn *c, const hg_conn_record *rec)
@@ -230,12 +238,9 @@ static void on_closed(void *ud, hg_conn *c, const hg_conn_record *rec)
         hg_counter_add(px->upstream_failed, 1);
         hg_logf(px->host, HG_LOG_DEBUG, "upstream %s: %s", px->upstream,
                 hg_strerror(rec->status));
-        if (other->c != NULL)
-            net->close(net, other->c, HG_CLOSE_GRACEFUL);
-    } else if (other->c != NULL) {
-        net->close(net, other->c, is_abrupt(rec->close_cause) ? HG_CLOSE_RESET
-                                                              : HG_CLOSE_GRACEFUL);
     }
+    if (other->c != NULL)
+        net->close(net, other->c, close_other_how(rec));
     if (--p->n_open != 0)
         return;
     hg__tcp_srv_remove(&px->srv, &p->it);

@@ -111,13 +111,38 @@ static void on_handle_closed(uv_handle_t *hd)
         conn_finish(c);
 }
 
-/* Closes the socket now; on_closed follows from the close callback. */
-void uvc_close_now(hg_conn *c, uint32_t cause, int status, int reset)
+/* The cause and status of a close on error uverr (a libuv error code). */
+static uint32_t error_cause(int uverr, int *status)
+{
+    /* ENOTCONN comes from a shutdown or read on a socket the peer has already reset */
+    int reset = uverr == UV_ECONNRESET || uverr == UV_EPIPE || uverr == UV_ENOTCONN;
+    *status = reset ? HG_ECONNRESET : rt_status_from_errno(-uverr);
+    return reset ? HG_CLOSE_PASSIVE_RESET : HG_CLOSE_ERROR;
+}
+
+/* The positive errno of an abort by the peer that nothing reported yet, or 0. */
+static int abort_error(hg_conn *c)
 {
     uv_os_fd_t fd;
 
+    if (!(c->flags & F_ESTABLISHED) || uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+        return 0;
+    return rt_abort_error(fd, (c->flags & F_SHUT_DONE) != 0);
+}
+
+/* Closes the socket now; on_closed follows from the close callback. A clean close of a
+ * connection whose reads had stopped (after a FIN, or paused), and whose peer reset it since
+ * unnoticed, is counted as that reset. */
+void uvc_close_now(hg_conn *c, uint32_t cause, int status, int reset)
+{
+    uv_os_fd_t fd;
+    int err;
+
     if (c->flags & F_CLOSING)
         return;
+    if ((cause == HG_CLOSE_ACTIVE || cause == HG_CLOSE_PASSIVE) &&
+        (c->flags & (F_EOF | F_PAUSED | F_BUDGET)) && (err = abort_error(c)) != 0)
+        cause = error_cause(-err, &status);
     c->flags |= F_CLOSING;
     c->cause = cause;
     c->status = status;
@@ -134,10 +159,8 @@ void uvc_close_now(hg_conn *c, uint32_t cause, int status, int reset)
 
 static void close_on_error(hg_conn *c, int uverr)
 {
-    /* ENOTCONN comes from a shutdown or read on a socket the peer has already reset */
-    int reset = uverr == UV_ECONNRESET || uverr == UV_EPIPE || uverr == UV_ENOTCONN;
-    int st = reset ? HG_ECONNRESET : rt_status_from_errno(-uverr);
-    uint32_t cause = reset ? HG_CLOSE_PASSIVE_RESET : HG_CLOSE_ERROR;
+    int st;
+    uint32_t cause = error_cause(uverr, &st);
     uvc_close_now(c, cause, st, 0);
 }
 
@@ -321,16 +344,27 @@ static void conn_close(const hg_net *n, hg_conn *c, uint32_t how)
 
 /* --- reading --- */
 
+/* The stream ended: a FIN, or a reset that libuv reports as an EOF. */
 static void on_eof(hg_conn *c)
 {
-    c->flags |= F_EOF;
+    int err = abort_error(c);
+
+    if (err != 0) {
+        close_on_error(c, -err);
+        return;
+    }
     c->flags &= ~F_READING;
     uv_read_stop((uv_stream_t *)&c->tcp);
     if (!(c->flags & F_SHUT_REQ))
         c->flags |= F_EOF_FIRST;
-    if (c->flags & F_SHUT_DONE)
+    if (c->flags & F_SHUT_DONE) {
+        /* closed before F_EOF is set: the look just taken needs no second one there */
         uvc_close_now(c, (c->flags & F_EOF_FIRST) ? HG_CLOSE_PASSIVE : HG_CLOSE_ACTIVE, 0, 0);
-    else if (c->h->on_peer_shutdown)
+        c->flags |= F_EOF;
+        return;
+    }
+    c->flags |= F_EOF;
+    if (c->h->on_peer_shutdown)
         c->h->on_peer_shutdown(c->ud, c);
     else
         conn_shutdown_write(&c->o->net, c);

@@ -1,6 +1,6 @@
 -- tcp-proxy's memory bound on a runtime mode (arg[1]): an upstream that never reads stops the
 -- client by back-pressure with about high_water held in the proxy; once it reads, every byte
--- arrives. And a reset on one side resets the other.
+-- arrives. And a reset on one side resets the other, either way, counted as resets.
 local mode = arg[1] or "uv"
 local up = assert(hangar.tcp.listen("127.0.0.1:0"))
 local h = hangar.start { yaml = string.format([[
@@ -45,6 +45,25 @@ is(why, "reset", "as a reset")
 u:close()
 ok(h:wait_for(function() return h:counters("front").connections_open == 0 end, "2s"),
    "both sides are closed")
+
+-- the other way: an upstream that answers and resets; the answer comes, then the reset
+c = assert(hangar.tcp.connect(h:address("front"), "2s"))
+u = assert(up:accept("2s"))
+assert(c:send("ping", "2s"))
+is(u:recv(4, "3s"), "ping", "the upstream gets the client's bytes")
+assert(u:send("pong", "2s"))
+u:reset()
+local got, why, part = c:recv_all("3s")
+is(got, nil, "an upstream reset reaches the client")
+is(why, "reset", "as a reset, not an end of stream")
+is(part, "pong", "after the bytes sent before it")
+c:close()
+ok(h:wait_for(function() return h:counters("front").connections_open == 0 end, "2s"),
+   "both sides are closed")
+pc = h:counters("front")
+is(pc.closed_passive_reset, 2, "the proxy counted each peer's reset")
+is(pc.closed_active_reset, 2, "and each reset it passed on")
+is(pc.closed_passive + pc.closed_active, 0, "and no clean close")
 is(h:shutdown(), true, "the proxy shuts down")
 up:close()
 done_testing()

@@ -74,10 +74,11 @@ typedef struct hg_perf {
 /* Why a connection closed. Fixed values. */
 enum {
     HG_CLOSE_NONE = 0,
-    HG_CLOSE_ACTIVE = 1,         /* this side closed it */
-    HG_CLOSE_PASSIVE = 2,        /* the peer closed it (EOF) */
+    HG_CLOSE_ACTIVE = 1,         /* this side closed it (a clean close, its FIN first) */
+    HG_CLOSE_PASSIVE = 2,        /* the peer closed it (a clean close, the peer's FIN first) */
     HG_CLOSE_ACTIVE_RESET = 3,   /* this side reset it */
-    HG_CLOSE_PASSIVE_RESET = 4,  /* the peer reset it */
+    HG_CLOSE_PASSIVE_RESET = 4,  /* the peer reset it, even when the reset read as an EOF or
+                                  * came after the peer's FIN, unnoticed until the close */
     HG_CLOSE_TIMEOUT = 5,        /* an idle/read/write timeout closed it */
     HG_CLOSE_CONNECT_FAILED = 6, /* an outgoing connection never got established */
     HG_CLOSE_ERROR = 7,          /* a socket error other than a reset */

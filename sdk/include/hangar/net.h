@@ -63,7 +63,9 @@ typedef struct hg_conn_handler {
     void (*on_data)(void *conn_ud, hg_conn *c, const uint8_t *data, uint32_t len);
     /* The write queue went above high water and is now at or below low water. [nothing] */
     void (*on_writable)(void *conn_ud, hg_conn *c);
-    /* The peer half-closed (EOF); writing is still possible. Not called when this side had
+    /* The peer half-closed (FIN); writing is still possible. A reset is never reported here,
+     * even one that a read reports as 0 bytes: the connection closes with cause
+     * HG_CLOSE_PASSIVE_RESET instead. Not called when this side had
      * already shut down writing: both directions are then done, and the connection closes
      * (cause HG_CLOSE_ACTIVE, as this side closed first) with on_closed as the next callback.
      * [shutdown_write, so the connection closes once both directions are done] */
