@@ -2,7 +2,8 @@
  * (with --until-done, and always for the built-in default) the end of every client pipeline;
  * then stop gracefully and print each pipeline's summary. The only place that installs signal
  * handling: SIGINT, SIGTERM and SIGHUP shut down within control.shutdown_timeout; a second
- * signal kills. Neither waits on an engine that does not return: a shutdown still running
+ * signal kills. It also installs the crash report (as `check` and `scenario` do; a host never
+ * does). Neither waits on an engine that does not return: a shutdown still running
  * STUCK_GRACE_NS after its bound, or a kill the hub does not answer within KILL_WAIT_NS, ends
  * the process with _exit(1), naming the engine call the hub is stuck in. */
 #define _GNU_SOURCE
@@ -20,6 +21,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "cli_common.h"
+#include "crash.h"
 #include <hangar/plugin.h>
 
 #include "host_api.h"
@@ -251,6 +253,7 @@ int hg__cli_run(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     signal(SIGPIPE, SIG_IGN);
+    hg__crash_install(); /* a plugin that crashes the process is named */
 
     memset(&ho, 0, sizeof ho);
     ho.src.path = o.config;

@@ -247,6 +247,7 @@ static int create_runtime(hg__host *h)
     const hg_runtime_mode_ops *ops;
     hg__cfgctx ctx = {h->diag, "runtime"};
     hg__crash_mark mark;
+    hg__thread_mark ctl;
     int rc, keys_rc = 0;
 
     if (def->kind != HG_KIND_RUNTIME_MODE) {
@@ -267,8 +268,10 @@ static int create_runtime(hg__host *h)
         return rc;
     h->runtime.def = def;
     mark = hg__crash_enter("runtime", "create");
+    ctl = hg__inst_enter_control(h->runtime.in); /* create runs on the caller's thread */
     rc = ops->create(hg__inst_host(h->runtime.in), (const hg_config *)h->cfg->runtime_node,
                      &h->runtime.obj);
+    hg__thread_leave(ctl);
     hg__crash_leave(mark);
     if (rc != 0) {
         if (h->diag->n == 0)
@@ -288,6 +291,7 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
     const hg_pipeline_ops *ops;
     uint32_t before;
     hg__crash_mark mark;
+    hg__thread_mark ctl;
     int rc, keys_rc = 0;
 
     if (def->kind != section_kind(ic->section)) {
@@ -318,7 +322,9 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
     ops = def->ops;
     before = h->diag->n;
     mark = hg__crash_enter(ic->name, "create");
+    ctl = hg__inst_enter_control(e->in);
     rc = ops->create(hg__inst_host(e->in), (const hg_config *)ic->node, &e->obj);
+    hg__thread_leave(ctl);
     hg__crash_leave(mark);
     if (rc != 0) {
         if (h->diag->n == before)
@@ -333,9 +339,11 @@ static int create_entry(hg__host *h, const hg__instance_cfg *ic, hg__entry *e)
 static void destroy_entry(hg__entry *e)
 {
     hg__crash_mark mark;
+    hg__thread_mark ctl;
     if (e->in == NULL)
         return;
     mark = hg__crash_enter(hg__inst_name(e->in), "destroy");
+    ctl = hg__inst_enter_control(e->in);
     if (e->obj != NULL) {
         switch (e->def->kind) {
         case HG_KIND_RUNTIME_MODE:
@@ -348,6 +356,7 @@ static void destroy_entry(hg__entry *e)
             break;
         }
     }
+    hg__thread_leave(ctl);
     hg__crash_leave(mark);
     hg__inst_free(e->in);
     e->in = NULL;
@@ -411,7 +420,6 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
 
     if (h == NULL)
         return HG_ENOMEM;
-    hg__crash_install(); /* a plugin that crashes the process is named */
     pthread_mutex_init(&h->diag_mu, NULL);
     pthread_mutex_init(&h->mu, NULL);
     pthread_condattr_init(&ca);

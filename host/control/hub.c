@@ -12,6 +12,7 @@
 #include "cancel.h"
 #include "host_priv.h"
 #include "hub.h"
+#include "thread.h"
 
 #define COMMAND_WAIT_NS (10ull * 1000000000ull)
 /* Servers get at least this long to stop gracefully after the clients, even when the clients
@@ -427,12 +428,11 @@ static void *hub_main(void *arg)
 
 int hg__hub_start(hg__host *h)
 {
-    sigset_t set, old;
+    /* The host's control thread: no process signals, but its own crash still reports. */
+    hg__thread_opts o = {.name = "hangar-hub", .core = HG_CORE_ANY,
+                         .role = HG__THREAD_CONTROL, .owner = h};
     int err;
-    hg__crash_block_set(&set); /* no process signals, but its own crash still reports */
-    pthread_sigmask(SIG_SETMASK, &set, &old);
-    err = pthread_create(&h->hub, NULL, hub_main, h);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    err = hg__thread_start(&o, hub_main, h, &h->hub);
     if (err != 0)
         return HG_EAGAIN;
     h->hub_running = 1;

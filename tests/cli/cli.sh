@@ -7,6 +7,7 @@
 set -u
 HANGAR=$1
 SRC=$2
+CHECKS=${3:-on} # on: a debug build, whose thread check aborts on a misplaced call
 TMP=$(mktemp -d /tmp/hg-cli-XXXXXX) || exit 1
 pids=()
 cleanup() {
@@ -355,17 +356,13 @@ HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" scenario "$TMP/fail.lua" >"$TMP/run.out" 
 check $? "call: an engine's error message is the reply's error" "$TMP/run.out"
 
 # Config getters after create: in a call, their error is the reply's (no stale list to write
-# to); on an engine's own thread, a warning. Replies are capped at 16 MiB.
+# to). Replies are capped at 16 MiB.
 cat >"$TMP/getters.lua" <<'LUA'
 local h = hangar.start { yaml = [[
 hangar: 1
 pipelines:
-  - { name: hold, engine: fixture-oneshot, hold: true, late_int: zz }
+  - { name: hold, engine: fixture-oneshot, hold: true }
 ]] }
-h:wait_for(function() return h:counters("hold").late_int ~= nil end, "5s")
-is(h:counters("hold").late_int, "error", "a getter on the engine's thread after create fails")
-h:log_like("^%[warn%] hold: .*'late_int' must be an integer, got \"zz\"$",
-           "  and its error is logged as a warning")
 is_deeply(h:command('call hold {"verb":"count","n":"zz"}'),
           { ok = false, code = "ECONFIG", error = "'hold': 'n' must be an integer, got \"zz\"" },
           "a command failing on a badly typed argument answers with the getter's error")
@@ -389,7 +386,37 @@ is(h:state("hold"), "running", "the host serves on")
 done_testing()
 LUA
 HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" scenario "$TMP/getters.lua" >"$TMP/run.out" 2>&1
-check $? "config getters after create: errors in a call are its reply, elsewhere warnings; replies capped" "$TMP/run.out"
+check $? "config getters after create: errors in a call are their reply; replies capped" "$TMP/run.out"
+
+# A [control-thread] service (cfg_root, then cfg_int) called from a thread the engine spawned:
+# in a debug build the thread check stops the process, naming the service, the thread and the
+# engine; in a release build the getter's error is a warning.
+cat >"$TMP/offthread.yaml" <<'YAML'
+hangar: 1
+pipelines:
+  - { name: hold, engine: fixture-oneshot, hold: true, late_int: zz }
+YAML
+if [ "$CHECKS" = on ]; then
+    (ulimit -c 0; HANGAR_PLUGIN_PATH=$FIXTURES exec "$HANGAR" run "$TMP/offthread.yaml") \
+        >"$TMP/run.out" 2>"$TMP/run.err" &
+    pid=$!
+    pids+=("$pid")
+    wait_pid "$pid" 10
+    [ "$st" -eq 134 ] &&
+        grep -q "^hangar: thread check: cfg_root called from thread hold by engine 'hold'; it is \[control-thread\] only$" "$TMP/run.err"
+    check $? "a [control-thread] service called from an engine's thread aborts the process naming it (exit $st)" "$TMP/run.err"
+else
+    cat >"$TMP/offthread.lua" <<'LUA'
+local h = hangar.start { config = arg[1] }
+h:wait_for(function() return h:counters("hold").late_int ~= nil end, "5s")
+is(h:counters("hold").late_int, "error", "a getter on the engine's thread after create fails")
+h:log_like("^%[warn%] hold: .*'late_int' must be an integer, got \"zz\"$",
+           "  and its error is logged as a warning")
+done_testing()
+LUA
+    HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" scenario "$TMP/offthread.lua" "$TMP/offthread.yaml" >"$TMP/run.out" 2>&1
+    check $? "release build (no thread check): a getter on an engine's thread fails with a warning" "$TMP/run.out"
+fi
 
 # Shutdown: a client that ignores stop(GRACEFUL) and holds a connection to echo is the one cut
 # with stop(NOW) and named, not echo.

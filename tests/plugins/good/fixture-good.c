@@ -156,8 +156,10 @@ static const hg_runtime_mode_ops idle_ops = {
  *   ignore_graceful: true  stop(GRACEFUL) is ignored; only stop(NOW) stops it
  *   block_stop: true       stop never returns
  *   crash_start: true      start dereferences NULL (the host's crash report names it)
- *   late_int: VALUE        read with cfg_int on a thread of the pipeline after start, so a wrong
- *                          type is a config error long after create
+ *   late_int: VALUE        read with cfg_root and cfg_int on a thread of the pipeline after
+ *                          start: [control-thread] services off the control thread, which a
+ *                          debug build's thread check stops (a release build: a config error
+ *                          long after create, logged as a warning)
  * The fact "stop" says the last stop received ("graceful" or "now"); "late_int" what the late
  * read gave ("ok" or "error"). Verbs: summary, fail, count {"n":INT[,"scale":INT]},
  * big {"bytes":INT} (a JSON string of that many bytes), block (never returns). */
