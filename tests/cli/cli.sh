@@ -338,6 +338,27 @@ if [ ! -f "$FIXTURES/fixture-good.so" ]; then
     exit $failed
 fi
 
+# Plugin path safety: a search directory anyone may write (mode 0777) is refused with its path
+# and mode, so is a plugin file anyone may write (0666); a sticky directory (1777, like /tmp)
+# holding an owner-only plugin is used.
+mkdir -p "$TMP/open" "$TMP/sticky" "$TMP/safe"
+cp "$FIXTURES/fixture-good.so" "$TMP/open/" && cp "$FIXTURES/fixture-good.so" "$TMP/sticky/" &&
+    cp "$FIXTURES/fixture-good.so" "$TMP/safe/"
+chmod 0777 "$TMP/open"
+chmod 1777 "$TMP/sticky"
+chmod 0755 "$TMP/sticky/fixture-good.so"
+chmod 0666 "$TMP/safe/fixture-good.so"
+"$HANGAR" plugins --path "$TMP/open" >"$TMP/out" 2>"$TMP/err"
+grep -qx "refused: $TMP/open: writable by others (mode 0777, no sticky bit); a plugin directory must be writable only by its owner (or sticky, like /tmp)" "$TMP/err" &&
+    ! grep -q "$TMP/open" "$TMP/out"
+check $? "plugins --path DIR: a mode-0777 directory is refused, naming it and its mode" "$TMP/err"
+"$HANGAR" plugins --path "$TMP/safe" >"$TMP/out" 2>"$TMP/err"
+grep -qx "refused: $TMP/safe/fixture-good.so: writable by others (mode 0666); a plugin must be writable only by its owner" "$TMP/err"
+check $? "  a mode-0666 plugin file is refused, naming it and its mode" "$TMP/err"
+"$HANGAR" plugins --path "$TMP/sticky" >"$TMP/out" 2>"$TMP/err"
+grep -q "$TMP/sticky/fixture-good.so" "$TMP/out" && ! grep -q "$TMP/sticky" "$TMP/err"
+check $? "  a sticky 1777 directory with a 0755 plugin is used" "$TMP/err"
+
 # A failed engine command's own message reaches the reply (the fixture plugin's `fail` verb).
 cat >"$TMP/fail.lua" <<'LUA'
 local h = hangar.start { yaml = [[
