@@ -1,10 +1,13 @@
-/* test-thread-check.c - the debug-build thread check behind an instance's hg_host table:
+/* test-thread-check.c - an instance's threads: thread_spawn on a core the machine lacks runs
+ * unpinned with a warning; and the debug-build thread check behind the hg_host table:
  * [control-thread] services pass on the host's control thread and abort, naming the service,
  * the thread and the engine, anywhere else; thread_spawn also passes on the engine's threads. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,18 +145,110 @@ static void test_check_thread_spawn_elsewhere_aborts(void)
              "  saying what it allows");
 }
 
+static pthread_mutex_t warned_mu = PTHREAD_MUTEX_INITIALIZER;
+static char warned[512];
+static int gate_open;
+
+static void keep_warning(void *ud, uint32_t level, const char *who, const char *msg)
+{
+    (void)ud;
+    if (level != HG_LOG_WARN)
+        return;
+    pthread_mutex_lock(&warned_mu);
+    snprintf(warned, sizeof warned, "%s: %s", who, msg);
+    pthread_mutex_unlock(&warned_mu);
+}
+
+static void last_warning(char *buf, size_t cap)
+{
+    pthread_mutex_lock(&warned_mu);
+    snprintf(buf, cap, "%s", warned);
+    pthread_mutex_unlock(&warned_mu);
+}
+
+/* Holds until gate_open. */
+static void hold_gate(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&gate_open, __ATOMIC_ACQUIRE))
+        usleep(1000);
+}
+
+/* Opens the gate once thread_join has said it is waiting (bounded: 20 s). */
+static void *open_after_warning(void *arg)
+{
+    char now[512];
+    (void)arg;
+    for (int i = 0; i < 2000; i++) {
+        last_warning(now, sizeof now);
+        if (strstr(now, "has not returned") != NULL)
+            break;
+        usleep(10000);
+    }
+    __atomic_store_n(&gate_open, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void note_cpus(void *arg)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    sched_getaffinity(0, sizeof set, &set);
+    *(int *)arg = CPU_COUNT(&set);
+}
+
+static void test_spawn_on_a_missing_core_runs_unpinned(void)
+{
+    hg__logger *lg = NULL;
+    hg__inst *in = NULL;
+    const hg_host *sh;
+    hg_thread *t = NULL;
+    cpu_set_t mine;
+    int cpus = -1, core = get_nprocs_conf() + 3;
+    char want[128], got[512];
+    pthread_t opener;
+
+    hg__logger_new(HG_LOG_INFO, &lg);
+    hg__logger_set_stderr(lg, 0);
+    hg__logger_add_sink(lg, keep_warning, NULL);
+    hg__inst_new_standalone("pinner", NULL, lg, NULL, &in);
+    sh = hg__inst_host(in);
+    is_int(sh->thread_spawn(sh, "pinned-worker-long", core, note_cpus, &cpus, &t), 0,
+           "thread_spawn on core %d, which this machine lacks, still starts the thread", core);
+    is_int(sh->thread_join(sh, t), 0, "  which is joined");
+    CPU_ZERO(&mine);
+    sched_getaffinity(0, sizeof mine, &mine);
+    is_int(cpus, CPU_COUNT(&mine), "  and ran unpinned (on every core this process may use)");
+    snprintf(want, sizeof want, "pinner: thread pinned-worker-l: cannot pin to core %d; running "
+             "unpinned", core);
+    last_warning(got, sizeof got);
+    is_str(got, want, "  with a warning naming the thread and the core");
+
+    is_int(sh->thread_spawn(sh, "slow-1", HG_CORE_ANY, hold_gate, NULL, &t), 0,
+           "a thread that does not return at once is spawned");
+    pthread_create(&opener, NULL, open_after_warning, NULL);
+    is_int(sh->thread_join(sh, t), 0, "thread_join waits for it until it returns");
+    pthread_join(opener, NULL);
+    last_warning(got, sizeof got);
+    is_str(got, "pinner: thread_join: thread slow-1 has not returned after 5s; still waiting for it",
+           "  saying so after 5 s");
+    hg__inst_free(in);
+    hg__logger_free(lg);
+}
+
 int main(void)
 {
     hg__inst_hooks hooks = {.ud = &host_token};
     pthread_setname_np(pthread_self(), "test-check");
+    test_spawn_on_a_missing_core_runs_unpinned();
 #ifdef NDEBUG
-    printf("1..0 # SKIP a release build (NDEBUG) has no thread check\n");
+    printf("ok %d # SKIP a release build (NDEBUG) has no thread check\n", ++tap_n);
     (void)hooks;
     (void)test_check_outside_control_aborts;
     (void)test_check_on_control_thread_passes;
     (void)test_check_on_engine_thread_aborts;
     (void)test_check_thread_spawn_elsewhere_aborts;
-    return 0;
+    return tap_done();
 #else
     if (hg__inst_new("demo", NULL, NULL, NULL, NULL, NULL, &hooks, &inst) != 0) {
         printf("Bail out! no instance\n");
