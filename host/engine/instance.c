@@ -1,5 +1,6 @@
 /* instance.c - the hg_host table behind every engine instance: identity, logging, time, the
- * config view, counters, facts, state, records, perf cells, threads and cancel tokens. */
+ * config view, counters, facts, state, records, perf cells and cancel tokens (threads and the
+ * thread check: instance_thread.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
