@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_common.h"
+#include "crash.h"
 #include "host_api.h"
 #include "log.h"
 
@@ -140,6 +141,7 @@ int hg__cli_check(int argc, char **argv)
     ho.extra_plugin_path = o.paths;
     ho.log_to_stderr = 1;
     hg__diag_init(&d);
+    hg__crash_install(); /* engines' create runs here: a crash in it is named */
     if (hg__host_create(&ho, &d, &h) != 0) {
         hg__diag_print(&d, stderr);
         rc = HG_EXIT_USAGE;

@@ -6,7 +6,8 @@
  * kills; SIGQUIT kills at once. Neither waits on an engine that does not return: a shutdown
  * still running STUCK_GRACE_NS after its bound, or a kill the host does not answer within
  * KILL_WAIT_NS, ends the process with _exit(1), naming the engine call its control thread is
- * stuck in. */
+ * stuck in.
+ * It also installs the crash report (as `check` and `scenario` do; a host never does). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "cli_common.h"
+#include "crash.h"
 #include "outcome.h"
 #include "signals.h"
 #include <hangar/plugin.h>
@@ -273,6 +275,8 @@ int hg__cli_run(int argc, char **argv)
     /* Block the signals before any thread exists, so that only sigtimedwait sees them. */
     hg__cli_signals_setup(&sigs);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    signal(SIGPIPE, SIG_IGN);
+    hg__crash_install(); /* a plugin that crashes the process is named */
 
     memset(&ho, 0, sizeof ho);
     ho.src.path = o.config;

@@ -26,6 +26,7 @@
 #include "crash.h"
 #include "host_priv.h"
 #include "hub.h"
+#include "thread.h"
 
 #define MAX_CLIENTS 64
 #define MAX_LINE (64 * 1024)
@@ -411,7 +412,7 @@ static int bind_private(int fd, const char *path, char *err, size_t cap)
 int hg__ctl_open(hg__host *h, const char *path, hg__ctl **out, char *err, size_t cap)
 {
     hg__ctl *ctl;
-    sigset_t all, old;
+    const hg__thread_opts thread_opts = {.name = "hangar-ctl", .core = HG_CORE_ANY};
     int rc;
 
     if (strlen(path) > HG__CTL_PATH_MAX) {
@@ -443,10 +444,8 @@ int hg__ctl_open(hg__host *h, const char *path, hg__ctl **out, char *err, size_t
         rc = HG_EIO;
         goto fail_bound;
     }
-    hg__crash_block_set(&all); /* no process signals, but its own crash still reports */
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&ctl->tid, NULL, ctl_main, ctl) == 0 ? 0 : HG_EAGAIN;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* no process signals, but its own crash still reports */
+    rc = hg__thread_start(&thread_opts, ctl_main, ctl, &ctl->tid) == 0 ? 0 : HG_EAGAIN;
     if (rc != 0) {
         snprintf(err, cap, "cannot start the control socket's thread");
         goto fail_bound;

@@ -431,7 +431,6 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
 
     if (h == NULL)
         return HG_ENOMEM;
-    hg__crash_install(); /* a plugin that crashes the process is named */
     pthread_mutex_init(&h->diag_mu, NULL);
     pthread_mutex_init(&h->mu, NULL);
     pthread_mutex_init(&h->hub_mu, NULL);

@@ -1,6 +1,7 @@
 /* host_api.h - a hangar host: configuration, plugins, engine instances, the control hub thread that
  * owns them, and the command channel. Several hosts can live in one process (Lua scenarios);
- * none of them touches process-wide state (signals are cli/run.c's). */
+ * none of them touches process-wide state: no signal handler, no crash report (the CLI
+ * installs those: cli/run.c, cli/check.c, scenario/runner.c). */
 #ifndef HG_HOST_API_H
 #define HG_HOST_API_H
 

@@ -13,6 +13,7 @@
 #include "host_priv.h"
 #include "hub.h"
 #include "order.h"
+#include "thread.h"
 
 #define COMMAND_WAIT_NS (10ull * 1000000000ull)
 
@@ -110,15 +111,13 @@ static void *hub_main(void *arg)
 
 int hg__hub_start(hg__host *h)
 {
-    sigset_t set, old;
-    int err;
+    /* No process signals, but its own crash still reports. Not the control thread: the hub
+     * calls no engine's lifecycle (lifecycle.c's thread does). */
+    hg__thread_opts o = {.name = "hangar-hub", .core = HG_CORE_ANY, .role = HG__THREAD_OTHER,
+                         .owner = h};
     if (hg__lc_start(h) != 0)
         return HG_EAGAIN;
-    hg__crash_block_set(&set); /* no process signals, but its own crash still reports */
-    pthread_sigmask(SIG_SETMASK, &set, &old);
-    err = pthread_create(&h->hub, NULL, hub_main, h);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0) {
+    if (hg__thread_start(&o, hub_main, h, &h->hub) != 0) {
         hg__lc_stop(h);
         return HG_EAGAIN;
     }

@@ -13,6 +13,7 @@
 #include "cancel.h"
 #include "host_priv.h"
 #include "order.h"
+#include "thread.h"
 
 /* Each group of servers gets at least this long to stop gracefully, even when the groups before
  * it used up shutdown_timeout (a server is named late only when it overran itself), but all of
@@ -292,7 +293,6 @@ void hg__entry_destroy(hg__host *h, hg__entry *e)
 static void *ctl_main(void *arg)
 {
     hg__host *h = arg;
-    pthread_setname_np(pthread_self(), "hangar-control");
     pthread_mutex_lock(&h->job_mu);
     for (;;) {
         hg__job *j;
@@ -327,13 +327,11 @@ void hg__lc_submit(hg__host *h, hg__job *j)
 
 int hg__lc_start(hg__host *h)
 {
-    sigset_t set, old;
-    int err;
-    hg__crash_block_set(&set); /* no process signals, but its own crash still reports */
-    pthread_sigmask(SIG_SETMASK, &set, &old);
-    err = pthread_create(&h->ctl_thread, NULL, ctl_main, h);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0)
+    /* The host's control thread ([control-thread] in the SDK): no process signals, but its own
+     * crash still reports. */
+    hg__thread_opts o = {.name = "hangar-control", .core = HG_CORE_ANY,
+                         .role = HG__THREAD_CONTROL, .owner = h};
+    if (hg__thread_start(&o, ctl_main, h, &h->ctl_thread) != 0)
         return HG_EAGAIN;
     h->ctl_running = 1;
     return 0;

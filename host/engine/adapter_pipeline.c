@@ -17,7 +17,9 @@ static const hg_runtime_mode_ops *rops(const hg__actx *x)
 static int pl_create(hg__entry *e, const hg_config *cfg, const hg__actx *x)
 {
     hg__call m = hg__call_enter(x->busy, hg__inst_name(e->in), "create");
+    hg__thread_mark ctl = hg__inst_enter_control(e->in); /* may be the creating thread */
     int rc = pops(e)->create(hg__inst_host(e->in), cfg, &e->obj);
+    hg__thread_leave(ctl);
     hg__call_leave(m);
     if (rc != 0)
         e->obj = NULL;
@@ -78,7 +80,9 @@ static hg__command_fn pl_command(const hg__entry *e)
 static void pl_destroy(hg__entry *e, const hg__actx *x)
 {
     hg__call m = hg__call_enter(x->busy, hg__inst_name(e->in), "destroy");
+    hg__thread_mark ctl = hg__inst_enter_control(e->in);
     pops(e)->destroy(e->obj);
+    hg__thread_leave(ctl);
     hg__call_leave(m);
 }
 

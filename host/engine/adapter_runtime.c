@@ -16,7 +16,9 @@ static const hg_runtime_mode_ops *rops(const hg__entry *e)
 static int rt_create(hg__entry *e, const hg_config *cfg, const hg__actx *x)
 {
     hg__call m = hg__call_enter(x->busy, hg__inst_name(e->in), "create");
+    hg__thread_mark ctl = hg__inst_enter_control(e->in); /* may be the creating thread */
     int rc = rops(e)->create(hg__inst_host(e->in), cfg, &e->obj);
+    hg__thread_leave(ctl);
     hg__call_leave(m);
     if (rc != 0)
         e->obj = NULL;
@@ -55,7 +57,9 @@ static hg__command_fn rt_command(const hg__entry *e)
 static void rt_destroy(hg__entry *e, const hg__actx *x)
 {
     hg__call m = hg__call_enter(x->busy, hg__inst_name(e->in), "destroy");
+    hg__thread_mark ctl = hg__inst_enter_control(e->in);
     rops(e)->destroy(e->obj);
+    hg__thread_leave(ctl);
     hg__call_leave(m);
 }
 

@@ -1,10 +1,9 @@
 /* instance.c - the hg_host table behind every engine instance: identity, logging, time, the
- * config view, counters, facts, state, records, perf cells, threads and cancel tokens. */
+ * config view, counters, facts, state, records, perf cells and cancel tokens (threads and the
+ * thread check: instance_thread.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,17 +11,7 @@
 #include "cancel.h"
 #include "clock.h"
 #include "cfgview.h"
-#include "crash.h"
 #include "instance_priv.h"
-
-struct hg_thread {
-    pthread_t tid;
-    void (*fn)(void *);
-    void *arg;
-    char name[16];
-    int32_t core;
-    hg__inst *in;
-};
 
 static hg__inst *self_of(const hg_host *h)
 {
@@ -98,6 +87,7 @@ static void log_as_warnings(hg__inst *in, hg__diag *d)
     do {                                                                                     \
         hg__inst *in_ = self_of(h);                                                          \
         hg__diag tmp_;                                                                       \
+        HG__CONTROL_ONLY(in_);                                                               \
         hg__cfgctx ctx_ = {NULL, in_->name};                                                 \
         int rc_;                                                                             \
         hg__diag_init(&tmp_);                                                                \
@@ -124,33 +114,34 @@ void hg__inst_set_diag(hg__inst *in, hg__diag *d)
 
 static const hg_config *svc_cfg_root(const hg_host *h)
 {
+    HG__CONTROL_ONLY(self_of(h));
     return (const hg_config *)self_of(h)->cfg;
 }
 
 static uint32_t svc_cfg_type(const hg_host *h, const hg_config *node)
 {
-    (void)h;
+    HG__CONTROL_ONLY(self_of(h));
     return node ? ((const hg__node *)node)->type : HG_CFG_NONE;
 }
 
 static int svc_cfg_child(const hg_host *h, const hg_config *node, const char *key,
                          const hg_config **out)
 {
-    (void)h;
+    HG__CONTROL_ONLY(self_of(h));
     return hg__cfg_child((const hg__node *)node, key, (const hg__node **)out);
 }
 
 static uint32_t svc_cfg_count(const hg_host *h, const hg_config *node)
 {
     const hg__node *n = (const hg__node *)node;
-    (void)h;
+    HG__CONTROL_ONLY(self_of(h));
     return (n && n->type != HG_CFG_SCALAR) ? n->n : 0;
 }
 
 static int svc_cfg_at(const hg_host *h, const hg_config *node, uint32_t i, const hg_config **out,
                       const char **key_out)
 {
-    (void)h;
+    HG__CONTROL_ONLY(self_of(h));
     return hg__cfg_at((const hg__node *)node, i, (const hg__node **)out, key_out);
 }
 
@@ -253,6 +244,7 @@ static int svc_counter(const hg_host *h, const char *name, uint32_t type, hg_cou
 {
     hg__inst *in = self_of(h);
     int rc, i;
+    HG__CONTROL_ONLY(in);
     if (!valid_ident(name, 0) || (type != HG_COUNTER_SUM && type != HG_COUNTER_GAUGE) ||
         out == NULL || is_host_key(name))
         return HG_EINVAL;
@@ -460,67 +452,6 @@ static int svc_perf_register(const hg_host *h, const char *thread_name, hg_perf 
     return rc;
 }
 
-/* --- threads --- */
-
-static void *thread_main(void *arg)
-{
-    hg_thread *t = arg;
-    pthread_setname_np(pthread_self(), t->name);
-    if (t->core >= 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(t->core, &set);
-        if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
-            hg__log(t->in->lg, HG_LOG_WARN, t->in->name,
-                    "thread %s: cannot pin to core %d; running unpinned", t->name, t->core);
-    }
-    hg__crash_enter(t->in->name, "thread"); /* a crash on this thread names the engine */
-    t->fn(t->arg);
-    return NULL;
-}
-
-static int svc_thread_spawn(const hg_host *h, const char *name, int32_t core,
-                            void (*fn)(void *), void *arg, hg_thread **out)
-{
-    hg__inst *in = self_of(h);
-    hg_thread *t;
-    sigset_t all, old;
-    int err;
-    if (fn == NULL || out == NULL || core < HG_CORE_AUTO)
-        return HG_EINVAL;
-    t = calloc(1, sizeof *t);
-    if (t == NULL)
-        return HG_ENOMEM;
-    t->fn = fn;
-    t->arg = arg;
-    t->in = in;
-    snprintf(t->name, sizeof t->name, "%s", name ? name : in->name);
-    if (core == HG_CORE_AUTO)
-        core = in->hooks.auto_core ? in->hooks.auto_core(in->hooks.ud, in) : HG_CORE_ANY;
-    t->core = core;
-    /* Engine threads never take process signals: `hangar run` waits for them on its own. */
-    hg__crash_block_set(&all); /* but a crash of its own still reports itself */
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    err = pthread_create(&t->tid, NULL, thread_main, t);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0) {
-        free(t);
-        return err == EAGAIN ? HG_EAGAIN : HG_ENOMEM;
-    }
-    *out = t;
-    return 0;
-}
-
-static int svc_thread_join(const hg_host *h, hg_thread *t)
-{
-    (void)h;
-    if (t == NULL || pthread_equal(t->tid, pthread_self()))
-        return HG_EINVAL;
-    pthread_join(t->tid, NULL);
-    free(t);
-    return 0;
-}
-
 /* --- cancel tokens --- */
 
 static hg_cancel *svc_cancel_token(const hg_host *h)
@@ -619,8 +550,8 @@ static void fill_table(hg__inst *in)
     t->set_state = svc_set_state;
     t->record = svc_record;
     t->perf_register = svc_perf_register;
-    t->thread_spawn = svc_thread_spawn;
-    t->thread_join = svc_thread_join;
+    t->thread_spawn = hg__inst_svc_thread_spawn;
+    t->thread_join = hg__inst_svc_thread_join;
     t->cancel_token = svc_cancel_token;
     t->cancel_child = svc_cancel_child;
     t->cancel = svc_cancel;

@@ -12,11 +12,16 @@
 #include "cfgtree.h"
 #include "diag.h"
 #include "log.h"
+#include "thread.h"
 
 typedef struct hg__inst hg__inst;
 
 /* What an instance asks its host for; every member optional (standalone defaults). */
 typedef struct hg__inst_hooks {
+    /* Passed to every hook; also the host's identity for threads: the instance's [control-thread]
+     * services must be called on a thread marked HG__THREAD_CONTROL for ud (hg__thread_enter,
+     * hg__inst_enter_control), and its spawned threads carry ud as their owner. NULL
+     * (standalone): calls are not checked. */
     void *ud;
     /* resolve_address for names (literal addresses never reach it). */
     int (*resolve)(void *ud, const char *text, char *buf, uint32_t cap);
@@ -37,6 +42,9 @@ const char *hg__inst_name(const hg__inst *in);
  * call), or NULL to log them as warnings. The host detaches the create-time list after create
  * and lends a list to an engine command for its duration. Under the instance's diag lock. */
 void hg__inst_set_diag(hg__inst *in, hg__diag *d);
+/* Marks the calling thread as the control thread of the instance's host until
+ * hg__thread_leave(mark): the host calls create and destroy on its caller's thread. */
+hg__thread_mark hg__inst_enter_control(const hg__inst *in);
 /* Sets the state from the host's side (also stamps started/stopped times). */
 void hg__inst_set_state(hg__inst *in, uint32_t state, int status, const char *message);
 /* The instance as a JSON object (counters, facts, state, error, times): a json_t * (jansson),

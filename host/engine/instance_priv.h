@@ -4,6 +4,7 @@
 #define HG_INSTANCE_PRIV_H
 
 #include "instance.h"
+#include "thread.h"
 
 typedef struct counter_entry {
     char *name;
@@ -61,5 +62,22 @@ struct hg__inst {
 /* The keys hg__inst_json writes itself into an instance's object (instance_read.c), NULL-terminated: a
  * plugin's fact or counter of one of these names is refused (instance.c). */
 extern const char *const hg__inst_host_keys[];
+
+/* instance_thread.c: thread_spawn and thread_join behind the table. */
+int hg__inst_svc_thread_spawn(const hg_host *h, const char *name, int32_t core,
+                              void (*fn)(void *), void *arg, hg_thread **out);
+int hg__inst_svc_thread_join(const hg_host *h, hg_thread *t);
+/* The thread check: aborts, naming the service (fn is the svc_ function's __func__) and the
+ * instance, unless the calling thread is the control thread of the instance's host (or the
+ * instance is standalone). */
+void hg__inst_check_control(const hg__inst *in, const char *fn);
+
+/* Put at the top of each [control-thread] service: checked in builds without NDEBUG (debug,
+ * debugoptimized), nothing in release builds. */
+#ifndef NDEBUG
+#define HG__CONTROL_ONLY(in) hg__inst_check_control((in), __func__)
+#else
+#define HG__CONTROL_ONLY(in) ((void)(in))
+#endif
 
 #endif

@@ -442,9 +442,14 @@ static void add_dlerror(hg__diag *d, const char *path)
 int hg__open_plugin_file(const char *path, void **dl, const hg_plugin **sym, hg__diag *d)
 {
     struct stat st;
+    char why[4608];
 
     *dl = NULL;
     *sym = NULL;
+    if (hg__plugin_path_unsafe(path, why, sizeof why)) {
+        hg__diag_add(d, path, 0, 0, "%s", why);
+        return HG_EPERM;
+    }
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         hg__diag_add(d, path, 0, 0, "not a regular file"); /* a FIFO would block dlopen */
         return HG_ELOAD;

@@ -64,7 +64,9 @@ int hg__plugin_search_path(const char *const *extra, uint32_t n_extra,
 void hg__strv_free(char **v);
 
 /* Lists the candidate files (*.so, sorted, per directory in path order; a path entry that is a
- * file is itself a candidate) and probes each in a child process. Refusals (missing symbol,
+ * file is itself a candidate; a directory hg__plugin_path_unsafe refuses is not read but is
+ * itself a candidate, refused with the reason) and probes each in a child process. Refusals
+ * (unsafe owner or mode, missing symbol,
  * wrong ABI major, struct_size too small, NULL ops, bad names, duplicate engine names across
  * files (the later file is refused), not a shared object, unreadable, crashed) are in the items'
  * status/error. Returns 0 or HG_ENOMEM. */
@@ -79,12 +81,21 @@ int hg__probe_path_timeout(char *const *search_path, uint32_t timeout_ms, hg__pr
  * HG_ENOMEM. */
 int hg__plugin_candidates(char *const *search_path, char ***out);
 
+/* Whether the file or directory at path could be changed by someone other than its owner, so
+ * that loading from it would run their code: refused when it (a symlink: its target), or the
+ * directory holding a file (a symlink: the link's and the target's), is owned by neither root nor
+ * the effective user, or is writable by others or by a group (a directory with the sticky bit
+ * excepted, and a group that is the owner's own personal group, as umask 002 systems create).
+ * Returns 1 with the reason ("writable by others (mode 0777); a plugin must be writable only by
+ * its owner", "its directory D is ...") in why; 0 when safe or missing (opening then says so). */
+int hg__plugin_path_unsafe(const char *path, char *why, size_t cap);
 /* Checks a descriptor already dlsym'd (used by the probe child and by registry loads).
  * Appends "PATH: reason" lines to d. Returns 0, HG_EABI, HG_EINVAL. */
 int hg__check_descriptor(const char *path, const hg_plugin *desc, hg__diag *d);
-/* Opens one file with dlopen(RTLD_NOW|RTLD_LOCAL) (refusing what is not a regular file) and
- * looks up HG_ENTRY_SYMBOL, without checking it. On error, "PATH: reason" goes into d and *dl
- * may still be open (dlclose it when non-NULL). Returns 0 or HG_ELOAD. */
+/* Opens one file with dlopen(RTLD_NOW|RTLD_LOCAL) (refusing what hg__plugin_path_unsafe refuses,
+ * and what is not a regular file) and looks up HG_ENTRY_SYMBOL, without checking it. On error,
+ * "PATH: reason" goes into d and *dl may still be open (dlclose it when non-NULL). Returns 0,
+ * HG_EPERM (unsafe) or HG_ELOAD. */
 int hg__open_plugin_file(const char *path, void **dl, const hg_plugin **sym, hg__diag *d);
 /* Engine i of a descriptor that passed hg__check_descriptor, read by the engines' own
  * struct_size (the array stride), with the fields its ABI minor lacks defaulted (config_keys

@@ -233,6 +233,12 @@ static int scan_dir(strv *found, const char *dir, int depth)
     return rc;
 }
 
+static int unsafe_dir(const char *dir)
+{
+    char why[4608];
+    return hg__plugin_path_unsafe(dir, why, sizeof why);
+}
+
 int hg__plugin_candidates(char *const *search_path, char ***out)
 {
     strv all = {0};
@@ -242,7 +248,9 @@ int hg__plugin_candidates(char *const *search_path, char ***out)
         struct stat st;
         strv here = {0};
 
-        if (stat(*e, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (stat(*e, &st) == 0 && S_ISDIR(st.st_mode) && unsafe_dir(*e)) {
+            rc = strv_add(&all, *e); /* not read; probing it refuses it with the reason */
+        } else if (stat(*e, &st) == 0 && S_ISDIR(st.st_mode)) {
             rc = scan_dir(&here, *e, 1);
             if (here.n > 1)
                 qsort(here.v, here.n, sizeof(*here.v), cmp_candidate);

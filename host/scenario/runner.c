@@ -17,6 +17,7 @@
 #include <hangar/status.h>
 
 #include "clock.h"
+#include "crash.h"
 #include "log.h"
 #include "scenario.h"
 #include "units.h"
@@ -693,6 +694,7 @@ int hg__cli_scenario(int argc, char **argv)
         return 2;
     }
     fclose(f);
+    hg__crash_install(); /* a plugin that crashes a scenario's host is named */
     if (repeat == 1) {
         rc = run_once(&o, 0);
         fflush(stdout);

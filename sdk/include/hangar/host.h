@@ -9,9 +9,12 @@
  *
  * Thread tags: [any-thread] services may be called from any thread; [control-thread] ones only
  * from inside the engine's control callbacks (create, start, stop, command, destroy), which the
- * host calls one at a time. The tags are not enforced at run time: the host does not check the
- * calling thread, and a [control-thread] service called from another thread (a worker, a thread
- * from thread_spawn) is undefined behaviour, even when it seems to work. */
+ * host calls one at a time. A host built without NDEBUG (debug, debugoptimized) checks the
+ * calling thread of every [control-thread] service and of thread_spawn, and stops the process
+ * with "hangar: thread check: SERVICE called from thread NAME by engine 'ENGINE'; it is
+ * [control-thread] only" (then SIGABRT) when it is wrong. A release build does not check: there
+ * such a call (from a worker, a thread from thread_spawn) is undefined behaviour, even when it
+ * seems to work. */
 #ifndef HANGAR_HOST_H
 #define HANGAR_HOST_H
 
@@ -207,12 +210,17 @@ struct hg_host {
     int (*perf_register)(const hg_host *h, const char *thread_name, hg_perf **out);
 
     /* --- threads --- */
-    /* Spawns a thread named `name` (for ps/top and `perf`) running fn(arg), pinned per `core`
-     * (>= 0, HG_CORE_ANY, HG_CORE_AUTO). *out is owned by the caller until thread_join.
-     * [control-thread or any thread the engine spawned] */
+    /* Spawns a thread named `name` (its first 15 bytes, for ps/top and `perf`; NULL: the
+     * instance's name) running fn(arg), pinned per `core` (>= 0, HG_CORE_ANY, HG_CORE_AUTO; a
+     * core the machine lacks or the process may not use is logged as a warning and the thread
+     * runs unpinned). The thread has every process signal blocked but those a crash raises, and
+     * a crash on it is reported with the instance's name. *out is owned by the caller until
+     * thread_join. [control-thread or any thread the engine spawned] */
     int (*thread_spawn)(const hg_host *h, const char *name, int32_t core, void (*fn)(void *arg),
                         void *arg, hg_thread **out);
-    /* Waits for the thread to return and frees it. Never call it from the thread itself. */
+    /* Waits for the thread to return and frees it; when it has not returned within 5 s the host
+     * logs a warning naming it, then waits on. Returns 0, or HG_EINVAL (NULL, or called from the
+     * thread itself). */
     int (*thread_join)(const hg_host *h, hg_thread *t);
 
     /* --- cancel tokens --- */

@@ -156,8 +156,11 @@ static const hg_runtime_mode_ops idle_ops = {
  *   ignore_graceful: true  stop(GRACEFUL) is ignored; only stop(NOW) stops it
  *   block_stop: true       stop never returns
  *   crash_start: true      start dereferences NULL (the host's crash report names it)
- *   late_int: VALUE        read with cfg_int on a thread of the pipeline after start, so a wrong
- *                          type is a config error long after create
+ *   crash_create: true     create does, once it has read its knobs
+ *   late_int: VALUE        read with cfg_root and cfg_int on a thread of the pipeline after
+ *                          start: [control-thread] services off the control thread, which a
+ *                          debug build's thread check stops (a release build: a config error
+ *                          long after create, logged as a warning)
  * The fact "stop" says the last stop received ("graceful" or "now"); "late_int" what the late
  * read gave ("ok" or "error"). Verbs: summary, fail, count {"n":INT[,"scale":INT]},
  * big {"bytes":INT} (a JSON string of that many bytes), block (never returns). */
@@ -165,7 +168,7 @@ static const hg_runtime_mode_ops idle_ops = {
 typedef struct oneshot {
     const hg_host *host;
     int64_t runs;
-    uint8_t hold, ignore_graceful, block_stop, crash_start, has_late_int;
+    uint8_t hold, ignore_graceful, block_stop, crash_start, crash_create, has_late_int;
     const char *connect;
     hg_thread *thread;
     int fd;  /* the held connection, -1 when none; atomic */
@@ -192,6 +195,8 @@ static int oneshot_knobs(oneshot *p, const hg_config *cfg)
         rc = read_bool(host, cfg, "block_stop", &p->block_stop);
     if (rc == 0)
         rc = read_bool(host, cfg, "crash_start", &p->crash_start);
+    if (rc == 0)
+        rc = read_bool(host, cfg, "crash_create", &p->crash_create);
     if (rc == 0) {
         rc = host->cfg_string(host, cfg, "connect", &p->connect);
         if (rc == HG_ENOENT)
@@ -217,6 +222,10 @@ static int oneshot_create(const hg_host *host, const hg_config *cfg, void **out)
         rc = host->cfg_error(host, cfg, "runs", "runs must be >= 0");
     if (rc == 0)
         rc = oneshot_knobs(p, cfg);
+    if (rc == 0 && p->crash_create) {
+        volatile int *nowhere = NULL;
+        rc = *nowhere; /* the hostile knob: a crash while the host creates its engines */
+    }
     if (rc != 0) {
         free(p);
         return rc;
@@ -405,7 +414,8 @@ static int oneshot_command(void *inst, const char *verb, const hg_config *args, 
 }
 
 static const char *const oneshot_keys[] = {"runs",       "hold",     "connect", "ignore_graceful",
-                                           "block_stop", "crash_start", "late_int", NULL};
+                                           "block_stop", "crash_start", "crash_create",
+                                           "late_int", NULL};
 
 static const hg_pipeline_ops oneshot_ops = {
     .struct_size = sizeof(hg_pipeline_ops),
