@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +21,19 @@
 #include "instance.h"
 #include "tap.h"
 
-enum { M_ECHO, M_FLOOD, M_SHUT };
+enum { M_ECHO, M_FLOOD, M_SHUT, M_INFO };
+
+/* conn_info's caller structs: a short one (struct_size ends inside bytes_in) with guard bytes
+ * after it, and a full one. */
+#define INFO_SHORT (offsetof(hg_conn_record, bytes_in) + 4)
+typedef struct info_probe {
+    union {
+        hg_conn_record rec;
+        uint8_t bytes[sizeof(hg_conn_record) + 32];
+    } shortp;
+    hg_conn_record full;
+} info_probe;
+
 
 /* What the handlers share with the test thread. Written on workers, read here. */
 typedef struct ectx {
@@ -34,6 +47,8 @@ typedef struct ectx {
     char got[64];
     uint32_t got_len;
     int32_t post_worker;
+    info_probe info;
+    int info_done;
 } ectx;
 
 static ectx X;
@@ -94,6 +109,15 @@ static void on_data(void *ud, hg_conn *c, const uint8_t *data, uint32_t len)
     if (mode == M_FLOOD) {
         flood(c);
         return;
+    }
+    if (mode == M_INFO) {
+        memset(X.info.shortp.bytes, 0xA5, sizeof X.info.shortp.bytes);
+        X.info.shortp.rec.struct_size = (uint32_t)INFO_SHORT;
+        X.net->conn_info(X.net, c, &X.info.shortp.rec);
+        memset(&X.info.full, 0, sizeof X.info.full);
+        X.info.full.struct_size = sizeof X.info.full;
+        X.net->conn_info(X.net, c, &X.info.full);
+        set_i(&X.info_done, 1);
     }
     if (X.net->write(X.net, c, data, len) == HG_EAGAIN)
         X.net->read_pause(X.net, c);
@@ -286,6 +310,34 @@ static void test_echo(fx *f)
        "%s: the runtime's totals count the same bytes", f->mode);
     is_int(hg__inst_records(f->own_in), 1, "%s: one record written through owner->record",
            f->mode);
+}
+
+/* conn_info writes no more than the caller's struct_size, and only whole fields. */
+static void test_conn_info_size(fx *f)
+{
+    char buf[8] = { 0 };
+    int fd, untouched = 1, closes = get_i(&X.closes);
+    size_t fit = offsetof(hg_conn_record, bytes_in);
+
+    set_i(&X.info_done, 0);
+    set_i(&X.mode, M_INFO);
+    fd = client(f->port);
+    ok(fd >= 0 && send(fd, "info", 4, 0) == 4 && read_n(fd, buf, 4, 2000) == 4 &&
+           wait_for(&X.info_done, 1),
+       "%s: a pipeline asks conn_info while handling bytes", f->mode);
+    for (size_t i = fit; i < sizeof X.info.shortp.bytes; i++)
+        untouched &= X.info.shortp.bytes[i] == 0xA5;
+    ok(untouched, "%s: with struct_size %zu, nothing after the last whole field that fits "
+       "(bytes_in, cut at %zu) is written", f->mode, (size_t)INFO_SHORT, fit);
+    ok(X.info.shortp.rec.struct_size == fit && X.info.shortp.rec.t_open_ns != 0 &&
+           X.info.shortp.rec.t_first_byte_ns != 0,
+       "%s: the short struct gets the fields that fit, struct_size the bytes written", f->mode);
+    ok(X.info.full.struct_size == sizeof(hg_conn_record) && X.info.full.bytes_in == 4 &&
+           strncmp(X.info.full.peer, "127.0.0.1:", 10) == 0,
+       "%s: a full struct gets every field (bytes_in 4, peer 127.0.0.1)", f->mode);
+    set_i(&X.mode, M_ECHO);
+    close(fd);
+    ok(wait_for(&X.closes, closes + 1), "%s: the connection closes", f->mode);
 }
 
 static void test_half_close(fx *f)
@@ -607,6 +659,7 @@ static void run_mode(const char *path, const char *engine)
     is_int(net->listen(net, addr, 0, &echo_handler, NULL, &f.l), HG_EADDRINUSE,
            "%s: a second listen on the same address is EADDRINUSE", engine);
     test_echo(&f);
+    test_conn_info_size(&f);
     test_half_close(&f);
     test_reset(&f);
     test_connect(&f, net);
