@@ -101,8 +101,8 @@ struct hg_net {
     /* Runs fn(arg) on worker `worker`'s thread soon (a uv_async/eventfd wake-up). fn must not
      * block; arg is the caller's, passed to fn as it is. A post that returned 0 runs exactly
      * once, and before net_close of this table returns: it may run after the pipeline's stop
-     * (the net stays open until the pipeline reports HG_STATE_STOPPED, or until stop(HG_STOP_NOW)
-     * returns), never after net_close or destroy. Once net_close has begun, post returns
+     * (the host closes the net only once the pipeline has stopped: reported HG_STATE_STOPPED
+     * or FAILED, or was given stop(HG_STOP_NOW)), never after net_close or destroy. Once net_close has begun, post returns
      * HG_ECLOSED and fn does not run. A thread of the pipeline's own that posts must be done
      * with the table before the pipeline reports HG_STATE_STOPPED: the table is freed by
      * net_close. Returns: 0, HG_EINVAL (fn NULL, no such worker, runtime not started),
