@@ -156,7 +156,9 @@ struct hg_host {
      * items). Returns: 0 and *out set; HG_ENOENT when the key is absent (*out untouched, so set
      * the default first); HG_ECONFIG when the value has the wrong type or unit, after recording
      * "FILE:LINE:COL: <name>: message" in the host's error list. Strings are borrowed until
-     * destroy. [control-thread] */
+     * destroy (those read from a command's args: until the command returns). Inside a command
+     * callback they may read that command's args whatever thread it runs on (a processor's
+     * command is [any-thread]). [control-thread] */
     const hg_config *(*cfg_root)(const hg_host *h); /* the instance's own node */
     uint32_t (*cfg_type)(const hg_host *h, const hg_config *node); /* HG_CFG_*; NONE for NULL */
     int (*cfg_child)(const hg_host *h, const hg_config *node, const char *key,

@@ -167,8 +167,9 @@ struct hg_net {
 
     /* Starts a timer on the calling worker: cb after delay_ns, then every repeat_ns (0: once).
      * Returns: 0, HG_ECLOSED (stopping), HG_ESTATE (not called on a worker thread: post a
-     * function that starts it). The timer belongs to the calling worker; cb runs there.
-     * [engine-thread] */
+     * function that starts it). The timer belongs to the calling worker, and cb(ud, t) runs on
+     * it, never from inside this call ([engine-thread]); a one-shot timer is freed when its cb
+     * returns. ud is the caller's, passed to cb as it is. [engine-thread] */
     int (*timer_start)(const hg_net *n, uint64_t delay_ns, uint64_t repeat_ns,
                        void (*cb)(void *ud, hg_timer *t), void *ud, hg_timer **out);
     /* Stops and frees a timer; safe from inside its own callback. On the timer's worker.

@@ -69,7 +69,9 @@ typedef struct hg_processor_ops {
     int (*process)(void *inst, hg_proc *p);
     /* On the processor's own thread. [engine-thread] */
     void (*teardown)(void *inst, hg_proc *p);
-    /* Optional; as in hg_runtime_mode_ops.command, but [any-thread]: guard your own state. */
+    /* Optional; as in hg_runtime_mode_ops.command, but called on any thread, possibly while
+     * process runs: guard your own state. It may read args with the cfg_* getters, and must not
+     * call the other [control-thread] services. [any-thread] */
     int (*command)(void *inst, const char *verb, const hg_config *args, char *reply,
                    uint32_t cap, uint32_t *len);
 } hg_processor_ops;
