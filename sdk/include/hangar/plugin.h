@@ -86,9 +86,10 @@ typedef struct hg_engine {
     const void *ops;
     /* --- ABI 1.1 --- */
     /* NULL-terminated list of the configuration keys this engine accepts besides the ones the
-     * host owns for its kind (name, engine, ...). The host rejects any other key with a
-     * "did you mean" before create is called. NULL (or absent, in a 1.0 plugin): the host does
-     * not check the engine's keys. Borrowed; static. */
+     * host owns for its kind (name, engine, ...). The host reports any other key with a
+     * "did you mean" before create is called, and still calls create, so the engine's own
+     * errors are reported in the same run (the host is not started). NULL (or absent, in a
+     * 1.0 plugin): the host does not check the engine's keys. Borrowed; static. */
     const char *const *config_keys;
 } hg_engine;
 
