@@ -1,6 +1,6 @@
 /* test-runtime.c - the uv and blocking runtime modes driven directly through their ops with a
  * standalone host and a tiny in-test echo handler: echo, counters, records, half-close both
- * ways, resets, refused connects, timeouts, a peer that never reads, 1,000 connections without
+ * ways, resets, refused connects, accepts the handler refuses, conn_info into a short struct, timeouts, a peer that never reads, 1,000 connections without
  * an fd leak, timers, posts, net_close and stop. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -21,7 +21,7 @@
 #include "instance.h"
 #include "tap.h"
 
-enum { M_ECHO, M_FLOOD, M_SHUT, M_INFO };
+enum { M_ECHO, M_FLOOD, M_SHUT, M_INFO, M_REFUSE };
 
 /* conn_info's caller structs: a short one (struct_size ends inside bytes_in) with guard bytes
  * after it, and a full one. */
@@ -48,7 +48,7 @@ typedef struct ectx {
     uint32_t got_len;
     int32_t post_worker;
     info_probe info;
-    int info_done;
+    int info_done, flushed;
 } ectx;
 
 static ectx X;
@@ -80,6 +80,8 @@ static int wait_for(int *p, int want)
 
 static int on_accept(void *lud, hg_conn *c, void **cud)
 {
+    if (get_i(&X.mode) == M_REFUSE)
+        return HG_EPERM;
     if (X.idle_ns)
         X.net->set_timeouts(X.net, c, X.idle_ns, 0, 0);
     return 0;
@@ -440,6 +442,38 @@ static void test_connect(fx *f, const hg_net *net)
            "%s: a bad address is HG_EINVAL", f->mode);
 }
 
+static void flushed(void *arg)
+{
+    __atomic_fetch_add(&X.flushed, 1, __ATOMIC_ACQ_REL);
+}
+
+/* A connection on_accept refuses is reset, counted as failed and recorded, and gets no
+ * on_closed. */
+static void test_refused(fx *f, const hg_net *net)
+{
+    int fd, closes = get_i(&X.closes), n = (int)net->workers(net);
+    uint64_t failed = counter(f, "connections_failed");
+
+    set_i(&X.mode, M_REFUSE);
+    fd = client(f->port);
+    ok(fd >= 0 && wait_counter(f, "connections_failed", failed + 1),
+       "%s: a connection on_accept refuses counts in connections_failed", f->mode);
+    /* a post runs on each worker after whatever that worker was doing: the refusal is over */
+    set_i(&X.flushed, 0);
+    for (int i = 0; i < n; i++)
+        net->post(net, i, flushed, NULL);
+    ok(wait_for(&X.flushed, n) && get_i(&X.closes) == closes,
+       "%s: and gets no on_closed", f->mode);
+    {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        char c;
+        ok(poll(&p, 1, 2000) == 1 && recv(fd, &c, 1, 0) <= 0,
+           "%s: the client sees the connection end", f->mode);
+    }
+    set_i(&X.mode, M_ECHO);
+    close(fd);
+}
+
 static void test_idle_timeout(fx *f)
 {
     int fd, closes = get_i(&X.closes);
@@ -663,6 +697,7 @@ static void run_mode(const char *path, const char *engine)
     test_half_close(&f);
     test_reset(&f);
     test_connect(&f, net);
+    test_refused(&f, net);
     test_idle_timeout(&f);
     test_never_reads(&f);
     test_many(&f);
