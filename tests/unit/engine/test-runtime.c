@@ -1,7 +1,7 @@
 /* test-runtime.c - the uv and blocking runtime modes driven directly through their ops with a
- * standalone host and a tiny in-test echo handler: echo, counters, records, half-close both
- * ways, resets, refused connects, accepts the handler refuses, conn_info into a short struct, timeouts, a peer that never reads, 1,000 connections without
- * an fd leak, timers, posts, net_close and stop. */
+ * standalone host and a tiny in-test echo handler: echo, counters, records, conn_info into a
+ * short struct, half-close both ways, resets, refused connects and accepts, timeouts, a peer
+ * that never reads, 1,000 connections without an fd leak, timers, posts, net_close and stop. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
