@@ -99,7 +99,12 @@ static void on_writable(void *ud, hg_conn *c)
 {
     uconn *uc = ud;
     uc->paused = 0;
-    uc->u->net->read_resume(uc->u->net, c);
+    /* Stopping: the answers it was busy with are now being written; a graceful close sends
+     * what is queued, then closes. Otherwise read on. */
+    if (is_stopping(uc->u))
+        uc->u->net->close(uc->u->net, c, HG_CLOSE_GRACEFUL);
+    else
+        uc->u->net->read_resume(uc->u->net, c);
 }
 
 static void on_closed(void *ud, hg_conn *c, const hg_conn_record *rec)
@@ -133,7 +138,8 @@ static const hg_conn_handler handler = {
 };
 
 /* Posted to each worker by a graceful stop: closes its connections that are idle between
- * requests; a busy one (paused by back-pressure) is closed by on_data once it caught up. */
+ * requests; a busy one (paused by back-pressure) is closed by on_writable once its answers are
+ * queued below the low-water mark. */
 static void close_idle(void *arg)
 {
     ulist *l = arg;
@@ -259,7 +265,7 @@ static void upper_stop(void *inst, uint32_t how)
     }
     /* Graceful: a keep-alive client would hold its connection open forever, so close the ones
      * idle between requests now, on their own workers (stop must not block); busy ones close
-     * once answered. on_closed reports stopped after the last. */
+     * once their answers drain. on_closed reports stopped after the last. */
     for (uint32_t i = 0; i < u->n_lists; i++)
         u->net->post(u->net, (int32_t)i, close_idle, &u->lists[i]);
 }
