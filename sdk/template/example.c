@@ -121,9 +121,10 @@ static void on_closed(void *ud, hg_conn *c, const hg_conn_record *rec)
         uc->next->prev = uc->prev;
     free(uc);
     hg_counter_sub(u->open, 1);
-    /* pairs with the fence in upper_stop: one of the two sees the other's write */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (is_stopping(u) && hg_counter_get(u->open) == 0)
+    /* Read `stopping` with a read-modify-write, as upper_stop writes it: of the two, the later
+     * one sees the other's change, so the last close and a stop racing it cannot both miss
+     * reporting stopped. */
+    if (__atomic_fetch_add(&u->stopping, 0, __ATOMIC_SEQ_CST) && hg_counter_get(u->open) == 0)
         u->host->set_state(u->host, HG_STATE_STOPPED, 0, NULL);
 }
 
@@ -252,8 +253,7 @@ static int upper_start(void *inst, const hg_net *net)
 static void upper_stop(void *inst, uint32_t how)
 {
     upper *u = inst;
-    __atomic_store_n(&u->stopping, 1, __ATOMIC_RELEASE);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* pairs with on_closed's */
+    __atomic_exchange_n(&u->stopping, 1, __ATOMIC_SEQ_CST); /* see on_closed */
     if (u->listener) {
         u->net->listener_close(u->net, u->listener);
         u->listener = NULL;
