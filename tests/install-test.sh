@@ -2,7 +2,8 @@
 # install-test.sh SRCDIR BUILDDIR - installs the build into a temporary DESTDIR, builds
 # sdk/template against that installed SDK alone (pkg-config, no path into the source tree) and
 # checks that the installed hangar lists the template's engine, runs it, refuses a bad `listen`
-# at check time and stops it gracefully with an idle keep-alive client. TAP on stdout.
+# at check time and stops it gracefully with an idle and with a busy keep-alive client. TAP on
+# stdout.
 set -u
 SRC=$1
 BUILD=$2
@@ -13,7 +14,7 @@ n=0
 failed=0
 
 echo "TAP version 13"
-echo "1..11"
+echo "1..12"
 check() { # STATUS DESCRIPTION [LOG]
     n=$((n + 1))
     if [ "$1" -eq 0 ]; then
@@ -25,7 +26,7 @@ check() { # STATUS DESCRIPTION [LOG]
     fi
 }
 skip_rest() { # REASON
-    while [ "$n" -lt 11 ]; do
+    while [ "$n" -lt 12 ]; do
         n=$((n + 1))
         echo "ok $n - # SKIP $1"
     done
@@ -176,4 +177,62 @@ print("exit %d after %.2fs; the client saw the close: %s" % (rc, time.monotonic(
 sys.exit(0 if rc == 0 and closed else 1)
 PY
 check $? "hangar run with an idle keep-alive client exits 0 on SIGTERM" "$TMP/run.log"
+
+# A client busy when the stop comes (it sends without reading, so the engine paused reading
+# under back-pressure) still gets every answer, then EOF, and the run exits 0.
+HANGAR_PLUGIN_PATH="$PLUGDIR:$TMP/tpl" python3 - "$HANGAR" "$TMP/run.yaml" >"$TMP/busy.log" 2>&1 <<'PY'
+import re, select, signal, socket, subprocess, sys, time
+p = subprocess.Popen([sys.argv[1], "run", sys.argv[2]], stderr=subprocess.PIPE, text=True)
+addr, deadline = None, time.monotonic() + 30
+while addr is None and time.monotonic() < deadline:
+    line = p.stderr.readline()
+    if not line:
+        break
+    print(line, end="")
+    m = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
+    addr = m.group(1) if m else None
+if addr is None:
+    p.kill()
+    sys.exit("hangar run did not log its address")
+c = socket.create_connection((addr.split(":")[0], int(addr.split(":")[1])), timeout=10)
+c.setblocking(False)
+chunk = bytes(range(ord("a"), ord("z") + 1)) * 2520  # 65520 bytes, lower case
+sent, stalled = 0, 0
+while sent < (256 << 20) and stalled < 20:  # until the engine stops reading (at most 256 MiB)
+    try:
+        sent += c.send(chunk[sent % len(chunk):])
+        stalled = 0
+    except BlockingIOError:
+        stalled += 1
+        select.select([], [c], [], 0.1)
+print("sent %d bytes; the engine stopped reading" % sent)
+p.send_signal(signal.SIGTERM)
+c.setblocking(True)
+c.settimeout(20)
+got, ok_bytes = 0, True
+while True:
+    try:
+        b = c.recv(1 << 16)
+    except (ConnectionResetError, socket.timeout) as e:
+        print("error while reading the answers: %r" % e)
+        ok_bytes = False
+        break
+    if not b:
+        break
+    want = chunk.upper() * 2
+    start = got % len(chunk)
+    if b != want[start:start + len(b)]:
+        ok_bytes = False
+    got += len(b)
+c.close()
+try:
+    rc = p.wait(timeout=30)
+except subprocess.TimeoutExpired:
+    p.kill()
+    sys.exit("hangar run did not exit")
+print(p.stderr.read(), end="")
+print("read %d answer bytes, then EOF: %s; exit %d" % (got, ok_bytes, rc))
+sys.exit(0 if ok_bytes and got > 0 and rc == 0 else 1)
+PY
+check $? "a client busy at SIGTERM reads every answer, then EOF, and hangar run exits 0" "$TMP/busy.log"
 exit $failed

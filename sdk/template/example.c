@@ -16,7 +16,10 @@ typedef struct uconn {
     upper *u;
     hg_conn *c;
     struct uconn *prev, *next;
-    int paused; /* busy: answers held back by back-pressure, reading paused */
+    int paused;    /* answers held back by back-pressure: reading paused */
+    int streaming; /* has hit back-pressure: its peer sends more than it reads, so bytes may be
+                    * on their way to us at any time */
+    int shut;      /* stopping: our side is half-closed; what the peer still sends is dropped */
 } uconn;
 
 /* The connections of one worker, and what a post to that worker needs. */
@@ -45,6 +48,30 @@ static int is_stopping(const upper *u)
 }
 
 /* --- connection callbacks: run on the worker thread that owns the connection --- */
+
+/* Ends a connection for a graceful stop, on its worker. An idle one (nothing queued, never
+ * streaming) is closed: FIN, and its keep-alive client sees the end at once. A busy one is
+ * half-closed: the FIN follows the answers already queued, reading goes on (and drops what
+ * arrives), and the connection ends when the peer, having read every answer and the EOF, closes
+ * too. Closing a busy one outright would reset it (a socket closed with unread bytes sends a
+ * RST), and the peer would lose the answers not yet read. */
+static void end_connection(uconn *uc)
+{
+    const hg_net *net = uc->u->net;
+
+    if (uc->shut)
+        return;
+    if (!uc->streaming && !uc->paused && net->queued(net, uc->c) == 0) {
+        net->close(net, uc->c, HG_CLOSE_GRACEFUL);
+        return;
+    }
+    uc->shut = 1;
+    net->shutdown_write(net, uc->c);
+    if (uc->paused) {
+        uc->paused = 0;
+        net->read_resume(net, uc->c);
+    }
+}
 
 static int on_accept(void *ud, hg_conn *c, void **conn_ud)
 {
@@ -75,6 +102,8 @@ static void on_data(void *ud, hg_conn *c, const uint8_t *data, uint32_t len)
     uconn *uc = ud;
     upper *u = uc->u;
     uint8_t buf[4096];
+    if (uc->shut)
+        return; /* the peer's own close ends the connection */
     while (len > 0) {
         uint32_t n = len < sizeof buf ? len : (uint32_t)sizeof buf;
         for (uint32_t i = 0; i < n; i++)
@@ -85,26 +114,21 @@ static void on_data(void *ud, hg_conn *c, const uint8_t *data, uint32_t len)
          * above its high-water mark: stop reading until on_writable. */
         if (u->net->write(u->net, c, buf, n) == HG_EAGAIN && !uc->paused) {
             u->net->read_pause(u->net, c);
-            uc->paused = 1;
+            uc->paused = uc->streaming = 1;
         }
         data += n;
         len -= n;
     }
-    /* Stopping: every answer is written or queued, and a graceful close sends the queue first. */
-    if (is_stopping(u) && !uc->paused)
-        u->net->close(u->net, c, HG_CLOSE_GRACEFUL);
+    /* A request that came in while stopping is answered; then the connection ends. */
+    if (is_stopping(u))
+        end_connection(uc);
 }
 
 static void on_writable(void *ud, hg_conn *c)
 {
     uconn *uc = ud;
     uc->paused = 0;
-    /* Stopping: the answers it was busy with are now being written; a graceful close sends
-     * what is queued, then closes. Otherwise read on. */
-    if (is_stopping(uc->u))
-        uc->u->net->close(uc->u->net, c, HG_CLOSE_GRACEFUL);
-    else
-        uc->u->net->read_resume(uc->u->net, c);
+    uc->u->net->read_resume(uc->u->net, c);
 }
 
 static void on_closed(void *ud, hg_conn *c, const hg_conn_record *rec)
@@ -138,16 +162,13 @@ static const hg_conn_handler handler = {
      * close on a timeout. */
 };
 
-/* Posted to each worker by a graceful stop: closes its connections that are idle between
- * requests; a busy one (paused by back-pressure) is closed by on_writable once its answers are
- * queued below the low-water mark. */
-static void close_idle(void *arg)
+/* Posted to each worker by a graceful stop: ends every connection of that worker. */
+static void end_connections(void *arg)
 {
     ulist *l = arg;
     for (uconn *uc = l->head, *next; uc; uc = next) {
-        next = uc->next;
-        if (!uc->paused)
-            l->u->net->close(l->u->net, uc->c, HG_CLOSE_GRACEFUL);
+        next = uc->next; /* on_closed (which frees uc) never runs inside our own call */
+        end_connection(uc);
     }
 }
 
@@ -263,11 +284,11 @@ static void upper_stop(void *inst, uint32_t how)
         u->host->set_state(u->host, HG_STATE_STOPPED, 0, NULL);
         return;
     }
-    /* Graceful: a keep-alive client would hold its connection open forever, so close the ones
-     * idle between requests now, on their own workers (stop must not block); busy ones close
-     * once their answers drain. on_closed reports stopped after the last. */
+    /* Graceful: a keep-alive client would hold its connection open forever, so end every
+     * connection now, on its own worker (stop must not block): idle ones close, busy ones
+     * finish their answers first. on_closed reports stopped after the last. */
     for (uint32_t i = 0; i < u->n_lists; i++)
-        u->net->post(u->net, (int32_t)i, close_idle, &u->lists[i]);
+        u->net->post(u->net, (int32_t)i, end_connections, &u->lists[i]);
 }
 
 /* `call NAME "stats"` or `call NAME {"verb":"stats","reset":true}`: the figures as a JSON object
