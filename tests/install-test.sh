@@ -180,8 +180,30 @@ check $? "hangar run with an idle keep-alive client exits 0 on SIGTERM" "$TMP/ru
 
 # A client busy when the stop comes (it sends without reading, so the engine paused reading
 # under back-pressure) still gets every answer, then EOF, and the run exits 0.
-HANGAR_PLUGIN_PATH="$PLUGDIR:$TMP/tpl" python3 - "$HANGAR" "$TMP/run.yaml" >"$TMP/busy.log" 2>&1 <<'PY'
-import re, select, signal, socket, subprocess, sys, time
+cat >"$TMP/busy.yaml" <<YAML
+hangar: 1
+control: { socket: $TMP/busy.sock, shutdown_timeout: 10s }
+pipelines:
+  - { name: up, engine: example-upper, listen: "127.0.0.1:0" }
+YAML
+HANGAR_PLUGIN_PATH="$PLUGDIR:$TMP/tpl" python3 - "$HANGAR" "$TMP/busy.yaml" "$TMP/busy.sock" \
+    >"$TMP/busy.log" 2>&1 <<'PY'
+import json, re, select, signal, socket, subprocess, sys, time
+
+def counters():
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(sys.argv[3])
+    s.sendall(b"counters up\n")
+    data = b""
+    while not data.endswith(b"\n"):
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+    s.close()
+    return json.loads(data)["counters"]["up"]
+
 p = subprocess.Popen([sys.argv[1], "run", sys.argv[2]], stderr=subprocess.PIPE, text=True)
 addr, deadline = None, time.monotonic() + 30
 while addr is None and time.monotonic() < deadline:
@@ -197,15 +219,20 @@ if addr is None:
 c = socket.create_connection((addr.split(":")[0], int(addr.split(":")[1])), timeout=10)
 c.setblocking(False)
 chunk = bytes(range(ord("a"), ord("z") + 1)) * 2520  # 65520 bytes, lower case
-sent, stalled = 0, 0
-while sent < (256 << 20) and stalled < 20:  # until the engine stops reading (at most 256 MiB)
+# Send until the engine holds more than its 1 MiB high-water mark of answers it could not write:
+# it has then paused reading (answers converted minus bytes the kernel took = its queue).
+sent, paused, deadline = 0, False, time.monotonic() + 60
+while not paused and time.monotonic() < deadline and sent < (512 << 20):
     try:
         sent += c.send(chunk[sent % len(chunk):])
-        stalled = 0
     except BlockingIOError:
-        stalled += 1
-        select.select([], [c], [], 0.1)
-print("sent %d bytes; the engine stopped reading" % sent)
+        k = counters()
+        paused = k["bytes_converted"] - k["bytes_out"] > (1 << 20)
+        select.select([], [c], [], 0.05)
+if not paused:
+    p.kill()
+    sys.exit("the engine never paused reading (sent %d bytes)" % sent)
+print("sent %d bytes; the engine paused reading" % sent)
 p.send_signal(signal.SIGTERM)
 c.setblocking(True)
 c.settimeout(20)
