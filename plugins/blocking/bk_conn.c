@@ -462,7 +462,7 @@ static void conn_set_timeouts(const hg_net *n, hg_conn *c, uint64_t idle_ns, uin
 
 static void conn_info(const hg_net *n, hg_conn *c, hg_conn_record *out)
 {
-    rt_track_info(&c->t, out);
+    rt_track_info_sized(&c->t, out);
 }
 
 static void conn_set_ud(const hg_net *n, hg_conn *c, void *ud)

@@ -189,6 +189,9 @@ static inline void rt_track_out(rt_owner *o, rt_track *t, rt_totals *tot, uint64
 }
 /* The record so far, with peer and local formatted. */
 void rt_track_info(const rt_track *t, hg_conn_record *out);
+/* hg_net.conn_info: the record so far into a caller's struct, writing only the whole fields
+ * that fit in out->struct_size; out->struct_size becomes the bytes written. */
+void rt_track_info_sized(const rt_track *t, hg_conn_record *out);
 /* Closed with `cause`/`status`: counts closed_<cause> and open-1 when it was established, failed
  * otherwise; fills *out and writes it through the owner's record service. */
 void rt_track_close(rt_owner *o, rt_track *t, uint32_t cause, int status, hg_conn_record *out);

@@ -140,6 +140,36 @@ void rt_track_info(const rt_track *t, hg_conn_record *out)
     rt_addr_format(&t->local, out->local, sizeof out->local);
 }
 
+#define REC_END(f) (offsetof(hg_conn_record, f) + sizeof(((hg_conn_record *)0)->f))
+
+/* The end of the last whole field of hg_conn_record that fits in size bytes (0: none). */
+static size_t record_fit(size_t size)
+{
+    static const size_t ends[] = {
+        REC_END(struct_size), REC_END(worker), REC_END(id), REC_END(t_open_ns),
+        REC_END(t_established_ns), REC_END(t_first_byte_ns), REC_END(t_close_ns),
+        REC_END(bytes_in), REC_END(bytes_out), REC_END(close_cause), REC_END(status),
+        REC_END(outgoing), REC_END(pad), REC_END(peer), REC_END(local),
+    };
+    size_t fit = 0;
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0] && ends[i] <= size; i++)
+        fit = ends[i];
+    return fit;
+}
+
+void rt_track_info_sized(const rt_track *t, hg_conn_record *out)
+{
+    hg_conn_record full;
+    size_t n;
+
+    if (!out)
+        return;
+    n = record_fit(out->struct_size);
+    rt_track_info(t, &full);
+    full.struct_size = (uint32_t)n;
+    memcpy(out, &full, n);
+}
+
 void rt_track_close(rt_owner *o, rt_track *t, uint32_t cause, int status, hg_conn_record *out)
 {
     t->closed = 1;

@@ -37,13 +37,19 @@ typedef struct hg_stream_desc {
 
 typedef struct hg_connector_ops {
     uint32_t struct_size;
-    /* As in pipeline.h. [control-thread] */
+    /* As in pipeline.h: validates, returns 0 and *out, HG_ECONFIG or HG_ENOMEM; when it fails
+     * destroy is not called. [control-thread] */
     int (*create)(const hg_host *host, const hg_config *cfg, void **out);
+    /* Frees the instance after every stream's stream_close returned. [control-thread] */
     void (*destroy)(void *inst);
-    /* Validates a stream's config and prepares its state (*stream_ud). [control-thread] */
+    /* Validates a stream's config and prepares its state (*stream_ud). desc is borrowed for
+     * the call (desc->cfg until destroy); s is valid until stream_close returns. Returns: 0 and
+     * *stream_ud; HG_ECONFIG (errors recorded through host->cfg_error); HG_ENOMEM. When it
+     * fails, neither stream_run nor stream_close is called for that stream. [control-thread] */
     int (*stream_open)(void *inst, const hg_stream_desc *desc, hg_stream *s, void **stream_ud);
-    /* The stream's body, on its own thread: emits events until its cancel token fires, then
-     * returns 0, or a negative HG_E* code (-> failed). [engine-thread: the stream's] */
+    /* The stream's body, on a thread the host spawns for the stream: emits events until its
+     * cancel token fires, then returns 0, or a negative HG_E* code (-> failed). May call
+     * thread_spawn. [engine-thread] */
     int (*stream_run)(void *stream_ud, hg_stream *s);
     /* Frees the stream's state after stream_run returned. [control-thread] */
     void (*stream_close)(void *stream_ud);
@@ -52,21 +58,34 @@ typedef struct hg_connector_ops {
                    uint32_t cap, uint32_t *len);
 } hg_connector_ops;
 
-/* The stream service ("hangar.stream/1"). [engine-thread: the stream's] unless said otherwise. */
+/* The stream service ("hangar.stream/1"). Every call is made on the stream's own thread
+ * ([engine-thread]) unless it says otherwise. The hg_frame a call writes into (buf_alloc,
+ * next_action) follows plugin.h's rule: the caller sets out->struct_size, the host writes only
+ * the whole fields that fit and sets struct_size to the bytes written. */
 typedef struct hg_stream_api {
     uint32_t struct_size;
     /* The stream's cancel token. Borrowed; valid until stream_close. [any-thread] */
     hg_cancel *(*token)(hg_stream *s);
-    /* Allocates a frame buffer from the stream's pool. Returns 0 or HG_ENOMEM. */
+    /* Allocates a frame buffer from the stream's pool into *f; the caller owns the new
+     * reference. Returns 0 or HG_ENOMEM (nothing allocated). [engine-thread] */
     int (*buf_alloc)(hg_stream *s, uint32_t size, hg_frame *f);
-    /* Emits an event into the event channel per its policy (the buffer reference moves on 0).
-     * Returns: 0, HG_EAGAIN (dropped and counted), HG_ECANCELED (stopping). */
+    /* Emits an event into the event channel per its policy. On 0 the buffer reference moves to
+     * the channel. On any error the stream still owns f's reference (the host counted the
+     * drop but did not free it): emit it again or drop it with buf_unref. Returns: 0,
+     * HG_EAGAIN (full, drop policy: counted as dropped), HG_ECANCELED (stopping).
+     * [engine-thread] */
     int (*emit)(hg_stream *s, hg_frame *f, uint64_t timeout_ns);
-    /* Takes the next action sent to the stream. Returns: 0, HG_EAGAIN, HG_ECANCELED. */
+    /* Takes the next action sent to the stream into *out; on 0 the caller owns out's buffer
+     * reference and drops it with buf_unref when done. Returns: 0, HG_EAGAIN (none within
+     * timeout_ns), HG_ECANCELED (stopping). [engine-thread] */
     int (*next_action)(hg_stream *s, hg_frame *out, uint64_t timeout_ns);
     /* Publishes the stream's state cell (HG_STATE_*, plus a JSON object of details, copied);
      * readers never block the stream. [any-thread, never blocks] */
     void (*publish)(hg_stream *s, uint32_t state, const char *details_json);
+    /* --- ABI 1.2 --- */
+    /* Drops one reference to b (a frame emit refused, an action from next_action); NULL is a
+     * no-op. The buffer returns to its pool with its last reference. [any-thread, never blocks] */
+    void (*buf_unref)(hg_buf *b);
 } hg_stream_api;
 
 #ifdef __cplusplus

@@ -7,14 +7,29 @@
  * (counters, tokens, config nodes) lives at most as long. Every service takes the host pointer
  * first, so two hosts in one process never see each other.
  *
- * Thread tags: [any-thread] services may be called from any thread; [control-thread] ones only
- * from inside the engine's control callbacks (create, start, stop, command, destroy), which the
- * host calls one at a time. A host built without NDEBUG (debug, debugoptimized) checks the
- * calling thread of every [control-thread] service and of thread_spawn, and stops the process
- * with "hangar: thread check: SERVICE called from thread NAME by engine 'ENGINE'; it is
- * [control-thread] only" (then SIGABRT) when it is wrong. A release build does not check: there
- * such a call (from a worker, a thread from thread_spawn) is undefined behaviour, even when it
- * seems to work. */
+ * Thread tags. Every call in the SDK carries one of four, with one meaning everywhere:
+ *   [control-thread]  only from inside the instance's own lifecycle callbacks: create, start,
+ *                     stop, command, destroy (a runtime mode's net_open, net_close and join, a
+ *                     connector's stream_open and stream_close too). For runtime modes,
+ *                     pipelines and connectors the host calls these on its control thread: one
+ *                     thread per host, which calls into that host's engines one at a time, so
+ *                     two lifecycle callbacks of one host never overlap. A processor's create
+ *                     and destroy run on the processor's own thread instead (processor.h); they
+ *                     are its lifecycle callbacks and may use every [control-thread] service
+ *                     (the config getters, counter).
+ *   [engine-thread]   on a thread the engine runs on; the call says which: the runtime worker
+ *                     that owns a connection or timer (net.h), a processor's own thread, a
+ *                     stream's own thread.
+ *   [any-thread]      from any thread; may wait (for a lock, a thread, a timeout: the call
+ *                     says what it waits for).
+ *   [any-thread, never blocks]  from any thread, and never waits for I/O, another thread's
+ *                     work or a timeout (at most for a lock held a few instructions long), so
+ *                     it is safe where blocking is not: a cancel subscriber, a worker's loop.
+ * A host built without NDEBUG (debug, debugoptimized) checks the calling thread of every
+ * [control-thread] service and stops the process with "hangar: thread check: SERVICE called
+ * from thread NAME by engine 'ENGINE'; it is [control-thread] only" (then SIGABRT) when it is
+ * wrong. A release build does not check: there such a call (from a worker, a thread from
+ * thread_spawn) is undefined behaviour, even when it seems to work. */
 #ifndef HANGAR_HOST_H
 #define HANGAR_HOST_H
 
@@ -144,7 +159,9 @@ struct hg_host {
      * items). Returns: 0 and *out set; HG_ENOENT when the key is absent (*out untouched, so set
      * the default first); HG_ECONFIG when the value has the wrong type or unit, after recording
      * "FILE:LINE:COL: <name>: message" in the host's error list. Strings are borrowed until
-     * destroy. [control-thread] */
+     * destroy (those read from a command's args: until the command returns). Inside a command
+     * callback they may read that command's args whatever thread it runs on (a processor's
+     * command is [any-thread]). [control-thread] */
     const hg_config *(*cfg_root)(const hg_host *h); /* the instance's own node */
     uint32_t (*cfg_type)(const hg_host *h, const hg_config *node); /* HG_CFG_*; NONE for NULL */
     int (*cfg_child)(const hg_host *h, const hg_config *node, const char *key,
@@ -205,22 +222,26 @@ struct hg_host {
      * instance's config has `records: false` (the default). rec is copied, and the copy's id
      * set by the host (see hg_conn_record.id). [any-thread, never blocks] */
     int (*record)(const hg_host *h, const hg_conn_record *rec);
-    /* Registers a per-thread performance cell shown by `perf` under `thread_name`. *out lives
-     * until destroy. [any-thread] */
+    /* Registers a per-thread performance cell shown by `perf` under `thread_name` (copied).
+     * *out is the host's, zeroed, with its struct_size set; it lives until destroy. Returns: 0;
+     * HG_EINVAL (thread_name or out NULL); HG_ENOMEM. [any-thread] */
     int (*perf_register)(const hg_host *h, const char *thread_name, hg_perf **out);
 
     /* --- threads --- */
-    /* Spawns a thread named `name` (its first 15 bytes, for ps/top and `perf`; NULL: the
-     * instance's name) running fn(arg), pinned per `core` (>= 0, HG_CORE_ANY, HG_CORE_AUTO; a
-     * core the machine lacks or the process may not use is logged as a warning and the thread
-     * runs unpinned). The thread has every process signal blocked but those a crash raises, and
-     * a crash on it is reported with the instance's name. *out is owned by the caller until
-     * thread_join. [control-thread or any thread the engine spawned] */
+    /* Spawns a thread named `name` (for ps/top) running fn(arg), pinned per `core` (>= 0,
+     * HG_CORE_ANY, HG_CORE_AUTO; a core that cannot be used is warned about and the thread runs
+     * unpinned). name is copied and cut to its first 15 bytes (the kernel's limit); NULL gives
+     * the instance's name. arg is the caller's: the host only passes it to fn, so it must stay
+     * valid until fn is done with it. *out is owned by the caller until thread_join; every
+     * thread must be joined before destroy returns. Allowed from the control thread, a runtime
+     * worker, a processor's or stream's own thread and a thread spawned with this service (a
+     * debug build checks the calling thread).
+     * Returns: 0 and *out; HG_EINVAL (fn or out NULL, core below HG_CORE_AUTO); HG_EAGAIN (the
+     * system's thread limit); HG_ENOMEM. [any-thread] */
     int (*thread_spawn)(const hg_host *h, const char *name, int32_t core, void (*fn)(void *arg),
                         void *arg, hg_thread **out);
-    /* Waits for the thread to return and frees it; when it has not returned within 5 s the host
-     * logs a warning naming it, then waits on. Returns 0, or HG_EINVAL (NULL, or called from the
-     * thread itself). */
+    /* Waits for the thread's fn to return and frees t (t is invalid afterwards). Blocks as long
+     * as fn runs. Returns: 0; HG_EINVAL (t NULL, or called on thread t itself). [any-thread] */
     int (*thread_join)(const hg_host *h, hg_thread *t);
 
     /* --- cancel tokens --- */
@@ -237,9 +258,12 @@ struct hg_host {
     uint8_t (*is_cancelled)(const hg_host *h, hg_cancel *token);
     /* Waits until the token is cancelled. Returns: 0, or HG_ETIMEDOUT. [any-thread] */
     int (*cancel_wait)(const hg_host *h, hg_cancel *token, uint64_t timeout_ns);
-    /* Calls fn(arg) once when the token is cancelled (at once, on this thread, if it already is).
-     * fn must not block; it typically wakes a loop (uv_async_send, an eventfd write).
-     * *sub_out identifies the subscription for cancel_unsubscribe. [any-thread] */
+    /* Calls fn(arg) once when the token is cancelled (at once, on this thread, if it already is),
+     * on the thread that cancels it. fn must not block; it typically wakes a loop
+     * (uv_async_send, an eventfd write). arg is the caller's: the host never frees it; keep it
+     * valid until fn has run or cancel_unsubscribe has returned. *sub_out (may be NULL)
+     * identifies the subscription for cancel_unsubscribe. Returns: 0; HG_EINVAL (token or fn
+     * NULL); HG_ENOMEM. [any-thread] */
     int (*cancel_subscribe)(const hg_host *h, hg_cancel *token, void (*fn)(void *arg), void *arg,
                             uint64_t *sub_out);
     /* Removes a subscription; when it returns, fn is not running and will not run. [any-thread] */
@@ -286,7 +310,9 @@ static inline void hg_perf_add(uint64_t *field, uint64_t n)
     __atomic_fetch_add(field, n, __ATOMIC_RELAXED);
 }
 
-/* Formats and logs one line; skips the formatting when the level is not logged. [any-thread] */
+/* Formats and logs one line; skips the formatting when the level is not logged. The line is
+ * formatted into a 1024-byte buffer: what is longer is cut to its first 1023 bytes (call
+ * h->log with your own buffer for longer lines; it has no limit). [any-thread] */
 static inline void hg_logf(const hg_host *h, uint32_t level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

@@ -2,7 +2,7 @@
  *
  * Threading: a runtime mode runs N worker threads. Every connection, listener-accept and timer
  * belongs to one worker, and every callback about it runs on that worker's thread
- * ([engine-thread] below means "the owning worker"). Calls that take an hg_conn or hg_timer must
+ * ([engine-thread] below means "the owning worker"; the four tags are defined in host.h). Calls that take an hg_conn or hg_timer must
  * be made on the owning worker's thread, normally from inside a callback; to act from another
  * thread, `post` a function to the worker. The service never calls back into the pipeline from
  * inside one of the pipeline's calls into it (no re-entrancy): a close requested inside on_data
@@ -50,32 +50,40 @@ enum {
 };
 
 /* Callbacks from the runtime mode to a pipeline, one table per listener or outgoing connection.
- * Every callback is optional (NULL: default action in brackets). [engine-thread] */
+ * Every callback is optional (NULL: the "default" each one names). Every callback runs on the
+ * worker that owns the connection. [engine-thread] */
 typedef struct hg_conn_handler {
     uint32_t struct_size;
     /* A connection was accepted on a listener. Set *conn_ud for the later callbacks. Return 0 to
-     * keep it, or a negative HG_E* code to refuse it (it is closed, counted as failed).
-     * [keep it, with conn_ud = the listener's ud] */
+     * keep it, or a negative HG_E* code to refuse it: the runtime resets it, counts it in
+     * connections_failed and writes its record (cause HG_CLOSE_ACTIVE_RESET, status the code),
+     * and no other callback runs for it, on_closed included; c is invalid once on_accept
+     * returns. Default: keep it, with conn_ud = the listener's ud. [engine-thread] */
     int (*on_accept)(void *listener_ud, hg_conn *c, void **conn_ud);
-    /* An outgoing connection is established. [nothing] */
+    /* An outgoing connection is established. Default: nothing. [engine-thread] */
     void (*on_connected)(void *conn_ud, hg_conn *c);
-    /* Bytes arrived. data is borrowed until the callback returns. [discard] */
+    /* Bytes arrived. data is borrowed until the callback returns. Default: discard them.
+     * [engine-thread] */
     void (*on_data)(void *conn_ud, hg_conn *c, const uint8_t *data, uint32_t len);
-    /* The write queue went above high water and is now at or below low water. [nothing] */
+    /* The write queue went above high water and is now at or below low water. Default: nothing.
+     * [engine-thread] */
     void (*on_writable)(void *conn_ud, hg_conn *c);
     /* The peer half-closed (FIN); writing is still possible. A reset is never reported here,
      * even one that a read reports as 0 bytes: the connection closes with cause
      * HG_CLOSE_PASSIVE_RESET instead. Not called when this side had
      * already shut down writing: both directions are then done, and the connection closes
      * (cause HG_CLOSE_ACTIVE, as this side closed first) with on_closed as the next callback.
-     * [shutdown_write, so the connection closes once both directions are done] */
+     * Default: shutdown_write, so the connection closes once both directions are done.
+     * [engine-thread] */
     void (*on_peer_shutdown)(void *conn_ud, hg_conn *c);
     /* A timeout set with set_timeouts fired. The connection stays open unless the callback closes
      * it; a close from inside this callback (graceful or reset) is counted and recorded with
-     * cause HG_CLOSE_TIMEOUT. [close with cause HG_CLOSE_TIMEOUT] */
+     * cause HG_CLOSE_TIMEOUT. Default: close with cause HG_CLOSE_TIMEOUT. [engine-thread] */
     void (*on_timeout)(void *conn_ud, hg_conn *c, uint32_t which);
     /* The connection is closed (or an outgoing one failed: cause HG_CLOSE_CONNECT_FAILED). The
-     * last callback for c; c is invalid once it returns. rec is borrowed for the call. */
+     * last callback for c; c is invalid once it returns. rec is borrowed for the call and is
+     * the runtime's full record (read fields added after 1.0 with HG_HAS_FIELD). Not called for
+     * a connection on_accept refused. [engine-thread] */
     void (*on_closed)(void *conn_ud, hg_conn *c, const hg_conn_record *rec);
 } hg_conn_handler;
 
@@ -93,8 +101,14 @@ struct hg_net {
     /* The calling thread's worker index, or -1 when it is not a worker. [any-thread, never blocks] */
     int32_t (*current_worker)(const hg_net *n);
     /* Runs fn(arg) on worker `worker`'s thread soon (a uv_async/eventfd wake-up). fn must not
-     * block. Returns: 0, HG_EINVAL (no such worker), HG_ECLOSED (runtime stopping; fn will not run).
-     * [any-thread, never blocks] */
+     * block; arg is the caller's, passed to fn as it is. A post that returned 0 runs exactly
+     * once, and before net_close of this table returns: it may run after the pipeline's stop
+     * (the host closes the net only once the pipeline has stopped: reported HG_STATE_STOPPED
+     * or FAILED, or was given stop(HG_STOP_NOW)), never after net_close or destroy. Once net_close has begun, post returns
+     * HG_ECLOSED and fn does not run. A thread of the pipeline's own that posts must be done
+     * with the table before the pipeline reports HG_STATE_STOPPED: the table is freed by
+     * net_close. Returns: 0, HG_EINVAL (fn NULL, no such worker, runtime not started),
+     * HG_ECLOSED (closing or stopping: fn will not run). [any-thread, never blocks] */
     int (*post)(const hg_net *n, int32_t worker, void (*fn)(void *arg), void *arg);
 
     /* Listens on addr ("127.0.0.1:7000", "[::1]:0", port 0 picks a free port). Accepted
@@ -103,18 +117,22 @@ struct hg_net {
      * [control-thread] */
     int (*listen)(const hg_net *n, const char *addr, uint32_t backlog,
                   const hg_conn_handler *handler, void *ud, hg_listener **out);
-    /* The bound address ("127.0.0.1:40111") into buf. Returns: 0 or HG_ENOSPC. [any-thread] */
+    /* The bound address ("127.0.0.1:40111") into buf (cap bytes, NUL-terminated). Returns: 0 or
+     * HG_ENOSPC. [any-thread] */
     int (*listener_address)(const hg_net *n, hg_listener *l, char *buf, uint32_t cap);
     /* Stops accepting and closes the listening socket; connections already accepted stay. When it
      * returns no on_accept for l runs or will run. [control-thread] */
     void (*listener_close)(const hg_net *n, hg_listener *l);
 
-    /* Starts an outgoing connection on the calling worker (called from another thread, the
-     * runtime picks a worker round-robin and the callbacks run there); on_connected or
-     * on_closed (cause HG_CLOSE_CONNECT_FAILED, status HG_ECONNREFUSED/HG_ETIMEDOUT/...)
-     * follows. timeout_ns 0: none. handler is borrowed until on_closed returns. *out is valid
-     * at once. Returns: 0, HG_EINVAL (bad address), HG_ECLOSED (stopping).
-     * [engine-thread: any worker; any-thread allowed] */
+    /* Starts an outgoing connection. Called on a worker, the connection belongs to that worker
+     * and *out is valid at once (until its on_closed returns); on_connected or on_closed (cause
+     * HG_CLOSE_CONNECT_FAILED, status HG_ECONNREFUSED/HG_ETIMEDOUT/...) follows, never from
+     * inside this call. Called from any other thread, the runtime picks a worker round-robin
+     * and the connection is made there: it may fail and its on_closed run (freeing it) before
+     * connect returns, so *out must not be used from the calling thread at all; learn the
+     * connection from on_connected or on_closed (conn_ud says which one it is). timeout_ns 0:
+     * none. handler and conn_ud are borrowed until on_closed returns. Returns: 0, HG_EINVAL (bad
+     * address, handler NULL), HG_ECLOSED (closing or stopping), HG_ENOMEM. [any-thread] */
     int (*connect)(const hg_net *n, const char *addr, uint64_t timeout_ns,
                    const hg_conn_handler *handler, void *conn_ud, hg_conn **out);
 
@@ -125,7 +143,8 @@ struct hg_net {
     int (*write)(const hg_net *n, hg_conn *c, const void *data, uint32_t len);
     /* Bytes waiting in the write queue. [engine-thread] */
     uint64_t (*queued)(const hg_net *n, hg_conn *c);
-    /* Sets the write queue's high and low water marks (defaults 1 MiB and 256 KiB). */
+    /* Sets the write queue's high and low water marks (defaults 1 MiB and 256 KiB).
+     * [engine-thread] */
     void (*set_water)(const hg_net *n, hg_conn *c, uint64_t high, uint64_t low);
     /* Stops and restarts reading (back-pressure); both idempotent. [engine-thread] */
     void (*read_pause)(const hg_net *n, hg_conn *c);
@@ -138,7 +157,10 @@ struct hg_net {
     /* Idle, read and write timeouts in ns (0: off). [engine-thread] */
     void (*set_timeouts)(const hg_net *n, hg_conn *c, uint64_t idle_ns, uint64_t read_ns,
                          uint64_t write_ns);
-    /* The connection's record so far (bytes, times, peer). [engine-thread] */
+    /* The connection's record so far (bytes, times, peer) into *out. The caller sets
+     * out->struct_size (sizeof(hg_conn_record) of its build); the runtime writes only the whole
+     * fields that fit in it, never a byte past it, and sets out->struct_size to the bytes it
+     * wrote. [engine-thread] */
     void (*conn_info)(const hg_net *n, hg_conn *c, hg_conn_record *out);
     /* Replaces the conn_ud passed to later callbacks. [engine-thread] */
     void (*set_conn_ud)(const hg_net *n, hg_conn *c, void *conn_ud);
@@ -147,10 +169,13 @@ struct hg_net {
 
     /* Starts a timer on the calling worker: cb after delay_ns, then every repeat_ns (0: once).
      * Returns: 0, HG_ECLOSED (stopping), HG_ESTATE (not called on a worker thread: post a
-     * function that starts it). [engine-thread: any worker] */
+     * function that starts it). The timer belongs to the calling worker, and cb(ud, t) runs on
+     * it, never from inside this call ([engine-thread]); a one-shot timer is freed when its cb
+     * returns. ud is the caller's, passed to cb as it is. [engine-thread] */
     int (*timer_start)(const hg_net *n, uint64_t delay_ns, uint64_t repeat_ns,
                        void (*cb)(void *ud, hg_timer *t), void *ud, hg_timer **out);
-    /* Stops and frees a timer; safe from inside its own callback. [engine-thread: its worker] */
+    /* Stops and frees a timer; safe from inside its own callback. On the timer's worker.
+     * [engine-thread] */
     void (*timer_stop)(const hg_net *n, hg_timer *t);
 };
 

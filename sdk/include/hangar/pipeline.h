@@ -32,7 +32,8 @@ typedef struct hg_pipeline_ops {
     uint32_t struct_size;
     /* Creates an instance from its config node (the host owns name, engine, records). Validates;
      * opens no socket. host and cfg are borrowed until destroy. Returns: 0 and *out, HG_ECONFIG
-     * (errors recorded through host->cfg_error), HG_ENOMEM. [control-thread] */
+     * (errors recorded through host->cfg_error), HG_ENOMEM. When create fails, destroy is not
+     * called: free what create allocated before returning. [control-thread] */
     int (*create)(const hg_host *host, const hg_config *cfg, void **out);
     /* Frees the instance; the host has closed its net (no callback runs). [control-thread] */
     void (*destroy)(void *inst);
@@ -45,10 +46,11 @@ typedef struct hg_pipeline_ops {
     /* Stops (how: HG_STOP_*). Must not block; report HG_STATE_STOPPED through host->set_state
      * when the last connection is done. [control-thread] */
     void (*stop)(void *inst, uint32_t how);
-    /* Optional engine-specific command; as in hg_runtime_mode_ops.command (an error may carry
-     * its message as text in reply). The verb "summary" is
+    /* Optional engine-specific command; as in hg_runtime_mode_ops.command (verb and args, the
+     * retries after HG_ENOSPC, an error's message as text in reply). The verb "summary" is
      * asked by `hangar run` at exit: a JSON object whose "text" member is a human-readable report
-     * and whose other members are the same figures for machines. */
+     * and whose other members are the same figures for machines. It may run in any state
+     * between create and destroy (also while stopped or failed). [control-thread] */
     int (*command)(void *inst, const char *verb, const hg_config *args, char *reply,
                    uint32_t cap, uint32_t *len);
 } hg_pipeline_ops;

@@ -19,10 +19,17 @@ extern "C" {
 
 /* The ABI this header describes. A host refuses a plugin of another major; a host of a newer
  * minor loads a plugin of an older minor (fields the plugin lacks take their documented default).
+ * A minor is bumped only when a struct's layout grows.
  *   1.0  hg_plugin, hg_engine (struct_size .. ops), the hg_host table, the four kinds' ops.
- *   1.1  hg_engine.config_keys (lets the host reject an engine's unknown keys before create). */
+ *   1.1  hg_engine.config_keys (lets the host reject an engine's unknown keys before create).
+ *   1.2  hg_stream_api.buf_unref (a stream can drop a frame emit refused or an action it took).
+ *
+ * Structs the host (or a runtime mode) writes into for a caller (hg_conn_record through
+ * conn_info, hg_frame through pop, next_action and buf_alloc): the caller sets struct_size to
+ * the size it has, and the writer writes no byte past it, only the whole fields that fit, and
+ * sets struct_size to the bytes it wrote. */
 #define HG_ABI_MAJOR 1
-#define HG_ABI_MINOR 1
+#define HG_ABI_MINOR 2
 
 /* The name of the one symbol the host looks up with dlsym. */
 #define HG_ENTRY_SYMBOL "hangar_plugin"
@@ -79,9 +86,10 @@ typedef struct hg_engine {
     const void *ops;
     /* --- ABI 1.1 --- */
     /* NULL-terminated list of the configuration keys this engine accepts besides the ones the
-     * host owns for its kind (name, engine, ...). The host rejects any other key with a
-     * "did you mean" before create is called. NULL (or absent, in a 1.0 plugin): the host does
-     * not check the engine's keys. Borrowed; static. */
+     * host owns for its kind (name, engine, ...). The host reports any other key with a
+     * "did you mean" before create is called, and still calls create, so the engine's own
+     * errors are reported in the same run (the host is not started). NULL (or absent, in a
+     * 1.0 plugin): the host does not check the engine's keys. Borrowed; static. */
     const char *const *config_keys;
 } hg_engine;
 
@@ -107,7 +115,7 @@ typedef struct hg_plugin {
      * Returns 0 or a negative HG_E* code, which refuses the plugin. [control-thread] */
     int (*init)(void);
     /* Optional process-wide tear-down, called once after the last instance of the last host
-     * that loaded this plugin is destroyed. [control-thread] */
+     * that loaded this plugin is destroyed. Not called when init failed. [control-thread] */
     void (*deinit)(void);
 } hg_plugin;
 

@@ -1,12 +1,14 @@
 /* test-runtime.c - the uv and blocking runtime modes driven directly through their ops with a
- * standalone host and a tiny in-test echo handler: echo, counters, records, half-close both
- * ways, resets, refused connects, timeouts, a peer that never reads, 1,000 connections without
- * an fd leak, running out of file descriptors (EMFILE), timers, posts, net_close and stop. */
+ * standalone host and a tiny in-test echo handler: echo, counters, records, conn_info into a
+ * short struct, half-close both ways, resets, refused connects and accepts, timeouts, a peer
+ * that never reads, 1,000 connections without an fd leak, running out of file descriptors
+ * (EMFILE), timers, posts, net_close and stop. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +23,19 @@
 #include "instance.h"
 #include "tap.h"
 
-enum { M_ECHO, M_FLOOD, M_SHUT };
+enum { M_ECHO, M_FLOOD, M_SHUT, M_INFO, M_REFUSE };
+
+/* conn_info's caller structs: a short one (struct_size ends inside bytes_in) with guard bytes
+ * after it, and a full one. */
+#define INFO_SHORT (offsetof(hg_conn_record, bytes_in) + 4)
+typedef struct info_probe {
+    union {
+        hg_conn_record rec;
+        uint8_t bytes[sizeof(hg_conn_record) + 32];
+    } shortp;
+    hg_conn_record full;
+} info_probe;
+
 
 /* What the handlers share with the test thread. Written on workers, read here. */
 typedef struct ectx {
@@ -35,6 +49,8 @@ typedef struct ectx {
     char got[64];
     uint32_t got_len;
     int32_t post_worker;
+    info_probe info;
+    int info_done, flushed;
 } ectx;
 
 static ectx X;
@@ -66,6 +82,8 @@ static int wait_for(int *p, int want)
 
 static int on_accept(void *lud, hg_conn *c, void **cud)
 {
+    if (get_i(&X.mode) == M_REFUSE)
+        return HG_EPERM;
     if (X.idle_ns)
         X.net->set_timeouts(X.net, c, X.idle_ns, 0, 0);
     return 0;
@@ -95,6 +113,15 @@ static void on_data(void *ud, hg_conn *c, const uint8_t *data, uint32_t len)
     if (mode == M_FLOOD) {
         flood(c);
         return;
+    }
+    if (mode == M_INFO) {
+        memset(X.info.shortp.bytes, 0xA5, sizeof X.info.shortp.bytes);
+        X.info.shortp.rec.struct_size = (uint32_t)INFO_SHORT;
+        X.net->conn_info(X.net, c, &X.info.shortp.rec);
+        memset(&X.info.full, 0, sizeof X.info.full);
+        X.info.full.struct_size = sizeof X.info.full;
+        X.net->conn_info(X.net, c, &X.info.full);
+        set_i(&X.info_done, 1);
     }
     if (X.net->write(X.net, c, data, len) == HG_EAGAIN)
         X.net->read_pause(X.net, c);
@@ -289,6 +316,34 @@ static void test_echo(fx *f)
            f->mode);
 }
 
+/* conn_info writes no more than the caller's struct_size, and only whole fields. */
+static void test_conn_info_size(fx *f)
+{
+    char buf[8] = { 0 };
+    int fd, untouched = 1, closes = get_i(&X.closes);
+    size_t fit = offsetof(hg_conn_record, bytes_in);
+
+    set_i(&X.info_done, 0);
+    set_i(&X.mode, M_INFO);
+    fd = client(f->port);
+    ok(fd >= 0 && send(fd, "info", 4, 0) == 4 && read_n(fd, buf, 4, 2000) == 4 &&
+           wait_for(&X.info_done, 1),
+       "%s: a pipeline asks conn_info while handling bytes", f->mode);
+    for (size_t i = fit; i < sizeof X.info.shortp.bytes; i++)
+        untouched &= X.info.shortp.bytes[i] == 0xA5;
+    ok(untouched, "%s: with struct_size %zu, nothing after the last whole field that fits "
+       "(bytes_in, cut at %zu) is written", f->mode, (size_t)INFO_SHORT, fit);
+    ok(X.info.shortp.rec.struct_size == fit && X.info.shortp.rec.t_open_ns != 0 &&
+           X.info.shortp.rec.t_first_byte_ns != 0,
+       "%s: the short struct gets the fields that fit, struct_size the bytes written", f->mode);
+    ok(X.info.full.struct_size == sizeof(hg_conn_record) && X.info.full.bytes_in == 4 &&
+           strncmp(X.info.full.peer, "127.0.0.1:", 10) == 0,
+       "%s: a full struct gets every field (bytes_in 4, peer 127.0.0.1)", f->mode);
+    set_i(&X.mode, M_ECHO);
+    close(fd);
+    ok(wait_for(&X.closes, closes + 1), "%s: the connection closes", f->mode);
+}
+
 static void test_half_close(fx *f)
 {
     char buf[16] = { 0 };
@@ -387,6 +442,38 @@ static void test_connect(fx *f, const hg_net *net)
        f->mode);
     is_int(net->connect(net, "nonsense", 0, &out_handler, NULL, &c), HG_EINVAL,
            "%s: a bad address is HG_EINVAL", f->mode);
+}
+
+static void flushed(void *arg)
+{
+    __atomic_fetch_add(&X.flushed, 1, __ATOMIC_ACQ_REL);
+}
+
+/* A connection on_accept refuses is reset, counted as failed and recorded, and gets no
+ * on_closed. */
+static void test_refused(fx *f, const hg_net *net)
+{
+    int fd, closes = get_i(&X.closes), n = (int)net->workers(net);
+    uint64_t failed = counter(f, "connections_failed");
+
+    set_i(&X.mode, M_REFUSE);
+    fd = client(f->port);
+    ok(fd >= 0 && wait_counter(f, "connections_failed", failed + 1),
+       "%s: a connection on_accept refuses counts in connections_failed", f->mode);
+    /* a post runs on each worker after whatever that worker was doing: the refusal is over */
+    set_i(&X.flushed, 0);
+    for (int i = 0; i < n; i++)
+        net->post(net, i, flushed, NULL);
+    ok(wait_for(&X.flushed, n) && get_i(&X.closes) == closes,
+       "%s: and gets no on_closed", f->mode);
+    {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        char c;
+        ok(poll(&p, 1, 2000) == 1 && recv(fd, &c, 1, 0) <= 0,
+           "%s: the client sees the connection end", f->mode);
+    }
+    set_i(&X.mode, M_ECHO);
+    close(fd);
 }
 
 static void test_idle_timeout(fx *f)
@@ -646,9 +733,11 @@ static void run_mode(const char *path, const char *engine)
     is_int(net->listen(net, addr, 0, &echo_handler, NULL, &f.l), HG_EADDRINUSE,
            "%s: a second listen on the same address is EADDRINUSE", engine);
     test_echo(&f);
+    test_conn_info_size(&f);
     test_half_close(&f);
     test_reset(&f);
     test_connect(&f, net);
+    test_refused(&f, net);
     test_idle_timeout(&f);
     test_never_reads(&f);
     test_many(&f);
