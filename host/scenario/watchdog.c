@@ -115,9 +115,12 @@ static void bail_out(const hg__scn_watchdog *w, uint64_t fired, int in_lua)
 {
     char msg[640];
     double late = (double)(hg__scn_now_ns() - fired) / 1e9;
+    /* once the script returned, the runner has reported the timeout itself */
     int n = snprintf(msg, sizeof(msg),
-                     "# scenario timed out after %s\nBail out!  scenario did not stop %.1fs "
-                     "after its --timeout %s: %s\n", w->text, late, w->text,
+                     "%s%s%sBail out!  scenario did not stop %.1fs after its --timeout %s: %s\n",
+                     atomic_load(&winding) ? "" : "# scenario timed out after ",
+                     atomic_load(&winding) ? "" : w->text, atomic_load(&winding) ? "" : "\n",
+                     late, w->text,
                      in_lua ? "the script is inside a call the timeout cannot interrupt (a C "
                               "function such as string.rep, string.find or os.execute)"
                             : "a call into a host or its shutdown did not return (a stuck "

@@ -31,9 +31,11 @@ typedef struct scase {
 static const struct {
     const char *script;
     const char *memory; /* --memory; NULL: the default */
-    int fork;           /* run in a child process: the watchdog ends the process */
+    int fork;           /* run in a child process (with the fixture plugins on
+                           HANGAR_PLUGIN_PATH): the watchdog ends the process */
 } extras[] = {
     {"c_call_stuck.lua", NULL, 1},
+    {"stuck_plugin.lua", NULL, 1},
     {"memory_cap.lua", "64MiB", 0},
 };
 
@@ -89,6 +91,12 @@ static const scase cases[] = {
       "\nBail out!  scenario did not stop 1.", "s after its --timeout 1s: the script is inside a "
       "call the timeout cannot interrupt"},
      "never reached", 4.5},
+    {"stuck_plugin.lua", "1s", 1,
+     {"ok 1 - the host starts\nnot ok 2 - scenario finishes within 1s\n",
+      "# the script was stopped 9.", "\nBail out!  scenario did not stop 10.",
+      "s after its --timeout 1s: a call into a host or its shutdown did not return (a stuck "
+      "plugin)"},
+     "never reached", 14},
     {"memory_cap.lua", "10s", 1,
      {"ok 1 - a 1 GiB string is refused\nnot ok 2 - script stays within --memory 64MiB\n",
       "# the memory limit of 64MiB was reached: Lua was refused a block of 1.0 GiB",
@@ -122,6 +130,8 @@ static int count_threads(void)
     closedir(d);
     return n;
 }
+
+static int fixture_dir(char *out, size_t len);
 
 /* The build's hangar: this program is <build>/tests/scenarios/NAME, hangar <build>/host/hangar.
  * Returns 0 or -1. */
@@ -157,6 +167,9 @@ static int run_child(int argc, char **argv, int fd)
     args[argc + 1] = NULL;
     pid = fork();
     if (pid == 0) {
+        char fixtures[PATH_MAX];
+        if (fixture_dir(fixtures, sizeof(fixtures)) == 0)
+            setenv("HANGAR_PLUGIN_PATH", fixtures, 1);
         dup2(fd, 1);
         execv(exe, args);
         _exit(127);
