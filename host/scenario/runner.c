@@ -548,7 +548,11 @@ static void usage(FILE *f)
           "                2GiB, ...; unlimited: no limit); reaching it fails the run\n"
           "  --repeat N    run the script N times, each run a TAP subtest\n"
           "  -v            host log lines to stderr too\n"
-          "  -q            no note() output\n",
+          "  -q            no note() output\n"
+          "os.exit(0) passes only once the plan is met or after done_testing(); before,\n"
+          "it fails the run like any other code (pcall cannot keep an exit).\n"
+          "exit status: 0 every test passed and the plan matched, 1 a failure (also a run\n"
+          "over --timeout or --memory), 2 bad options or script, 255 bail_out()\n",
           f);
 }
 
