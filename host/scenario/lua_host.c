@@ -92,12 +92,14 @@ static void host_close(hg__scn_host *sh, int kill, hg__tap *t)
 {
     if (!sh->h)
         return;
+    hg__scn_host_enter();
     if (kill)
         hg__host_kill(sh->h);
     else if (sh->started && !sh->stopped)
         shutdown_reported(sh, t);
     sh->stopped = 1;
     hg__host_destroy(sh->h);
+    hg__scn_host_leave();
     sh->h = NULL;
 }
 
@@ -220,7 +222,9 @@ static int create(lua_State *L, hg__scn_host *sh, hg__host_opts *o)
     o->log_sink = hg__scn_log_sink;
     o->log_sink_ud = sh;
     o->log_to_stderr = hg__scn_get(L)->verbose;
+    hg__scn_host_enter();
     rc = hg__host_create(o, &d, &sh->h);
+    hg__scn_host_leave();
     if (rc < 0) {
         if (d.n == 0)
             hg__diag_add(&d, NULL, 0, 0, "%s", hg_strerror(rc));
@@ -273,7 +277,9 @@ static int l_start(lua_State *L)
         lua_call(L, 2, 1);
         return luaL_error(L, "%s does not validate:\n  %s", label, lua_tostring(L, -1));
     }
+    hg__scn_host_enter();
     rc = hg__host_start(sh->h);
+    hg__scn_host_leave();
     hg__scn_check(L);
     sh->started = 1;
     if (rc < 0) {
@@ -309,8 +315,10 @@ static void command(lua_State *L, hg__scn_host *sh, const char *text, const char
     char *reply = NULL;
     json_error_t err;
     json_t *j;
-    int rc = name ? hg__host_call(sh->h, name, args, &reply)
-                  : hg__host_command(sh->h, text, &reply);
+    int rc;
+    hg__scn_host_enter();
+    rc = name ? hg__host_call(sh->h, name, args, &reply) : hg__host_command(sh->h, text, &reply);
+    hg__scn_host_leave();
     if (rc < 0) {
         free(reply);
         hg__scn_check(L);
@@ -491,8 +499,10 @@ static int l_shutdown(lua_State *L)
     char *reply = NULL;
     json_t *j = NULL, *late;
     int rc = 0;
+    hg__scn_host_enter();
     if (!sh->stopped)
         rc = hg__host_command(sh->h, "shutdown", &reply);
+    hg__scn_host_leave();
     sh->stopped = 1;
     hg__scn_check(L);
     if (rc < 0) {
@@ -531,7 +541,9 @@ static int l_shutdown(lua_State *L)
 static int l_kill(lua_State *L)
 {
     hg__scn_host *sh = check_host(L);
+    hg__scn_host_enter();
     hg__host_kill(sh->h);
+    hg__scn_host_leave();
     sh->stopped = 1;
     return 0;
 }

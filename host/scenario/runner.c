@@ -1,9 +1,7 @@
-/* runner.c - `hangar scenario`: loads a Lua 5.4 script, runs it under a watchdog, turns every way
- * it can end (tests, syntax or runtime errors, os.exit, bail_out, timeout) into well-formed TAP,
- * and stops every host it started. */
+/* runner.c - `hangar scenario`: loads a Lua 5.4 script, runs it under a watchdog (watchdog.c) and
+ * a memory cap (memcap.c), turns every way it can end (tests, syntax or runtime errors, os.exit,
+ * bail_out, timeout, memory) into well-formed TAP, and stops every host it started. */
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +21,11 @@
 #include "units.h"
 
 #define ABORT_MT "hangar.abort"
-#define GRACE_NS (10ull * 1000000000ull) /* after the timeout, before the watchdog gives up */
-
-typedef struct abort_obj {
-    int kind;
-    int code;
-} abort_obj;
+#define DEFAULT_MEMORY (1ull << 30)
 
 static const char ctx_key = 'S';
 static const char names_key = 'N'; /* registry: function -> "hangar.sleep" */
-static atomic_int interrupted;
+static const char abort_key = 'A'; /* registry: the abort object, made before the script runs */
 
 /* ---- helpers the other files use ---- */
 
@@ -45,30 +38,32 @@ hg__scn *hg__scn_get(lua_State *L)
     return s;
 }
 
-int hg__scn_interrupted(void)
+int hg__scn_abort(lua_State *L, int kind, lua_Integer code)
 {
-    return atomic_load(&interrupted);
-}
-
-int hg__scn_abort(lua_State *L, int kind, int code)
-{
-    abort_obj *a = lua_newuserdatauv(L, sizeof(*a), 0);
-    a->kind = kind;
-    a->code = code;
-    luaL_setmetatable(L, ABORT_MT);
+    hg__scn *s = hg__scn_get(L);
+    if (s->abort_kind == HG__ABORT_NONE) {
+        s->abort_kind = kind;
+        s->exit_code = code;
+        s->abort_ns = hg__scn_now_ns();
+    }
+    /* made in advance: raising it allocates nothing, even at the memory limit */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &abort_key);
     return lua_error(L);
 }
 
 int hg__scn_is_abort(lua_State *L, int idx, int *kind)
 {
-    abort_obj *a = luaL_testudata(L, idx, ABORT_MT);
-    if (a && kind)
-        *kind = a->kind;
-    return a != NULL;
+    int is = luaL_testudata(L, idx, ABORT_MT) != NULL;
+    if (is && kind)
+        *kind = hg__scn_get(L)->abort_kind;
+    return is;
 }
 
 void hg__scn_check(lua_State *L)
 {
+    hg__scn *s = hg__scn_get(L);
+    if (s->abort_kind != HG__ABORT_NONE)
+        hg__scn_abort(L, s->abort_kind, s->exit_code);
     if (hg__scn_interrupted())
         hg__scn_abort(L, HG__ABORT_TIMEOUT, 0);
 }
@@ -265,13 +260,16 @@ static int l_is_abort(lua_State *L)
     return 1;
 }
 
+/* os.exit([code [, close]]): true is 0, false is 1; any other integer but 0 is a failure (no
+ * truncation to 8 bits: os.exit(256) does not pass). close is moot: the runner closes the
+ * state. */
 static int l_exit(lua_State *L)
 {
-    int code = 0;
+    lua_Integer code = 0;
     if (lua_isboolean(L, 1))
         code = lua_toboolean(L, 1) ? 0 : 1;
     else if (!lua_isnoneornil(L, 1))
-        code = (int)hg__scn_checkinteger(L, 1);
+        code = hg__scn_checkinteger(L, 1);
     return hg__scn_abort(L, HG__ABORT_EXIT, code);
 }
 
@@ -306,83 +304,12 @@ static void install_overrides(lua_State *L)
     lua_call(L, 5, 0);
 }
 
-/* ---- the watchdog ---- */
-
-typedef struct watchdog {
-    pthread_t thr;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;
-    uint64_t timeout_ns;
-    const char *text;
-} watchdog;
-
-static int wait_until(watchdog *w, uint64_t deadline_ns)
-{
-    struct timespec ts = {(time_t)(deadline_ns / 1000000000ull),
-                          (long)(deadline_ns % 1000000000ull)};
-    while (!w->stop) {
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT)
-            return w->stop;
-    }
-    return 1;
-}
-
-static void *watchdog_main(void *arg)
-{
-    watchdog *w = arg;
-    int stopped;
-    pthread_mutex_lock(&w->mu);
-    stopped = wait_until(w, hg__scn_now_ns() + w->timeout_ns);
-    if (!stopped) {
-        atomic_store(&interrupted, 1);
-        stopped = wait_until(w, hg__scn_now_ns() + GRACE_NS); /* hosts stop within their bounds */
-    }
-    pthread_mutex_unlock(&w->mu);
-    if (!stopped) {
-        /* The main thread is stuck in C code that ignores the flag: end the process. */
-        printf("# scenario timed out after %s\nBail out!  scenario did not stop after its "
-               "timeout\n", w->text);
-        fflush(stdout);
-        _exit(1);
-    }
-    return NULL;
-}
-
-static int watchdog_start(watchdog *w, uint64_t timeout_ns, const char *text)
-{
-    pthread_condattr_t ca;
-    memset(w, 0, sizeof(*w));
-    w->timeout_ns = timeout_ns;
-    w->text = text;
-    atomic_store(&interrupted, 0);
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&w->thr, NULL, watchdog_main, w) != 0)
-        return HG_ENOMEM;
-    return 0;
-}
-
-static void watchdog_stop(watchdog *w)
-{
-    pthread_mutex_lock(&w->mu);
-    w->stop = 1;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thr, NULL);
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
-}
-
-/* The count hook interrupts a busy loop once the watchdog set the flag. */
+/* The count hook interrupts a busy loop once the watchdog set the flag, and raises an abort
+ * again that the script kept. */
 static void hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    if (hg__scn_interrupted())
-        hg__scn_abort(L, HG__ABORT_TIMEOUT, 0);
+    hg__scn_check(L);
 }
 
 /* ---- one run ---- */
@@ -393,6 +320,8 @@ typedef struct run_opts {
     char **args;
     uint64_t timeout_ns;
     const char *timeout_text;
+    uint64_t memory;          /* bytes; 0: unlimited */
+    const char *memory_text;
     int verbose, quiet;
 } run_opts;
 
@@ -455,43 +384,71 @@ static int open_state(lua_State *L)
     lua_pushcfunction(L, abort_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
+    lua_newuserdatauv(L, 1, 0);
+    luaL_setmetatable(L, ABORT_MT);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &abort_key);
     hg__tap_open(L);
     hg__lua_host_open(L);
     install_overrides(L);
     return 0;
 }
 
-/* Reports how the script ended when it did not return normally. */
+/* os.exit(code): 0 once the plan is met (or after done_testing()) ends the run as it stands;
+ * anything else is a failed test saying why. */
+static void report_exit(hg__scn *s)
+{
+    hg__tap *t = &s->tap;
+    hg__tap_level *lv = &t->lv[t->depth];
+    int settled = lv->done || (lv->planned >= 0 && lv->planned == lv->n);
+    char name[96];
+    if (s->exit_code == 0 && settled)
+        return;
+    if (s->exit_code != 0) {
+        snprintf(name, sizeof(name), "script exited with status %lld", (long long)s->exit_code);
+        hg__tap_result(t, 0, name, NULL, 0);
+    } else {
+        hg__tap_result(t, 0, "script exited with status 0 before its plan was met", NULL, 0);
+        if (lv->planned >= 0)
+            hg__tap_printf(t, "# os.exit(0) after %d of the %d planned tests: the others never "
+                           "ran", lv->n - 1, lv->planned);
+        else
+            hg__tap_printf(t, "# os.exit(0) with no plan and before done_testing(): nothing says "
+                           "the script ran all its tests");
+    }
+    if (lv->planned < 0 && !lv->done)
+        lv->done = 1; /* os.exit ends the script like done_testing() */
+}
+
+/* Reports how the script ended when it did not return normally, or returned after keeping an
+ * abort (the run's abort_kind, whatever error object came out). */
 static void report_end(hg__scn *s, lua_State *L, int st)
 {
     hg__tap *t = &s->tap;
-    abort_obj *a = luaL_testudata(L, -1, ABORT_MT);
     char name[96];
+    uint64_t late;
     t->depth = t->base; /* an abort may have unwound subtests */
     t->todo_left = 0;
-    if (!a) {
+    if (s->abort_kind == HG__ABORT_NONE) {
         s->ended_early = 1;
+        if (s->mem.hit && (st == LUA_ERRMEM || st == LUA_ERRERR ||
+                           strncmp(lua_tostring(L, -1) ? lua_tostring(L, -1) : "",
+                                   "not enough memory", 17) == 0))
+            return; /* the memory limit: the end checks say so */
         hg__tap_result(t, 0, "script runs without error", NULL, 0);
         hg__tap_diag(t, lua_tostring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)");
-        (void)st;
         return;
     }
-    s->abort_kind = a->kind;
-    s->exit_code = a->code;
-    if (a->kind == HG__ABORT_TIMEOUT) {
+    if (s->abort_kind == HG__ABORT_TIMEOUT) {
         s->ended_early = 1;
         snprintf(name, sizeof(name), "scenario finishes within %s", s->timeout_text);
         hg__tap_result(t, 0, name, NULL, 0);
         hg__tap_printf(t, "# scenario timed out after %s", s->timeout_text);
-    } else if (a->kind == HG__ABORT_EXIT) {
-        hg__tap_level *lv = &t->lv[t->depth];
-        int settled = lv->done || (lv->planned >= 0 && lv->planned == lv->n);
-        if (a->code == 0 && settled)
-            return;
-        snprintf(name, sizeof(name), "script exited with status %d", a->code);
-        hg__tap_result(t, a->code == 0, name, NULL, 0);
-        if (lv->planned < 0 && !lv->done)
-            lv->done = 1; /* os.exit ends the script like done_testing() */
+        late = s->abort_ns - s->start_ns - s->timeout_ns;
+        if (s->abort_ns > s->start_ns + s->timeout_ns && late >= 100000000ull)
+            hg__tap_printf(t, "# the script was stopped %.2fs past it, when a call the timeout "
+                           "cannot interrupt returned", (double)late / 1e9);
+    } else if (s->abort_kind == HG__ABORT_EXIT) {
+        report_exit(s);
     }
 }
 
@@ -509,16 +466,35 @@ static int run_script(hg__scn *s, lua_State *L)
     lua_pushcfunction(L, traceback);
     lua_insert(L, -2);
     st = lua_pcall(L, 0, 0, -2);
-    if (st != LUA_OK)
+    if (st != LUA_OK || s->abort_kind != HG__ABORT_NONE)
         report_end(s, L, st);
     lua_settop(L, 0);
     return 1;
 }
 
+/* A Lua state for the run s, its libraries and bindings opened, under the memory cap. Returns
+ * NULL (said on stderr) when it cannot be made. */
+static lua_State *new_state(hg__scn *s, const run_opts *o)
+{
+    lua_State *L = luaL_newstate();
+    if (!L)
+        return NULL;
+    hg__scn_mem_install(L, &s->mem, (size_t)o->memory);
+    lua_pushcfunction(L, open_state);
+    lua_pushlightuserdata(L, s);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        fprintf(stderr, "hangar scenario: %s\n", lua_tostring(L, -1));
+        lua_close(L);
+        return NULL;
+    }
+    set_args(L, o, s->script_dir);
+    return L;
+}
+
 static int run_once(const run_opts *o, int depth)
 {
     hg__scn s;
-    watchdog w;
+    hg__scn_watchdog w;
     lua_State *L;
     int passed = 0, loaded;
     memset(&s, 0, sizeof(s));
@@ -528,29 +504,25 @@ static int run_once(const run_opts *o, int depth)
     s.verbose = o->verbose;
     s.timeout_ns = o->timeout_ns;
     snprintf(s.timeout_text, sizeof(s.timeout_text), "%s", o->timeout_text);
-    L = luaL_newstate();
+    snprintf(s.memory_text, sizeof(s.memory_text), "%s", o->memory_text);
+    L = new_state(&s, o);
     if (!L)
         return -1;
-    lua_pushcfunction(L, open_state);
-    lua_pushlightuserdata(L, &s);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-        fprintf(stderr, "hangar scenario: %s\n", lua_tostring(L, -1));
-        lua_close(L);
-        return -1;
-    }
-    set_args(L, o, s.script_dir);
-    if (watchdog_start(&w, o->timeout_ns, o->timeout_text) < 0) {
+    s.start_ns = hg__scn_now_ns();
+    if (hg__scn_watchdog_start(&w, s.start_ns, o->timeout_ns, o->timeout_text) < 0) {
         lua_close(L);
         return -1;
     }
     lua_sethook(L, hook, LUA_MASKCOUNT, 1000);
     loaded = run_script(&s, L);
     lua_sethook(L, NULL, 0, 0);
+    hg__scn_winding();
     hg__lua_tcp_close_all(L); /* the script's own peers first: engines then stop at once */
-    hg__lua_hosts_stop(L, &s, s.abort_kind == HG__ABORT_TIMEOUT);
-    watchdog_stop(&w);
-    atomic_store(&interrupted, 0);
+    hg__lua_hosts_stop(L, &s, s.abort_kind == HG__ABORT_TIMEOUT || hg__scn_interrupted());
+    hg__scn_watchdog_stop(&w);
     hg__lua_hosts_check_logs(L, &s);
+    if (s.abort_kind != HG__ABORT_BAIL)
+        hg__scn_end_checks(&s);
     if (s.abort_kind == HG__ABORT_SKIP_ALL)
         passed = s.tap.lv[s.tap.base].failed == 0; /* a host's error line after the skip */
     else if (s.abort_kind != HG__ABORT_BAIL)
@@ -569,11 +541,41 @@ static void usage(FILE *f)
 {
     fputs("usage: hangar scenario [OPTIONS] SCRIPT.lua [OPTIONS] [--] [ARGS...]\n"
           "  ARGS go to the script's `arg` table; TAP goes to stdout\n"
-          "  --timeout D   limit for each run of the script (default 60s)\n"
+          "  --timeout D   limit for each run of the script (default 60s): a run that takes\n"
+          "                longer fails, even when the time went to one long C call; a script\n"
+          "                stuck in one is ended 1.5s after the timeout (Bail out!, status 1)\n"
+          "  --memory SIZE what the script's Lua state may allocate (default 1GiB; 512MiB,\n"
+          "                2GiB, ...; unlimited: no limit); reaching it fails the run\n"
           "  --repeat N    run the script N times, each run a TAP subtest\n"
           "  -v            host log lines to stderr too\n"
-          "  -q            no note() output\n",
+          "  -q            no note() output\n"
+          "os.exit(0) passes only once the plan is met or after done_testing(); before,\n"
+          "it fails the run like any other code (pcall cannot keep an exit).\n"
+          "exit status: 0 every test passed and the plan matched, 1 a failure (also a run\n"
+          "over --timeout or --memory), 2 bad options or script, 255 bail_out()\n",
           f);
+}
+
+/* --memory SIZE: a size with units (hg__parse_size), at least 1MiB (less cannot even open the
+ * libraries), or "unlimited". Returns 1 or -1 (said on stderr). */
+static int take_memory(const char *text, run_opts *o)
+{
+    uint64_t bytes;
+    if (strcmp(text, "unlimited") == 0) {
+        o->memory = 0;
+    } else if (hg__parse_size(text, &bytes) < 0 || bytes > SIZE_MAX) {
+        fprintf(stderr, "hangar scenario: --memory: not a size: %s (512MiB, 2GiB or unlimited)\n",
+                text);
+        return -1;
+    } else if (bytes < (1ull << 20)) {
+        fprintf(stderr, "hangar scenario: --memory: %s is below the 1MiB a script needs to "
+                "start%s\n", text, bytes == 0 ? " (no limit is --memory unlimited)" : "");
+        return -1;
+    } else {
+        o->memory = bytes;
+    }
+    o->memory_text = text;
+    return 1;
 }
 
 /* One runner option at argv[*i]. Returns 1 (taken; *i moved past its value), 0 (not a runner
@@ -593,6 +595,8 @@ static int take_opt(int argc, char **argv, int *i, run_opts *o, int *repeat)
             fprintf(stderr, "hangar scenario: --timeout: not a duration: %s\n", argv[*i]);
             return -1;
         }
+    } else if (strcmp(a, "--memory") == 0 && *i + 1 < argc) {
+        return take_memory(argv[++*i], o);
     } else if (strcmp(a, "--repeat") == 0 && *i + 1 < argc) {
         char *end;
         long n = strtol(argv[++*i], &end, 10);
@@ -667,7 +671,10 @@ static int run_repeated(const run_opts *o, int repeat)
 
 int hg__cli_scenario(int argc, char **argv)
 {
-    run_opts o = {.timeout_ns = 60ull * 1000000000ull, .timeout_text = "60s"};
+    /* 1GiB: a scenario holds replies (16MiB at most each), logs and test data, a few MiB in
+     * practice; a runaway (a string doubled in a loop) stops there before it takes the machine */
+    run_opts o = {.timeout_ns = 60ull * 1000000000ull, .timeout_text = "60s",
+                  .memory = DEFAULT_MEMORY, .memory_text = "1GiB"};
     int repeat = 1, rc;
     FILE *f;
     rc = parse_opts(argc, argv, &o, &repeat);

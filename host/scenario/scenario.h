@@ -68,6 +68,19 @@ enum {
     HG__ABORT_SKIP_ALL = 4  /* plan("skip_all", why) */
 };
 
+/* The capped allocator of a run's Lua state (memcap.c). Only the scenario's thread allocates
+ * through it: the Lua state is never used from another thread. */
+typedef struct hg__scn_mem {
+    size_t limit;          /* bytes; 0: no limit */
+    size_t used, peak;     /* what Lua has allocated now, and at most */
+    size_t refused;        /* the request that set hit, until the next request; 0: none */
+    const void *refused_ptr;
+    int hit;               /* a request was refused (and not taken back by a retry) */
+    size_t hit_size, hit_used;
+    lua_Alloc orig;        /* the allocator luaL_newstate chose, which does the work */
+    void *orig_ud;
+} hg__scn_mem;
+
 typedef struct hg__scn {
     hg__tap tap;
     hg__scn_host **hosts;   /* every host the run started; owned */
@@ -75,23 +88,29 @@ typedef struct hg__scn {
     int verbose;            /* -v: host log lines go to stderr too */
     uint64_t timeout_ns;
     char timeout_text[32];  /* as the user wrote it, for the diagnostic */
+    uint64_t start_ns;      /* when the script started (the watchdog's clock) */
+    uint64_t abort_ns;      /* when the first abort was raised */
+    hg__scn_mem mem;
+    char memory_text[32];   /* --memory as the user wrote it */
     const char *script;
     char script_dir[4096];  /* the script's directory, absolute when it can be resolved */
-    int abort_kind;         /* HG__ABORT_*, once the script ended early */
-    int exit_code;          /* os.exit's code */
+    int abort_kind;         /* HG__ABORT_*: the first abort raised; sticky (raised again) */
+    lua_Integer exit_code;  /* os.exit's code */
     int ended_early;        /* a Lua error or the timeout ended the script */
+    int overrun_reported, memory_reported; /* the end checks ran their test */
 } hg__scn;
 
 /* The run a Lua state belongs to. */
 hg__scn *hg__scn_get(lua_State *L);
-/* 1 once the --timeout passed. [any-thread] */
-int hg__scn_interrupted(void);
-/* Raises the error object that ends the script (kind HG__ABORT_*); pcall cannot keep it.
- * Does not return. */
-int hg__scn_abort(lua_State *L, int kind, int code);
-/* 1 when the value at idx is such an object; *kind gets its kind. */
+/* Records the abort that ends the script (kind HG__ABORT_*; the first one raised is the one
+ * that counts) and raises the error object that carries it. pcall cannot keep it: the wrappers
+ * raise it again, and so does every later hg__scn_check, should a script get hold of the raw
+ * pcall. Does not return. */
+int hg__scn_abort(lua_State *L, int kind, lua_Integer code);
+/* 1 when the value at idx is such an object; *kind gets the run's abort kind. */
 int hg__scn_is_abort(lua_State *L, int idx, int *kind);
-/* Raises the timeout abort when the --timeout passed; blocking calls call it between slices. */
+/* Raises the run's abort again when one was raised, and the timeout abort when the --timeout
+ * passed; blocking calls call it between slices, the count hook and every test function too. */
 void hg__scn_check(lua_State *L);
 /* Sleeps ns in slices, raising the timeout abort when the --timeout passes meanwhile. */
 void hg__scn_sleep(lua_State *L, uint64_t ns);
@@ -122,6 +141,52 @@ const char *hg__scn_push_path(lua_State *L, const char *path);
  * Returns LUA_OK with nres results on the stack, or an error status with the message (and its
  * traceback) on the stack; an abort object (timeout, os.exit, bail_out) is raised again. */
 int hg__scn_pcall(lua_State *L, int nargs, int nres);
+
+/* ---- the watchdog (watchdog.c) ---- */
+
+typedef struct hg__scn_watchdog {
+    pthread_t thr;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    uint64_t start_ns, timeout_ns;
+    const char *text;       /* the timeout as the user wrote it */
+} hg__scn_watchdog;
+
+/* Starts the watchdog of one run: at start_ns + timeout_ns it sets the interrupted flag (the
+ * count hook and hg__scn_check turn it into the timeout abort). When the scenario's thread then
+ * stays in Lua for 1.5 s (a C function such as string.rep, which no hook interrupts), or the run
+ * does not wind down within 10 s (a host call or shutdown stuck in a plugin), it prints a TAP
+ * `Bail out!` and ends the process with status 1. Returns 0 or HG_ENOMEM. [scenario thread] */
+int hg__scn_watchdog_start(hg__scn_watchdog *w, uint64_t start_ns, uint64_t timeout_ns,
+                           const char *text);
+/* Stops and joins the watchdog; clears the interrupted flag. [scenario thread] */
+void hg__scn_watchdog_stop(hg__scn_watchdog *w);
+/* 1 once the --timeout passed. [any-thread] */
+int hg__scn_interrupted(void);
+/* Brackets a call into a host (start, command, shutdown, kill, destroy): a stuck plugin there is
+ * given the watchdog's 10 s to wind down, not the 1.5 s of code the hook cannot interrupt.
+ * [scenario thread] */
+void hg__scn_host_enter(void);
+void hg__scn_host_leave(void);
+/* The script returned: the run is winding down (hosts stop within their own bounds).
+ * [scenario thread] */
+void hg__scn_winding(void);
+/* The end-of-run checks, each reported once as a failed test: the run took longer than its
+ * --timeout (the time went to a call the hook could not interrupt) and the script reached its
+ * --memory limit. After a plan printed at the end, the failure is a comment and a `Bail out!`
+ * line follows, so that the TAP itself fails. Called by done_testing() before its plan and at
+ * the end of the run. */
+void hg__scn_end_checks(hg__scn *s);
+
+/* ---- the memory cap (memcap.c) ---- */
+
+/* Puts the capped allocator (limit bytes, 0: none) in front of L's own; m must outlive L
+ * (lua_close frees through it). Lua sees a refused allocation as "not enough memory", after an
+ * emergency collection. [scenario thread] */
+void hg__scn_mem_install(lua_State *L, hg__scn_mem *m, size_t limit);
+/* Bytes in a short human form ("1.5 GiB", "640 KiB", "12 B"). */
+void hg__scn_fmt_size(size_t bytes, char *buf, size_t len);
 
 /* ---- the host bindings (lua_host.c) and their log capture (lua_log.c) ---- */
 

@@ -142,7 +142,9 @@ static int record(lua_State *L, int ok, int name_idx)
 {
     char file[256];
     int line = 0;
-    const char *name = lua_isnoneornil(L, name_idx) ? NULL : luaL_tolstring(L, name_idx, NULL);
+    const char *name;
+    hg__scn_check(L); /* no result counts after the timeout or an abort the script kept */
+    name = lua_isnoneornil(L, name_idx) ? NULL : luaL_tolstring(L, name_idx, NULL);
     hg__scn_where(L, 1, file, sizeof(file), &line);
     return hg__tap_result(tap_of(L), ok, name, file, line);
 }
@@ -429,6 +431,7 @@ static int l_plan(lua_State *L)
 {
     hg__tap *t = tap_of(L);
     hg__tap_level *lv = &t->lv[t->depth];
+    hg__scn_check(L);
     if (lua_type(L, 1) == LUA_TSTRING && strcmp(lua_tostring(L, 1), "skip_all") == 0) {
         if (lv->n > 0 || lv->planned >= 0)
             return luaL_error(L, "plan('skip_all') after the plan or tests");
@@ -446,8 +449,9 @@ static int l_plan(lua_State *L)
 }
 
 /* At the top level, done_testing() ends the run: the script's TCP peers are closed, the hosts
- * it left running shut down and their logs checked (tests of their own) before the plan, so
- * that nothing the end of the run reports comes after it. */
+ * it left running shut down and their logs checked (tests of their own), the timeout and the
+ * memory limit too, before the plan, so that nothing the end of the run reports comes after
+ * it. */
 static void finish_run(lua_State *L, hg__tap *t)
 {
     hg__scn *s = hg__scn_get(L);
@@ -455,7 +459,9 @@ static void finish_run(lua_State *L, hg__tap *t)
         return;
     hg__lua_tcp_close_all(L);
     hg__lua_hosts_stop(L, s, 0);
+    hg__scn_check(L);
     hg__lua_hosts_check_logs(L, s);
+    hg__scn_end_checks(s);
 }
 
 static int l_done_testing(lua_State *L)
@@ -463,6 +469,7 @@ static int l_done_testing(lua_State *L)
     hg__tap *t = tap_of(L);
     hg__tap_level *lv = &t->lv[t->depth];
     lua_Integer n = -1;
+    hg__scn_check(L);
     if (lv->done) {
         record(L, 0, 0);
         hg__tap_printf(t, "# done_testing() was already called");
@@ -487,6 +494,7 @@ static int l_skip(lua_State *L)
     hg__tap *t = tap_of(L);
     const char *why = luaL_optstring(L, 1, "");
     lua_Integer n = luaL_optinteger(L, 2, 1);
+    hg__scn_check(L);
     for (lua_Integer i = 0; i < n && i < 100000; i++) {
         t->lv[t->depth].n++;
         hg__tap_printf(t, "ok %d # skip %s", t->lv[t->depth].n, why);
@@ -511,6 +519,7 @@ static int l_todo_end(lua_State *L)
 static int l_bail_out(lua_State *L)
 {
     const char *why = luaL_optstring(L, 1, "");
+    hg__scn_check(L);
     /* TAP's bail-out is one line: line breaks in the reason become spaces */
     fputs("Bail out!  ", stdout);
     for (const char *p = why; *p; p++)

@@ -1,8 +1,9 @@
 /* test-runner.c - the scenario runner against bad scripts (tests/scenarios/runner/): each
  * runs in this process through hg__cli_scenario with stdout captured; checks the exit status,
  * the TAP it printed (valid: one plan, before every test or after every test), how long it
- * took, and that no host thread is left running afterwards. One script runs from a temporary
- * directory with the working directory elsewhere: paths resolve against the script's. */
+ * took, and that no host thread is left running afterwards. A script the watchdog ends (the
+ * process exits) runs in a child process. One script runs from a temporary directory with the
+ * working directory elsewhere: paths resolve against the script's. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +26,18 @@ typedef struct scase {
     const char *unwanted; /* must not appear; may be NULL */
     double max_s;         /* the run takes less than this (0: no bound) */
 } scase;
+
+/* The cases that run with more than --timeout. */
+static const struct {
+    const char *script;
+    const char *memory; /* --memory; NULL: the default */
+    int fork;           /* run in a child process (with the fixture plugins on
+                           HANGAR_PLUGIN_PATH): the watchdog ends the process */
+} extras[] = {
+    {"c_call_stuck.lua", NULL, 1},
+    {"stuck_plugin.lua", NULL, 1},
+    {"memory_cap.lua", "64MiB", 0},
+};
 
 static const scase cases[] = {
     {"good.lua", "10s", 0, {"ok 8 - a subtest", "        ok 1 - deepest", "    not ok 3 - inner todo # TODO", "1..9"}, "not ok 9", 0},
@@ -67,6 +81,49 @@ static const scase cases[] = {
      {"ok 1 - the generator", "\n# host <inline>: engines that did not stop within 300ms: echo\n",
       "\n1..1\n"},
      NULL, 10},
+    {"c_call_overrun.lua", "1s", 1,
+     {"1..1\nok 1 - before the long call\nnot ok 2 - scenario finishes within 1s\n",
+      "# the run took 1.", "over its --timeout 1s: the time went to a call the timeout cannot",
+      "# Looks like you planned 1 test but ran 2."},
+     NULL, 5},
+    {"c_call_done.lua", "1s", 1,
+     {"ok 1 - before the long call\nnot ok 2 - scenario finishes within 1s\n",
+      "# scenario timed out after 1s\n# the script was stopped 0.", "\n1..2\n"},
+     NULL, 5},
+    {"c_call_after_plan.lua", "1s", 1,
+     {"ok 1 - before the plan\n1..1\n# after the plan: not ok 2 - scenario finishes within 1s\n",
+      "# the run took 1.", "\nBail out!  scenario overran its --timeout 1s by 0."},
+     NULL, 5},
+    {"c_call_stuck.lua", "1s", 1,
+     {"1..2\nok 1 - before the long call\n# scenario timed out after 1s\n",
+      "\nBail out!  scenario did not stop 1.", "s after its --timeout 1s: the script is inside a "
+      "call the timeout cannot interrupt"},
+     "never reached", 4.5},
+    {"stuck_plugin.lua", "1s", 1,
+     {"ok 1 - the host starts\nnot ok 2 - scenario finishes within 1s\n",
+      "# the script was stopped 9.", "\nBail out!  scenario did not stop 10.",
+      "s after its --timeout 1s: a call into a host or its shutdown did not return (a stuck "
+      "plugin)"},
+     "never reached", 14},
+    {"memory_cap.lua", "10s", 1,
+     {"ok 1 - a 1 GiB string is refused\nnot ok 2 - script stays within --memory 64MiB\n",
+      "# the memory limit of 64MiB was reached: Lua was refused a block of 1.0 GiB",
+      "# raise it with --memory SIZE (--memory 4GiB) or lift it with --memory unlimited", "1..2"},
+     "never reached", 0},
+    {"os_exit_pcall.lua", "10s", 1,
+     {"ok 2 - two\nnot ok 3 - script exited with status 0 before its plan was met\n",
+      "# os.exit(0) after 2 of the 3 planned tests: the others never ran"},
+     "never reached", 0},
+    {"os_exit_kept.lua", "10s", 1,
+     {"ok 1 - one\nnot ok 2 - script exited with status 0 before its plan was met\n",
+      "# os.exit(0) with no plan and before done_testing()", "\n1..2\n"},
+     "kept going", 0},
+    {"os_exit_wide.lua", "10s", 1, {"ok 1 - one\nnot ok 2 - script exited with status 4294967296\n"},
+     NULL, 0},
+    {"error_object.lua", "10s", 1,
+     {"ok 1 - one\nnot ok 2 - script exited with status 0 before its plan was met\n",
+      "# os.exit(0) after 1 of the 2 planned tests"},
+     NULL, 0},
 };
 
 static int count_threads(void)
@@ -82,22 +139,79 @@ static int count_threads(void)
     return n;
 }
 
-/* Runs `hangar scenario --timeout T path` with stdout into a file; returns its exit status and
- * the output in *out (malloc'd). */
-static int run(const char *path, const char *timeout, char **out)
+static int fixture_dir(char *out, size_t len);
+
+/* The build's hangar: this program is <build>/tests/scenarios/NAME, hangar <build>/host/hangar.
+ * Returns 0 or -1. */
+static int hangar_exe(char *out, size_t len)
+{
+    char exe[PATH_MAX - 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash;
+    if (n <= 0)
+        return -1;
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    snprintf(out, len, "%s/../../host/hangar", exe);
+    return access(out, X_OK);
+}
+
+/* `hangar scenario ARGS` as a child process (a fork alone would start threads in the child of
+ * a sanitizer's threaded process) with stdout on fd; returns its exit status (-1 when it did not
+ * exit). */
+static int run_child(int argc, char **argv, int fd)
+{
+    char exe[PATH_MAX], *args[8];
+    int st = 0;
+    pid_t pid;
+    if (hangar_exe(exe, sizeof(exe)) < 0 || argc > 6)
+        return -1;
+    args[0] = exe;
+    for (int i = 0; i < argc; i++)
+        args[i + 1] = argv[i];
+    args[argc + 1] = NULL;
+    pid = fork();
+    if (pid == 0) {
+        char fixtures[PATH_MAX];
+        if (fixture_dir(fixtures, sizeof(fixtures)) == 0)
+            setenv("HANGAR_PLUGIN_PATH", fixtures, 1);
+        dup2(fd, 1);
+        execv(exe, args);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs `hangar scenario --timeout T [--memory M] path` (in a child process when in_child) with
+ * stdout into a file; returns its exit status and the output in *out (malloc'd). */
+static int run_with(const char *path, const char *timeout, const char *memory, int in_child,
+                    char **out)
 {
     char tmpl[] = "/tmp/hangar-runner-XXXXXX";
-    char *argv[] = {"scenario", "--timeout", (char *)timeout, (char *)path, NULL};
-    int fd = mkstemp(tmpl), saved, rc;
+    char *argv[] = {"scenario", "--timeout", (char *)timeout, (char *)path, NULL, NULL, NULL};
+    int fd = mkstemp(tmpl), saved, rc, argc = 4;
     long len;
     FILE *f;
+    if (memory) {
+        argv[argc++] = "--memory";
+        argv[argc++] = (char *)memory;
+    }
     fflush(stdout);
-    saved = dup(1);
-    dup2(fd, 1);
-    rc = hg__cli_scenario(4, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
+    if (in_child) {
+        rc = run_child(argc, argv, fd);
+    } else {
+        saved = dup(1);
+        dup2(fd, 1);
+        rc = hg__cli_scenario(argc, argv);
+        fflush(stdout);
+        dup2(saved, 1);
+        close(saved);
+    }
     f = fdopen(fd, "r");
     fseek(f, 0, SEEK_END);
     len = ftell(f);
@@ -108,6 +222,11 @@ static int run(const char *path, const char *timeout, char **out)
     fclose(f);
     unlink(tmpl);
     return rc;
+}
+
+static int run(const char *path, const char *timeout, char **out)
+{
+    return run_with(path, timeout, NULL, 0, out);
 }
 
 static double now_s(void)
@@ -150,10 +269,14 @@ static void show(const char *out)
 static void check_case(const scase *c)
 {
     char path[1024], *out = NULL;
-    int before = count_threads(), rc, all = 1;
+    int before = count_threads(), rc, all = 1, extra = -1;
     double t0 = now_s(), took;
     snprintf(path, sizeof(path), "%s/%s", RUNNER_DIR, c->script);
-    rc = run(path, c->timeout, &out);
+    for (size_t i = 0; i < sizeof(extras) / sizeof(extras[0]); i++)
+        if (strcmp(extras[i].script, c->script) == 0)
+            extra = (int)i;
+    rc = run_with(path, c->timeout, extra >= 0 ? extras[extra].memory : NULL,
+                  extra >= 0 && extras[extra].fork, &out);
     took = now_s() - t0;
     is_int(rc, c->rc, "%s: exit status %d", c->script, c->rc);
     if (c->max_s > 0 && !ok(took < c->max_s, "%s: done in less than %gs", c->script, c->max_s))
