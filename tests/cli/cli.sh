@@ -644,7 +644,7 @@ else
         grep -q "^hangar: fatal signal SIGSEGV in engine 'early' (create) on thread hangar: the plugin crashed the host$" "$TMP/run.err"
     check $? "check: a plugin that crashes in create is named on stderr (exit $st)" "$TMP/run.err"
     [ "$st2" -eq 139 ] &&
-        grep -q "^hangar: fatal signal SIGSEGV in engine 'boom' (start) on thread hangar-hub: the plugin crashed the host$" "$TMP/scn.err"
+        grep -q "^hangar: fatal signal SIGSEGV in engine 'boom' (start) on thread hangar-control: the plugin crashed the host$" "$TMP/scn.err"
     check $? "scenario: a plugin that crashes in start is named on stderr (exit $st2)" "$TMP/scn.err"
 fi
 

@@ -139,7 +139,7 @@ static void *control_main(void *arg)
 
 static void test_thread_start_for_pthread_join(void)
 {
-    hg__thread_opts o = {.name = "hangar-hub", .core = HG_CORE_ANY,
+    hg__thread_opts o = {.name = "hangar-control", .core = HG_CORE_ANY,
                          .role = HG__THREAD_CONTROL, .owner = &owner_token};
     pthread_t tid;
     void *ret = NULL;
@@ -148,8 +148,8 @@ static void test_thread_start_for_pthread_join(void)
     is_int(hg__thread_start(&o, control_main, &s, &tid), 0, "a plain pthread is started");
     pthread_join(tid, &ret);
     ok(ret == &s, "pthread_join returns its function's value");
-    ok(s.control_of_owner && !s.engine_of_owner && strcmp(s.kernel_name, "hangar-hub") == 0,
-       "it is its owner's control thread, named hangar-hub");
+    ok(s.control_of_owner && !s.engine_of_owner && strcmp(s.kernel_name, "hangar-control") == 0,
+       "it is its owner's control thread, named hangar-control");
 }
 
 static void test_thread_enter_marks_the_caller(void)
