@@ -25,6 +25,7 @@
 #include "cli_common.h"
 #include "crash.h"
 #include "outcome.h"
+#include "prompt.h"
 #include "signals.h"
 #include <hangar/plugin.h>
 
@@ -113,8 +114,8 @@ static char **progress_sets(const hg__cli_opts *o, uint32_t *n_out)
     uint32_t n = 0;
 
     *n_out = 0;
-    if (!isatty(STDOUT_FILENO) || o->json)
-        return NULL;
+    if (!isatty(STDOUT_FILENO) || o->json || o->interactive)
+        return NULL; /* the prompt's screen is for its own replies */
     hg__diag_init(&d);
     if (hg__config_load(&src, &cfg, &d) == 0) {
         v = calloc(cfg->n_instances + 1, sizeof *v);
@@ -245,7 +246,7 @@ static void drain_signals(const sigset_t *sigs)
 
 int hg__cli_run(int argc, char **argv)
 {
-    static const char *const allow[] = {"--until-done", "--json", NULL};
+    static const char *const allow[] = {"--until-done", "--json", "-i", NULL};
     hg__cli_opts o;
     hg__host_opts ho;
     hg__diag d;
@@ -305,7 +306,11 @@ int hg__cli_run(int argc, char **argv)
         hg__host_shutdown(h);
         rc = HG_EXIT_RUNTIME;
     } else {
+        hg__prompt prompt = {0};
+        if (o.interactive && hg__prompt_start(&prompt, h) != 0)
+            fprintf(stderr, "hangar: -i: the prompt did not start; the host runs on\n");
         rc = supervise(h, o.until_done, &sigs);
+        hg__prompt_stop(&prompt);
         print_summaries(h, o.json);
         if (hg__cli_failed_outcomes(h) > 0 && rc == HG_EXIT_OK)
             rc = HG_EXIT_RUNTIME; /* a generator's run failed: a script can gate on it */

@@ -3,6 +3,8 @@
  * that call into engines or wait for them run on the control thread as jobs. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +20,9 @@ typedef json_t *(*verb_fn)(hg__host *h, const char *arg);
  * calls into engines or waits for them). */
 enum { ON_HUB, ON_CONTROL };
 
-/* What a verb takes after it: nothing, an optional instance name, one name, or free text. */
-enum { ARGS_NONE, ARGS_NAME_OPT, ARGS_NAME, ARGS_TEXT };
+/* What a verb takes after it: nothing, an optional instance name, one name, one name and
+ * options (the verb checks them), or free text. */
+enum { ARGS_NONE, ARGS_NAME_OPT, ARGS_NAME, ARGS_NAME_OPTS, ARGS_TEXT };
 
 static json_t *fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -137,18 +140,60 @@ static json_t *cmd_state(hg__host *h, const char *arg)
     return o;
 }
 
+/* `records NAME [--limit N]` (the option before or after the name): the words of arg into
+ * name and *limit (0: every record). Returns NULL, or the refusal. */
+static json_t *records_args(const char *arg, char *name, size_t cap, uint32_t *limit)
+{
+    static const char usage[] = "(usage: records NAME [--limit N])";
+    char word[128], *end;
+    int have_limit = 0;
+    name[0] = '\0';
+    *limit = 0;
+    for (const char *p = arg; *p;) {
+        size_t n = strcspn(p, " \t");
+        if (n >= sizeof word)
+            return fail(HG_EINVAL, "`records`: '%.*s...' is too long %s", 32, p, usage);
+        memcpy(word, p, n);
+        word[n] = '\0';
+        p += n + strspn(p + n, " \t");
+        if (strcmp(word, "--limit") == 0 && !have_limit) {
+            unsigned long v;
+            n = strcspn(p, " \t");
+            errno = 0;
+            v = strtoul(p, &end, 10);
+            if (n == 0 || end != p + n || *p == '-' || errno != 0 || v == 0 || v > UINT32_MAX)
+                return fail(HG_EINVAL, "`records`: --limit takes a count from 1, not '%.*s' %s",
+                            (int)n, p, usage);
+            *limit = (uint32_t)v;
+            have_limit = 1;
+            p += n + strspn(p + n, " \t");
+        } else if (name[0] == '\0' && word[0] != '-' && n < cap) {
+            memcpy(name, word, n + 1);
+        } else {
+            return fail(HG_EINVAL, "`records` takes one instance name and --limit N, not '%s' %s",
+                        arg, usage);
+        }
+    }
+    if (name[0] == '\0')
+        return fail(HG_EINVAL, "`records` needs an instance name %s", usage);
+    return NULL;
+}
+
 static json_t *cmd_records(hg__host *h, const char *arg)
 {
-    json_t *err = NULL, *o;
+    json_t *err, *o;
     uint64_t dropped = 0;
-    hg__entry *e = need_entry(h, arg, &err);
-    if (e == NULL)
+    uint32_t limit;
+    char name[128];
+    hg__entry *e;
+    if ((err = records_args(arg, name, sizeof name, &limit)) != NULL)
+        return err;
+    if ((e = need_entry(h, name, &err)) == NULL)
         return err;
     o = okay();
-    json_object_set_new(o, "records", hg__inst_records_json(e->in, &dropped));
+    json_object_set_new(o, "records", hg__inst_records_json(e->in, limit, &dropped));
     json_object_set_new(o, "dropped", json_integer((json_int_t)dropped));
     json_object_set_new(o, "enabled", json_boolean(e->cfg && e->cfg->records));
-    (void)h;
     return o;
 }
 
@@ -292,7 +337,7 @@ static const struct {
 } verbs[] = {
     {"counters", cmd_counters, "counters [NAME]", ARGS_NAME_OPT, ON_HUB},
     {"state", cmd_state, "state NAME", ARGS_NAME, ON_HUB},
-    {"records", cmd_records, "records NAME", ARGS_NAME, ON_HUB},
+    {"records", cmd_records, "records NAME [--limit N]", ARGS_NAME_OPTS, ON_HUB},
     {"perf", cmd_perf, "perf", ARGS_NONE, ON_HUB},
     {"start", cmd_start, "start [NAME]", ARGS_NAME_OPT, ON_CONTROL},
     {"stop", cmd_stop, "stop [NAME]", ARGS_NAME_OPT, ON_CONTROL},
@@ -497,7 +542,7 @@ static json_t *check_args(int args, const char *verb, const char *usage, const c
     if (args == ARGS_NONE && *arg != '\0')
         return fail(HG_EINVAL, "`%s` takes no arguments, not '%s' (usage: %s)", verb, arg,
                     usage);
-    if (args == ARGS_NAME && *arg == '\0')
+    if ((args == ARGS_NAME || args == ARGS_NAME_OPTS) && *arg == '\0')
         return fail(HG_EINVAL, "`%s` needs an instance name (usage: %s)", verb, usage);
     if ((args == ARGS_NAME || args == ARGS_NAME_OPT) && strpbrk(arg, " \t\r\n\v\f") != NULL)
         return fail(HG_EINVAL, "`%s` takes one instance name, not '%s' (usage: %s)", verb, arg,
