@@ -234,7 +234,7 @@ static int opt_value(const char *name, int argc, char **argv, int *i, const char
     }
     if (argv[*i][n] != '\0')
         return 0;
-    *val = *i + 1 < argc ? argv[++*i] : NULL;
+    *val = *i + 1 < argc ? argv[++*i] : ""; /* missing: empty, refused by the caller */
     return 1;
 }
 
@@ -249,13 +249,12 @@ static int parse_opts(int argc, char **argv, ctl_opts *o)
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage_text, stdout);
             return -1;
-        } else if (opt_value("--socket", argc, argv, &i, &v) ||
-                   opt_value("--config", argc, argv, &i, &v)) {
-            if (v == NULL || *v == '\0') {
-                fprintf(stderr, "hangar ctl: %s needs a value\n", argv[i]);
+        } else if (opt_value("--socket", argc, argv, &i, &o->socket) ||
+                   opt_value("--config", argc, argv, &i, &o->config)) {
+            if ((o->socket && *o->socket == '\0') || (o->config && *o->config == '\0')) {
+                fprintf(stderr, "hangar ctl: --socket and --config need a value\n");
                 return HG_EXIT_USAGE;
             }
-            *(strncmp(argv[i], "--socket", 8) == 0 ? &o->socket : &o->config) = v;
         } else if (opt_value("--timeout", argc, argv, &i, &v)) {
             char *end = NULL;
             o->timeout_s = v ? strtod(v, &end) : 0;
