@@ -11,7 +11,7 @@
 
 /* Sends one command line (no newline) and returns its JSON reply in *reply (malloc'd, the caller
  * frees). Returns 0, or a negative HG_E* code after writing why to err (no host answered, it
- * closed, it took too long). [the caller's thread] */
+ * closed, it took too long). [any-thread: the link's own caller, one at a time] */
 typedef int (*hg__ctl_send_fn)(void *ud, const char *line, char **reply, FILE *err);
 
 typedef struct hg__ctl_link {
@@ -23,18 +23,20 @@ typedef struct hg__ctl_link {
 } hg__ctl_link;
 
 /* Sends line and parses the reply. Returns the reply (new reference), or NULL after writing why
- * to err (nothing answered, or what came back is not a JSON object). */
+ * to err (nothing answered, or what came back is not a JSON object). [any-thread, one caller
+ * per link] */
 json_t *hg__ctl_request(hg__ctl_link *l, const char *line, FILE *err);
 
 /* Runs the ctl command in words (`counters echo`, `records load --limit 20`, `status`, `top`,
  * `graph --dot`, or any host verb, passed through) and prints the reply to out as a table, or as
  * JSON when json is set; errors go to err. Returns the exit status: 0 when the command
- * succeeded, 1 when the host refused it or did not answer, 2 for bad usage. */
+ * succeeded, 1 when the host refused it or did not answer, 2 for bad usage. `top` installs
+ * SIGINT/SIGTERM handlers while it runs (restored to the default after). [one thread per link] */
 int hg__ctl_exec(hg__ctl_link *l, int argc, char **argv, int json, FILE *out, FILE *err);
 
 /* Human formats into buf (at least 32 bytes); each returns buf. Sizes in binary units
  * ("12.4 MiB"), bit rates from bytes per second in decimal units ("1.2 Gbit/s"), durations from
- * nanoseconds ("3.2 ms", "4m05s"), event rates ("1.2k/s"). */
+ * nanoseconds ("3.2 ms", "4m05s"), event rates ("120/s", "1.2 k/s"). [any-thread] */
 char *hg__fmt_size(double bytes, char *buf, size_t cap);
 char *hg__fmt_bitrate(double bytes_per_s, char *buf, size_t cap);
 char *hg__fmt_duration(double ns, char *buf, size_t cap);

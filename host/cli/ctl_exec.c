@@ -79,8 +79,8 @@ static void show_ok(const char *verb, int dot, const json_t *reply, FILE *out)
 }
 
 /* Prints the reply (JSON, or a table / the host's error) and returns the exit status. */
-static int show_reply(const char *who, const char *verb, int dot, const json_t *reply, int json, FILE *out,
-                      FILE *err)
+static int show_reply(const char *who, const char *verb, int dot, const json_t *reply, int json,
+                      FILE *out, FILE *err)
 {
     int ok = json_is_true(json_object_get(reply, "ok"));
     if (json) {

@@ -338,7 +338,8 @@ void hg__ctl_show_records(const json_t *reply, FILE *out)
     hg__table_row(&t, head);
     json_array_foreach(a, i, r) {
         const char *row[12];
-        snprintf(id, sizeof id, "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(r, "id")));
+        snprintf(id, sizeof id, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(r, "id")));
         snprintf(wk, sizeof wk, "%" JSON_INTEGER_FORMAT,
                  json_integer_value(json_object_get(r, "worker")));
         row[0] = id;

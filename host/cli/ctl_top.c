@@ -279,7 +279,8 @@ static void render(const json_t *v, const json_t *lk, FILE *out, int width)
 }
 
 /* --interval S and (top) -n N after the verb. Returns 0, or 2 after saying what is wrong. */
-static int view_opts(const char *who, int argc, char **argv, int top, double *interval, long *count, FILE *err)
+static int view_opts(const char *who, int argc, char **argv, int top, double *interval,
+                     long *count, FILE *err)
 {
     for (int i = 1; i < argc; i++) {
         int is_n = top && strcmp(argv[i], "-n") == 0;
@@ -366,7 +367,7 @@ static void on_stop(int sig)
     stop_asked = 1;
 }
 
-static void term_enter(term *t, FILE *out)
+static void term_enter(term *t, FILE *out, int json)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -381,7 +382,7 @@ static void term_enter(term *t, FILE *out)
         raw.c_cc[VTIME] = 0;
         tcsetattr(STDIN_FILENO, TCSANOW, &raw);
     }
-    t->screen = isatty(fileno(out));
+    t->screen = !json && isatty(fileno(out)); /* JSON lines are never drawn in place */
     if (t->screen)
         fputs("\033[?1049h\033[?25l", out); /* alternate screen, cursor hidden */
 }
@@ -467,7 +468,7 @@ int hg__ctl_top(hg__ctl_link *l, int argc, char **argv, int json, FILE *out, FIL
     if ((later = open_memstream(&why, &why_len)) == NULL)
         later = err;
     stop_asked = 0;
-    term_enter(&t, out);
+    term_enter(&t, out, json);
     while (!wait_key(&t, shown ? interval : 0.2)) {
         json_t *v, *lk;
         if ((rc = sample_take(l, &cur, later)) != 0)

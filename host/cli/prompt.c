@@ -95,22 +95,24 @@ static uint32_t candidates(hg__host *h, int first_word, const char *verb, char *
 static unsigned char complete(EditLine *el, int ch)
 {
     const LineInfo *li = el_line(el);
-    const char *start = li->cursor;
-    char *cand[MAX_CANDIDATES], verb[32] = "", common[256] = "";
-    size_t typed, shared = 0;
+    char *cand[MAX_CANDIDATES], verb[32] = "", common[256] = "", line[1024];
+    size_t typed, shared = 0, at = (size_t)(li->cursor - li->buffer), start = at;
     uint32_t n, matches = 0;
     hg__prompt *p = NULL;
     unsigned char rc = CC_REFRESH_BEEP;
     (void)ch;
     el_get(el, EL_CLIENTDATA, &p);
-    while (start > li->buffer && start[-1] != ' ' && start[-1] != '\t')
+    if (at >= sizeof line)
+        return CC_ERROR;
+    memcpy(line, li->buffer, at); /* the text up to the cursor (libedit's is not terminated) */
+    line[at] = '\0';
+    while (start > 0 && line[start - 1] != ' ' && line[start - 1] != '\t')
         start--;
-    typed = (size_t)(li->cursor - start);
-    sscanf(li->buffer, "%31s", verb);
-    n = candidates(p->h, start == li->buffer || strspn(li->buffer, " \t") ==
-                                                    (size_t)(start - li->buffer), verb, cand);
+    typed = at - start;
+    sscanf(line, "%31s", verb);
+    n = candidates(p->h, strspn(line, " \t") == start, verb, cand);
     for (uint32_t i = 0; i < n; i++) {
-        if (cand[i] == NULL || strncmp(cand[i], start, typed) != 0)
+        if (cand[i] == NULL || strncmp(cand[i], line + start, typed) != 0)
             continue;
         if (matches++ == 0)
             snprintf(common, sizeof common, "%s", cand[i]);
@@ -126,7 +128,7 @@ static unsigned char complete(EditLine *el, int ch)
     } else if (matches > 1) {
         fputc('\n', stdout);
         for (uint32_t i = 0; i < n; i++)
-            if (cand[i] != NULL && strncmp(cand[i], start, typed) == 0)
+            if (cand[i] != NULL && strncmp(cand[i], line + start, typed) == 0)
                 printf("%s  ", cand[i]);
         fputc('\n', stdout);
         fflush(stdout);
