@@ -172,7 +172,9 @@ static EditLine *editor(hg__prompt *p, History *hist)
     el_set(el, EL_PROMPT, prompt_text);
     el_set(el, EL_HIST, history, hist);
     el_set(el, EL_GETCFN, read_char);
-    el_set(el, EL_ADDFN, "hangar-complete", "complete a command or engine name", complete);
+    /* the wide form: libedit keeps these strings as given (its narrow form copies them and never
+     * frees the copies) */
+    el_wset(el, EL_ADDFN, L"hangar-complete", L"complete a command or engine name", complete);
     el_set(el, EL_BIND, "^I", "hangar-complete", NULL);
     return el;
 }
