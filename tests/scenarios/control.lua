@@ -58,13 +58,19 @@ end
 
 -- Words a verb does not take are refused, never read as part of a name (or ignored).
 for _, v in ipairs { { "counters", "counters [NAME]" }, { "state", "state NAME" },
-                     { "records", "records NAME" }, { "start", "start [NAME]" },
+                     { "start", "start [NAME]" },
                      { "stop", "stop [NAME]" }, { "restart", "restart NAME" },
                      { "pause", "pause NAME" }, { "resume", "resume NAME" } } do
     local e = h:command(v[1] .. " echo extra")
     is(e.code, "EINVAL", v[1] .. " NAME extra is refused with EINVAL")
     is(e.error, string.format("`%s` takes one instance name, not 'echo extra' (usage: %s)",
                               v[1], v[2]), "  saying it takes one name")
+end
+do
+    local e = h:command("records echo extra")
+    is(e.code, "EINVAL", "records NAME extra is refused with EINVAL")
+    is(e.error, "`records` takes one instance name and --limit N, not 'echo extra' (usage: " ..
+                "records NAME [--limit N])", "  saying it takes one name and --limit N")
 end
 for _, verb in ipairs { "state", "records", "restart", "pause", "resume" } do
     local e = h:command(verb)
