@@ -63,8 +63,8 @@ def wait_for(cond, secs=15):
         try:
             if cond():
                 return True
-        except (OSError, ValueError):
-            pass
+        except (OSError, ValueError, KeyError):
+            pass  # not up yet: no socket, or counters not registered yet
         time.sleep(0.05)
     return False
 
