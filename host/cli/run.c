@@ -7,7 +7,8 @@
  * still running STUCK_GRACE_NS after its bound, or a kill the host does not answer within
  * KILL_WAIT_NS, ends the process with _exit(1), naming the engine call its control thread is
  * stuck in.
- * It also installs the crash report (as `check` and `scenario` do; a host never does). */
+ * It also installs the crash report (as `check` and `scenario` do; a host never does).
+ * With -i a prompt reads commands from the terminal on its own thread meanwhile (prompt.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
