@@ -179,6 +179,19 @@ static EditLine *editor(hg__prompt *p, History *hist)
     return el;
 }
 
+/* Where the history is kept between runs: $HANGAR_HISTORY (empty: nowhere), else
+ * ~/.hangar_history. Returns a malloc'd path or NULL. */
+static char *history_file(void)
+{
+    const char *env = getenv("HANGAR_HISTORY"), *home = getenv("HOME");
+    char *path = NULL;
+    if (env != NULL)
+        return *env ? strdup(env) : NULL;
+    if (home == NULL || *home == '\0' || asprintf(&path, "%s/.hangar_history", home) < 0)
+        return NULL;
+    return path;
+}
+
 static void *prompt_main(void *arg)
 {
     hg__prompt *p = arg;
@@ -186,6 +199,7 @@ static void *prompt_main(void *arg)
     History *hist = history_init();
     HistEvent ev;
     EditLine *el = hist ? editor(p, hist) : NULL;
+    char *file = history_file();
     int ended_by_command = 0;
     if (el == NULL) {
         fprintf(stderr, "hangar: the prompt could not start (libedit); the host runs on\n");
@@ -193,6 +207,8 @@ static void *prompt_main(void *arg)
     }
     history(hist, &ev, H_SETSIZE, 1000);
     history(hist, &ev, H_SETUNIQUE, 1);
+    if (file != NULL)
+        history(hist, &ev, H_LOAD, file); /* none yet is fine */
     printf("hangar: type commands as for `hangar ctl` (status, counters [NAME], records NAME "
            "[--limit N], perf, help, ...); Tab completes; quit, shutdown or Ctrl-D ends the "
            "host\n");
@@ -216,10 +232,13 @@ static void *prompt_main(void *arg)
         printf("\n");
         hg__ctl_exec(&l, 1, words, 0, stdout, stderr);
     }
+    if (file != NULL && history(hist, &ev, H_SAVE, file) < 0)
+        fprintf(stderr, "hangar: the prompt's history was not saved to %s\n", file);
     el_end(el);
 out:
     if (hist)
         history_end(hist);
+    free(file);
     return NULL;
 }
 

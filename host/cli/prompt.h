@@ -14,8 +14,8 @@ typedef struct hg__prompt {
     int stop; /* atomic: the host stopped; the prompt ends at its next key wait */
 } hg__prompt;
 
-/* Starts the prompt on a thread of its own, reading stdin (libedit: history, Tab completes
- * command and engine names). `quit`, `exit`, end of input and `shutdown` end it; all but
+/* Starts the prompt on a thread of its own, reading stdin (libedit: history kept in
+ * $HANGAR_HISTORY or ~/.hangar_history, Tab completes command and engine names). `quit`, `exit`, end of input and `shutdown` end it; all but
  * `shutdown` (which already did) then ask the host for a graceful shutdown, so that the caller
  * sees the host stop. Returns 0 or HG_ENOMEM / HG_EIO. [the host's creator] */
 int hg__prompt_start(hg__prompt *p, hg__host *h);

@@ -153,6 +153,7 @@ def wait_host():
     return False
 
 
+os.environ["HANGAR_HISTORY"] = os.path.join(TMP, "history")
 print("TAP version 13")
 cfg = os.path.join(TMP, "host.yaml")
 write_config(cfg, f"control: {{ socket: {SOCK}, shutdown_timeout: 1s }}")
@@ -256,7 +257,15 @@ check(st == 0 and "shut down:" in t.screen, "quit shuts the host down and exits 
 t = Term([HANGAR, "run", "-i", cfg_i])
 t.wait_for(r"hangar> ")
 t.wait_raw()
-t.send("\x04")
+at = t.mark()
+t.send("\x1b[A")
+check(t.wait_for(r"quit", 5, at) is not None, "the history outlives the run ($HANGAR_HISTORY): "
+      "the up arrow recalls the last run's last command (quit)", t.plain()[at:])
+at = t.mark()
+t.send("\x1b[A")
+check(t.wait_for(r"counters nope", 5, at) is not None, "  and the one before it",
+      t.plain()[at:])
+t.send("\x15\x04")
 st = t.wait_exit(15)
 check(st == 0 and "shut down:" in t.screen, "Ctrl-D (end of input) shuts down and exits 0",
       t.screen[-500:])
