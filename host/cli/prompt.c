@@ -148,18 +148,40 @@ static int split(char *line, char **words)
     return n;
 }
 
-/* Runs one line. Returns 1 when the prompt ends: quit/exit, or a shutdown that succeeded. */
+/* What a line did to the prompt. */
+enum { GO_ON, QUIT, SHUT_DOWN };
+
+/* Runs one line. Returns GO_ON, QUIT (quit, exit) or SHUT_DOWN (a shutdown that succeeded). */
 static int run_line(hg__ctl_link *l, const char *text)
 {
     char *copy = strdup(text), *words[MAX_WORDS];
-    int n = copy ? split(copy, words) : 0, end = 0;
+    int n = copy ? split(copy, words) : 0, end = GO_ON;
     if (n > 0 && (strcmp(words[0], "quit") == 0 || strcmp(words[0], "exit") == 0))
-        end = 1;
-    else if (n > 0 && hg__ctl_exec(l, n, words, 0, stdout, stderr) == 0)
-        end = strcmp(words[0], "shutdown") == 0 || (strcmp(words[0], "stop") == 0 && n == 1);
+        end = QUIT;
+    else if (n > 0 && hg__ctl_exec(l, n, words, 0, stdout, stderr) == 0 &&
+             (strcmp(words[0], "shutdown") == 0 || (strcmp(words[0], "stop") == 0 && n == 1)))
+        end = SHUT_DOWN;
     fflush(stdout);
     free(copy);
     return end;
+}
+
+/* Reads and runs lines until one ends the prompt or the input does. Returns what ended it
+ * (GO_ON: the end of input, or the host stopped). */
+static int read_lines(EditLine *el, History *hist, hg__ctl_link *l)
+{
+    HistEvent ev;
+    for (;;) {
+        int count = 0, end;
+        const char *line = el_gets(el, &count);
+        if (line == NULL || count <= 0)
+            return GO_ON;
+        if (strspn(line, " \t\r\n") == strlen(line))
+            continue;
+        history(hist, &ev, H_ENTER, line);
+        if ((end = run_line(l, line)) != GO_ON)
+            return end;
+    }
 }
 
 static EditLine *editor(hg__prompt *p, History *hist)
@@ -200,7 +222,6 @@ static void *prompt_main(void *arg)
     HistEvent ev;
     EditLine *el = hist ? editor(p, hist) : NULL;
     char *file = history_file();
-    int ended_by_command = 0;
     if (el == NULL) {
         fprintf(stderr, "hangar: the prompt could not start (libedit); the host runs on\n");
         goto out;
@@ -213,22 +234,8 @@ static void *prompt_main(void *arg)
            "[--limit N], perf, help, ...); Tab completes; quit, shutdown or Ctrl-D ends the "
            "host\n");
     fflush(stdout);
-    for (;;) {
-        int count = 0;
-        const char *line = el_gets(el, &count);
-        if (line == NULL || count <= 0)
-            break;
-        if (strspn(line, " \t\r\n") == strlen(line))
-            continue;
-        history(hist, &ev, H_ENTER, line);
-        if (run_line(&l, line)) {
-            ended_by_command = strncmp(line + strspn(line, " \t"), "quit", 4) != 0 &&
-                               strncmp(line + strspn(line, " \t"), "exit", 4) != 0;
-            break;
-        }
-    }
-    if (!ended_by_command && !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
-        char *words[] = {"shutdown"};
+    if (read_lines(el, hist, &l) != SHUT_DOWN && !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
+        char *words[] = {"shutdown"}; /* quit, exit, the end of input: the host ends too */
         printf("\n");
         hg__ctl_exec(&l, 1, words, 0, stdout, stderr);
     }
