@@ -249,13 +249,13 @@ static void render(const json_t *v, const json_t *lk, FILE *out, int width)
     char up[32];
     hg__table t;
     size_t i;
-    fprintf(out, "host %s, up %s, %" JSON_INTEGER_FORMAT " engines, %" JSON_INTEGER_FORMAT
+    json_int_t n = json_integer_value(json_object_get(host, "instances"));
+    fprintf(out, "host %s, up %s, %" JSON_INTEGER_FORMAT " engine%s, %" JSON_INTEGER_FORMAT
                  " failed\n",
             json_string_value(json_object_get(host, "state")) ?: "?",
             hg__fmt_duration((double)json_integer_value(json_object_get(host, "uptime_ns")), up,
                              sizeof up),
-            json_integer_value(json_object_get(host, "instances")),
-            json_integer_value(json_object_get(host, "failed")));
+            n, n == 1 ? "" : "s", json_integer_value(json_object_get(host, "failed")));
     hg__table_init(&t, 11);
     hg__table_row(&t, head);
     json_array_foreach(json_object_get(v, "engines"), i, e)
