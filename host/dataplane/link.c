@@ -335,9 +335,9 @@ void hg__link_stats_get(const hg__link *l, hg__link_stats *o)
     o->delivered = out;
     o->dropped = rej + ev;
     o->queued = in - out - ev;
+    /* Folds the snapshot into the mark so it never reads lower later. */
+    note_high((hg__link *)l, o->queued < l->capacity ? (uint32_t)o->queued : l->capacity);
     o->high_water = LD(&l->high_water, RELAXED);
-    if (o->queued > o->high_water)
-        o->high_water = o->queued;
     o->refused = LD(&l->refused, RELAXED);
 }
 

@@ -42,8 +42,9 @@ typedef struct hg__link_stats {
     uint64_t dropped;    /* by the policy (either end), or discarded when the link was drained
                             away */
     uint64_t queued;     /* in the link now */
-    uint64_t high_water; /* the most frames seen queued at once: exact when the link filled up,
-                            otherwise sampled where a receiver looks at the queue */
+    uint64_t high_water; /* the most frames seen queued at once (0 .. capacity, never
+                            decreasing): exact when the link filled up, otherwise sampled where a
+                            receiver looks at the queue and in every snapshot */
     uint64_t refused;    /* sends that returned HG_EAGAIN (block policy), HG_ETIMEDOUT,
                             HG_ECANCELED or HG_ECLOSED: the sender kept the frame; not in pushed */
 } hg__link_stats;

@@ -21,7 +21,8 @@ int hg__mpmc_create(uint32_t capacity, hg__mpmc **out)
     if (q == NULL)
         return HG_ENOMEM;
     *q = (hg__mpmc){0};
-    q->slots = aligned_alloc(HG__CACHE_LINE, (size_t)(size * sizeof *q->slots));
+    /* aligned_alloc wants a multiple of the alignment: 4 slots at least */
+    q->slots = aligned_alloc(HG__CACHE_LINE, (size_t)((size < 4 ? 4 : size) * sizeof *q->slots));
     if (q->slots == NULL) {
         free(q);
         return HG_ENOMEM;

@@ -9,7 +9,6 @@
 #include "ring.h"
 
 #define LD(p, mo) __atomic_load_n((p), __ATOMIC_##mo)
-#define ST(p, v, mo) __atomic_store_n((p), (v), __ATOMIC_##mo)
 
 int hg__ring_create(uint32_t capacity, hg__ring **out)
 {
@@ -23,7 +22,8 @@ int hg__ring_create(uint32_t capacity, hg__ring **out)
     if (r == NULL)
         return HG_ENOMEM;
     *r = (hg__ring){0};
-    r->slots = aligned_alloc(HG__CACHE_LINE, (size_t)(size * sizeof(void *)));
+    /* aligned_alloc wants a multiple of the alignment: 8 slots at least */
+    r->slots = aligned_alloc(HG__CACHE_LINE, (size_t)((size < 8 ? 8 : size) * sizeof(void *)));
     if (r->slots == NULL) {
         free(r);
         return HG_ENOMEM;
@@ -42,93 +42,11 @@ void hg__ring_destroy(hg__ring *r)
     free(r);
 }
 
-/* Room the producer may fill from tail t: uses the cached head, refreshing it when short. */
-static inline uint64_t room(hg__ring *r, uint64_t t, uint64_t want)
-{
-    uint64_t free_ = r->capacity - (t - r->head_cache);
-    if (free_ < want) {
-        r->head_cache = LD(&r->head, ACQUIRE);
-        free_ = r->capacity - (t - r->head_cache);
-    }
-    return free_;
-}
-
-int hg__ring_try_push(hg__ring *r, void *item)
-{
-    uint64_t t = r->tail; /* only this thread writes it */
-    if (room(r, t, 1) == 0)
-        return HG_EAGAIN;
-    ST(&r->slots[t & r->mask], item, RELAXED);
-    ST(&r->tail, t + 1, RELEASE);
-    return 0;
-}
-
-uint32_t hg__ring_push_n(hg__ring *r, void *const *items, uint32_t n)
-{
-    uint64_t t = r->tail, k = room(r, t, n);
-    if (k > n)
-        k = n;
-    for (uint64_t i = 0; i < k; i++)
-        ST(&r->slots[(t + i) & r->mask], items[i], RELAXED);
-    if (k > 0)
-        ST(&r->tail, t + k, RELEASE);
-    return (uint32_t)k;
-}
-
-/* Items the consumer may take from head h: uses the cached tail, refreshing it when short. */
-static inline uint64_t avail(hg__ring *r, uint64_t h, uint64_t want)
-{
-    int64_t a = (int64_t)(r->tail_cache - h);
-    if (a < (int64_t)want) {
-        r->tail_cache = LD(&r->tail, ACQUIRE);
-        a = (int64_t)(r->tail_cache - h);
-    }
-    return a > 0 ? (uint64_t)a : 0;
-}
-
-int hg__ring_try_pop(hg__ring *r, void **out)
-{
-    uint64_t h = r->head;
-    if (avail(r, h, 1) == 0)
-        return HG_EAGAIN;
-    *out = LD(&r->slots[h & r->mask], RELAXED);
-    ST(&r->head, h + 1, RELEASE);
-    return 0;
-}
-
-uint32_t hg__ring_peek_n(hg__ring *r, void **out, uint32_t max)
-{
-    uint64_t h = r->head, k = avail(r, h, max);
-    if (k > max)
-        k = max;
-    for (uint64_t i = 0; i < k; i++)
-        out[i] = LD(&r->slots[(h + i) & r->mask], RELAXED);
-    return (uint32_t)k;
-}
-
-void hg__ring_release_n(hg__ring *r, uint32_t n)
-{
-    if (n > 0)
-        ST(&r->head, r->head + n, RELEASE);
-}
-
-uint32_t hg__ring_pop_n(hg__ring *r, void **out, uint32_t max)
-{
-    uint32_t k = hg__ring_peek_n(r, out, max);
-    hg__ring_release_n(r, k);
-    return k;
-}
-
-uint32_t hg__ring_room(hg__ring *r)
-{
-    return (uint32_t)room(r, r->tail, r->capacity);
-}
-
 uint32_t hg__ring_pop_n_shared(hg__ring *r, void **out, uint32_t max)
 {
     uint64_t h = LD(&r->head, ACQUIRE), k;
     for (;;) {
-        k = avail(r, h, max);
+        k = hg__ring_avail_(r, h, max);
         if (k > max)
             k = max;
         if (k == 0)

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hangar/status.h>
+
 #ifndef HG__CACHE_LINE
 #define HG__CACHE_LINE 64
 #endif
@@ -36,32 +38,32 @@ int hg__ring_create(uint32_t capacity, hg__ring **out);
 void hg__ring_destroy(hg__ring *r);
 
 /* Appends one item. Returns: 0, HG_EAGAIN (full). [producer, never blocks] */
-int hg__ring_try_push(hg__ring *r, void *item);
+static inline int hg__ring_try_push(hg__ring *r, void *item);
 
 /* Appends up to n items in order, published at once. Returns: how many (0 when full).
  * [producer, never blocks] */
-uint32_t hg__ring_push_n(hg__ring *r, void *const *items, uint32_t n);
+static inline uint32_t hg__ring_push_n(hg__ring *r, void *const *items, uint32_t n);
 
 /* Takes the oldest item. Returns: 0, HG_EAGAIN (empty). [consumer, never blocks] */
-int hg__ring_try_pop(hg__ring *r, void **out);
+static inline int hg__ring_try_pop(hg__ring *r, void **out);
 
 /* Takes up to max items, oldest first. Returns: how many (0 when empty). [consumer, never blocks] */
-uint32_t hg__ring_pop_n(hg__ring *r, void **out, uint32_t max);
+static inline uint32_t hg__ring_pop_n(hg__ring *r, void **out, uint32_t max);
 
 /* Two-phase forms, for a caller that counts items between claiming and publishing them (the
  * link does, so its counters never run ahead of the ring). */
 
 /* Free slots the producer may fill now; they stay free until it fills them. [producer, never
  * blocks] */
-uint32_t hg__ring_room(hg__ring *r);
+static inline uint32_t hg__ring_room(hg__ring *r);
 
 /* Copies up to max of the oldest items without taking them. Returns: how many. [consumer, never
  * blocks] */
-uint32_t hg__ring_peek_n(hg__ring *r, void **out, uint32_t max);
+static inline uint32_t hg__ring_peek_n(hg__ring *r, void **out, uint32_t max);
 
 /* Takes the n oldest items (n at most what the last peek returned), freeing their slots for the
  * producer. [consumer, never blocks] */
-void hg__ring_release_n(hg__ring *r, uint32_t n);
+static inline void hg__ring_release_n(hg__ring *r, uint32_t n);
 
 /* Evictable mode, for a drop-oldest policy: the producer may take the oldest item when the ring is
  * full (hg__ring_evict), so the consumer must take items with hg__ring_pop_n_shared, which claims
@@ -84,6 +86,92 @@ uint32_t hg__ring_count(const hg__ring *r);
 /* The consumer's count: items it knows are there beyond head (its cached view of tail, at most
  * the true count). [consumer, never blocks] */
 uint32_t hg__ring_consumer_view(const hg__ring *r);
+
+/* --- the fast path, inline like ck_ring's (a call per item costs more than the operation): each
+ * is a cached-index check, the slot copies and one release store --- */
+
+/* Room from tail t, refreshing the cached head when it shows less than want. */
+static inline uint64_t hg__ring_room_(hg__ring *r, uint64_t t, uint64_t want)
+{
+    uint64_t room = r->capacity - (t - r->head_cache);
+    if (room < want) {
+        r->head_cache = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+        room = r->capacity - (t - r->head_cache);
+    }
+    return room;
+}
+
+/* Items from head h, refreshing the cached tail when it shows less than want (signed: in the
+ * evictable mode head may pass a stale cached tail). */
+static inline uint64_t hg__ring_avail_(hg__ring *r, uint64_t h, uint64_t want)
+{
+    int64_t a = (int64_t)(r->tail_cache - h);
+    if (a < (int64_t)want) {
+        r->tail_cache = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+        a = (int64_t)(r->tail_cache - h);
+    }
+    return a > 0 ? (uint64_t)a : 0;
+}
+
+static inline int hg__ring_try_push(hg__ring *r, void *item)
+{
+    uint64_t t = r->tail; /* only this thread writes it */
+    if (hg__ring_room_(r, t, 1) == 0)
+        return HG_EAGAIN;
+    __atomic_store_n(&r->slots[t & r->mask], item, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->tail, t + 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static inline uint32_t hg__ring_push_n(hg__ring *r, void *const *items, uint32_t n)
+{
+    uint64_t t = r->tail, k = hg__ring_room_(r, t, n);
+    if (k > n)
+        k = n;
+    for (uint64_t i = 0; i < k; i++)
+        __atomic_store_n(&r->slots[(t + i) & r->mask], items[i], __ATOMIC_RELAXED);
+    if (k > 0)
+        __atomic_store_n(&r->tail, t + k, __ATOMIC_RELEASE);
+    return (uint32_t)k;
+}
+
+static inline int hg__ring_try_pop(hg__ring *r, void **out)
+{
+    uint64_t h = r->head; /* only this thread writes it (outside the evictable mode) */
+    if (hg__ring_avail_(r, h, 1) == 0)
+        return HG_EAGAIN;
+    *out = __atomic_load_n(&r->slots[h & r->mask], __ATOMIC_RELAXED);
+    __atomic_store_n(&r->head, h + 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static inline uint32_t hg__ring_peek_n(hg__ring *r, void **out, uint32_t max)
+{
+    uint64_t h = r->head, k = hg__ring_avail_(r, h, max);
+    if (k > max)
+        k = max;
+    for (uint64_t i = 0; i < k; i++)
+        out[i] = __atomic_load_n(&r->slots[(h + i) & r->mask], __ATOMIC_RELAXED);
+    return (uint32_t)k;
+}
+
+static inline void hg__ring_release_n(hg__ring *r, uint32_t n)
+{
+    if (n > 0)
+        __atomic_store_n(&r->head, r->head + n, __ATOMIC_RELEASE);
+}
+
+static inline uint32_t hg__ring_pop_n(hg__ring *r, void **out, uint32_t max)
+{
+    uint32_t k = hg__ring_peek_n(r, out, max);
+    hg__ring_release_n(r, k);
+    return k;
+}
+
+static inline uint32_t hg__ring_room(hg__ring *r)
+{
+    return (uint32_t)hg__ring_room_(r, r->tail, r->capacity);
+}
 
 static inline uint32_t hg__ring_capacity(const hg__ring *r)
 {
