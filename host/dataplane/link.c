@@ -46,9 +46,13 @@ static inline void count(const hg__link *l, uint64_t *c, uint64_t n)
         __atomic_store_n(c, LD(c, RELAXED) + n, __ATOMIC_RELEASE);
 }
 
+/* Raises the high-water mark to q (at most the capacity: a sample taken while a receiver holds
+ * a claimed batch may count it twice). */
 static void note_high(hg__link *l, uint32_t q)
 {
     uint32_t cur = LD(&l->high_water, RELAXED);
+    if (q > l->capacity)
+        q = l->capacity;
     while (q > cur && !__atomic_compare_exchange_n(&l->high_water, &cur, q, 1,
                                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;

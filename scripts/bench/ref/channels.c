@@ -42,12 +42,11 @@ static void pin(int cpu)
 }
 
 /* Lets every thread start before the clock does. */
-static void start_line(bench *b, uint32_t threads)
+static void start_line(bench *b)
 {
     __atomic_fetch_add(&b->ready, 1, __ATOMIC_ACQ_REL);
     while (__atomic_load_n(&b->go, __ATOMIC_ACQUIRE) == 0)
         hg__cpu_relax();
-    (void)threads;
 }
 
 static void *spsc_producer(void *arg)
@@ -55,7 +54,7 @@ static void *spsc_producer(void *arg)
     bench *b = arg;
     void *items[BATCH];
     pin(0);
-    start_line(b, 2);
+    start_line(b);
     if (b->batch) {
         for (uint64_t i = 1; i <= b->n;) {
             uint32_t k = 0, m = b->n - i + 1 < BATCH ? (uint32_t)(b->n - i + 1) : BATCH;
@@ -94,7 +93,7 @@ static void *spsc_consumer(void *arg)
     void *items[BATCH], *v;
     uint64_t got = 0, sum = 0;
     pin(1);
-    start_line(b, 2);
+    start_line(b);
     while (got < b->n) {
         if (b->batch && b->hg) {
             uint32_t k = hg__ring_pop_n(b->ring, items, BATCH);
@@ -139,7 +138,7 @@ static void *mpmc_producer(void *arg)
 {
     bench *b = arg;
     uint32_t fails = 0;
-    start_line(b, 4);
+    start_line(b);
     for (uint64_t i = 1; i <= b->n; i++) {
         void *v = (void *)(uintptr_t)i;
         while (b->hg ? hg__mpmc_try_push(b->mpmc, v) != 0
@@ -155,7 +154,7 @@ static void *mpmc_consumer(void *arg)
     uint32_t fails = 0;
     uint64_t sum = 0, total = 2 * b->n;
     void *v;
-    start_line(b, 4);
+    start_line(b);
     for (;;) {
         if (b->hg ? hg__mpmc_try_pop(b->mpmc, &v) == 0 : ck_ring_dequeue_mpmc(&b->ck, b->ckbuf, &v)) {
             sum += (uintptr_t)v;
