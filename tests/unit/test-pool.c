@@ -184,16 +184,27 @@ static void test_pool_double_unref_aborts(void)
     pid_t pid;
     hg__pool_create(cl, 1, &p);
     hg__pool_try_alloc(p, 64, &b);
+    char msg[256] = "";
+    int fds[2];
+    ssize_t n;
     fflush(stdout);
+    if (pipe(fds) != 0)
+        abort();
     pid = fork();
     if (pid == 0) {
+        dup2(fds[1], 2);
         hg__buf_unref(b);
         hg__buf_unref(b);
         _exit(0);
     }
+    close(fds[1]);
+    n = read(fds[0], msg, sizeof msg - 1);
+    msg[n > 0 ? n : 0] = 0;
+    close(fds[0]);
     waitpid(pid, &status, 0);
     ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
        "unreferencing a buffer once too often aborts instead of handing it out twice");
+    like_str(msg, "unreferenced once too often", "with a message saying so on stderr");
     hg__buf_unref(b);
     hg__pool_destroy(p);
 }
