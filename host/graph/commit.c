@@ -533,11 +533,7 @@ static int commit_doc(hg__graph *g, const hg__node *change, hg__docref *doc, cha
     if (caller != NULL && caller->g != g)
         caller = NULL;
     hg__diag_init(&c.d);
-    if (hg__change_read(&c, change) != 0) {
-        *reply = reply_errors(&c);
-        hg__change_free(&c);
-        return HG_ECONFIG;
-    }
+    hg__change_read(&c, change); /* its errors are reported with the validation's */
     if ((rc = hg__graph_begin(g, caller)) != 0) {
         *reply = NULL;
         if (asprintf(reply, "{\"ok\":false,\"errors\":[\"%s\"]}",
@@ -551,6 +547,25 @@ static int commit_doc(hg__graph *g, const hg__node *change, hg__docref *doc, cha
     rc = apply(g, &c, caller, doc);
     *reply = rc == 0 ? reply_ok(&c) : reply_errors(&c);
     hg__graph_end(g);
+    hg__change_free(&c);
+    return rc;
+}
+
+int hg__graph_check_node(hg__graph *g, const hg__node *change, hg__diag *out)
+{
+    hg__change c = { 0 };
+    int rc;
+
+    hg__diag_init(&c.d);
+    hg__change_read(&c, change);
+    pthread_mutex_lock(&g->mu);
+    validate(g, &c);
+    release_defs(g, &c);
+    pthread_mutex_unlock(&g->mu);
+    rc = c.d.n ? HG_ECONFIG : 0;
+    for (uint32_t i = 0; i < c.d.n; i++)
+        hg__diag_add(out, c.d.items[i].file, c.d.items[i].line, c.d.items[i].col, "%s",
+                     c.d.items[i].msg);
     hg__change_free(&c);
     return rc;
 }

@@ -197,7 +197,8 @@ static int resolve(void *ud, const char *name, const char *engine, const hg__nod
 
 static hg__graph *mk(uint64_t timeout_ns)
 {
-    hg__graph_opts o = { 1024, 128, timeout_ns, resolve, NULL, NULL, NULL, "<test>" };
+    hg__graph_opts o = { .pool_buffers = 1024, .pool_size = 128, .shutdown_timeout_ns = timeout_ns,
+                         .resolve = resolve, .file = "<test>" };
     hg__graph *g = NULL;
     if (hg__graph_create(&o, &g) != 0)
         abort();
