@@ -263,6 +263,15 @@ static void check_cycles(hg__graph *g, hg__change *c)
     free(pairs);
 }
 
+static const char *type_name(uint32_t t, char buf[24])
+{
+    static const char *const names[] = { "any", "bytes", "text", "tick" };
+    if (t < 4)
+        return names[t];
+    snprintf(buf, 24, "type %u", t);
+    return buf;
+}
+
 static void check_links(hg__graph *g, hg__change *c)
 {
     for (uint32_t i = 0; i < c->n_link; i++) {
@@ -277,9 +286,11 @@ static void check_links(hg__graph *g, hg__change *c)
         }
         fo = ops_of(c, l->from, l->from_add), to = ops_of(c, l->to, l->to_add);
         uint32_t ft = fo->ports[l->fport].type, tt = to->ports[l->tport].type;
-        if (ft != HG_TYPE_ANY && tt != HG_TYPE_ANY && ft != tt)
-            ERR(l->item, "port type mismatch: %s.%s gives frames of type %u, %s.%s takes type %u",
-                l->fn, l->fp, ft, l->tn, l->tp, tt);
+        if (ft != HG_TYPE_ANY && tt != HG_TYPE_ANY && ft != tt) {
+            char a[24], b[24];
+            ERR(l->item, "port type mismatch: %s.%s gives %s frames, %s.%s takes %s", l->fn, l->fp,
+                type_name(ft, a), l->tn, l->tp, type_name(tt, b));
+        }
         if (!(fo->ports[l->fport].flags & HG_PORT_MULTI) &&
             port_links(g, c, l->from, l->from_add, l->fport, 1, i) > 0)
             ERR(l->item, "port %s.%s takes one link and already has one (a tee fans out)", l->fn,
