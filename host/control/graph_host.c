@@ -82,16 +82,6 @@ static void describe(void *ud, const hg__proc_def *def, void *obj)
     json_decref(j);
 }
 
-/* The hook the stream connectors set: NULL until they run. */
-static int stream_link(void *ud, const char *connector, const char *stream, int dir,
-                       hg__link **out)
-{
-    hg__host *h = ud;
-    if (h->stream_link == NULL)
-        return HG_ENOTSUP;
-    return h->stream_link(h, connector, stream, dir, out);
-}
-
 /* graph.pool: {buffers, size} (checked by the config schema). */
 static void pool_of(const hg__config *cfg, uint32_t *buffers, uint32_t *size)
 {
@@ -125,7 +115,6 @@ int hg__host_graph_create(hg__host *h, hg__diag *d)
     o.shutdown_timeout_ns = h->cfg->shutdown_timeout_ns;
     o.resolve = resolve;
     o.release = release;
-    o.stream_link = stream_link;
     o.describe = describe;
     o.owner = h;
     o.ud = h;

@@ -138,12 +138,9 @@ static int resolve_end(hg__graph *g, hg__change *c, hg__chg_link *l, int out)
     else if (p != NULL && is_removed(c, p))
         p = NULL;
     if (p == NULL && ai < 0) {
-        if (g->o.stream_link == NULL)
-            ERR(at(l->item, key), "link '%s' refers to unknown processor '%s'", key, node);
-        else
-            ERR(at(l->item, key), "link '%s' refers to unknown processor '%s' (connector "
-                "streams are linked by the stream connectors, which do not run here yet)", key,
-                node);
+        /* Connector streams (CONNECTOR.STREAM) are wired here once the stream connectors run
+         * (the host's hook hg__host.stream_link gives the link of a stream). */
+        ERR(at(l->item, key), "link '%s' refers to unknown processor '%s'", key, node);
         return -1;
     }
     if ((ops = ops_of(c, p, ai >= 0 ? (uint32_t)ai + 1 : 0)) == NULL)
@@ -326,6 +323,7 @@ static struct hg_proc *proc_new(hg__chg_add *a, hg__docref *doc)
     p->n_ports = p->ops->n_ports;
     p->mode = a->mode;
     p->interval_ns = a->interval_ns;
+    p->spin_ns = a->spin_ns;
     p->core = a->core;
     if ((p->doc = doc) != NULL)
         __atomic_fetch_add(&doc->refs, 1, __ATOMIC_RELAXED);

@@ -46,11 +46,6 @@ typedef struct hg__graph_opts {
                    hg__proc_def *out, char *err, uint32_t cap);
     /* Gives back a definition after its processor was destroyed. May be NULL. */
     void (*release)(void *ud, hg__proc_def *def);
-    /* The stream connectors' hook: a link end CONNECTOR.STREAM (dir HG_PORT_OUT: frames come
-     * from the stream's events; HG_PORT_IN: frames go to its actions) gives the link to use.
-     * NULL, or returning HG_ENOTSUP: such ends are refused with a clear error. */
-    int (*stream_link)(void *ud, const char *connector, const char *stream, int dir,
-                       hg__link **out);
     /* Adds what the owner knows of a processor (e.g. its counters) to its `graph` JSON object
      * (a json_t *). May be NULL. [any-thread, under the graph's lock] */
     void (*describe)(void *ud, const hg__proc_def *def, void *json_obj);

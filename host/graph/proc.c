@@ -158,6 +158,16 @@ static void wait_for(struct hg_proc *p, int inputs, uint64_t deadline)
     uint32_t n = 0;
     int timeout = -1;
 
+    if (inputs && p->spin_ns != 0) { /* the processor asked to spin before it sleeps */
+        uint64_t until = hg__now_ns() + p->spin_ns;
+        while (hg__now_ns() < until && deadline > hg__now_ns())
+            for (int k = 0; k < 64; k++) {
+                if (wanted(p, inputs))
+                    return;
+                hg__cpu_relax();
+            }
+    }
+
     parks[n] = &p->ctl;
     fds[n].fd = p->ctl.fd, fds[n].events = POLLIN;
     hg__park_prepare(parks[n++]);
