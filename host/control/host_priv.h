@@ -111,6 +111,7 @@ struct hg__host {
     hg__config **parts;        /* configurations added at run time (hg__host_add); owned */
     uint32_t n_parts;
     hg__ctl *ctl;              /* control.socket, when configured */
+    struct hg__metrics_http *metrics; /* control.metrics, when configured (host_ops.c) */
 };
 
 /* hub.c */
