@@ -20,14 +20,14 @@ static json_t *ops_fail(int code, const char *msg)
     return o;
 }
 
-json_t *hg__ops_metrics(hg__host *h, const char *arg)
+char *hg__ops_metrics_text(hg__host *h)
 {
     hg__metrics_src src = {0};
     uint32_t n = 0;
-    hg__entry **v = hg__host_entries(h, &n);
-    json_t *o = NULL;
+    hg__entry **v;
     char *text = NULL;
-    (void)arg;
+    pthread_mutex_lock(&h->list_mu); /* no entry is removed (and freed) while it is read */
+    v = hg__host_entries(h, &n);
     src.entries = calloc(n + 1, sizeof *src.entries);
     src.objs = calloc(n + 1, sizeof *src.objs);
     if ((n > 0 && v == NULL) || src.entries == NULL || src.objs == NULL)
@@ -48,16 +48,25 @@ json_t *hg__ops_metrics(hg__host *h, const char *arg)
     for (uint32_t i = 0; i < src.n; i++)
         json_decref(src.objs[i]);
 out:
-    if (text != NULL) {
-        o = json_object();
-        json_object_set_new(o, "ok", json_true());
-        json_object_set_new(o, "text", json_string(text));
-    }
-    free(text);
+    pthread_mutex_unlock(&h->list_mu);
     free(src.entries);
     free(src.objs);
     free(v);
-    return o ? o : ops_fail(HG_ENOMEM, "out of memory building the metrics");
+    return text;
+}
+
+json_t *hg__ops_metrics(hg__host *h, const char *arg)
+{
+    char *text = hg__ops_metrics_text(h);
+    json_t *o;
+    (void)arg;
+    if (text == NULL)
+        return ops_fail(HG_ENOMEM, "out of memory building the metrics");
+    o = json_object();
+    json_object_set_new(o, "ok", json_true());
+    json_object_set_new(o, "text", json_string(text));
+    free(text);
+    return o;
 }
 
 /* Splits "NAME LEVEL" or "LEVEL" into name (NULL: the host's) and level. Returns 0 or -1. */

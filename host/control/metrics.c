@@ -32,6 +32,8 @@ typedef struct collector {
     family *fam;
     uint32_t n, cap;
     uint32_t conflicts; /* samples left out: their name was taken by another type */
+    uint32_t guess;     /* the family after the last one found: instances of one engine list
+                         * their counters in the same order, so it is most often the next */
     int oom;
     const char *labels; /* the current instance's labels: instance_name="x",engine="y" */
     const char *kind;
@@ -64,6 +66,54 @@ static void sb_vadd(sbuf *b, const char *fmt, va_list ap)
     b->len += (size_t)n;
 }
 
+/* Appends n bytes of p (no formatting: the hot path of a scrape). */
+static void sb_put(sbuf *b, const char *p, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->cap - b->len < n + 1) {
+        size_t nc = (b->cap + n + 1) * 2;
+        char *np = realloc(b->p, nc);
+        if (np == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_u64(sbuf *b, uint64_t v)
+{
+    char tmp[24], *p = tmp + sizeof tmp;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    sb_put(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+/* NAME{LABELS} VALUE\n, the value an integer. */
+static void sb_sample(sbuf *b, const char *name, const char *suffix, const char *labels,
+                      uint64_t v)
+{
+    sb_str(b, name);
+    sb_str(b, suffix);
+    sb_put(b, "{", 1);
+    sb_str(b, labels);
+    sb_put(b, "} ", 2);
+    sb_u64(b, v);
+    sb_put(b, "\n", 1);
+}
+
 static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_add(sbuf *b, const char *fmt, ...)
 {
@@ -76,30 +126,39 @@ static void sb_add(sbuf *b, const char *fmt, ...)
 /* A label value with \, " and newline escaped, as the format asks. */
 static void sb_label_value(sbuf *b, const char *s)
 {
-    sb_add(b, "\"");
+    sb_put(b, "\"", 1);
     for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            sb_add(b, "\\%c", *s);
-        else if (*s == '\n')
-            sb_add(b, "\\n");
-        else
-            sb_add(b, "%c", *s);
+        if (*s == '\\' || *s == '"') {
+            sb_put(b, "\\", 1);
+            sb_put(b, s, 1);
+        } else if (*s == '\n') {
+            sb_put(b, "\\n", 2);
+        } else {
+            sb_put(b, s, 1);
+        }
     }
-    sb_add(b, "\"");
+    sb_put(b, "\"", 1);
 }
 
 /* The family called name of type, created when new; NULL when the name has another type (the
  * sample is counted as a conflict) or out of memory. */
+static family *found(collector *c, uint32_t i, int type)
+{
+    c->guess = i + 1;
+    if (c->fam[i].type == type)
+        return &c->fam[i];
+    c->conflicts++;
+    return NULL;
+}
+
 static family *family_of(collector *c, const char *name, int type)
 {
-    for (uint32_t i = 0; i < c->n; i++) {
-        if (strcmp(c->fam[i].name, name) == 0) {
-            if (c->fam[i].type == type)
-                return &c->fam[i];
-            c->conflicts++;
-            return NULL;
-        }
-    }
+    if (c->guess < c->n && strcmp(c->fam[c->guess].name, name) == 0)
+        return found(c, c->guess, type);
+    for (uint32_t i = 0; i < c->n; i++)
+        if (strcmp(c->fam[i].name, name) == 0)
+            return found(c, i, type);
+    c->guess = c->n + 1;
     if (c->n == c->cap) {
         uint32_t nc = c->cap ? c->cap * 2 : 32;
         family *p = realloc(c->fam, nc * sizeof *p);
@@ -161,7 +220,7 @@ static void add_counter(void *ud, const char *name, uint32_t type, uint64_t valu
     if (f != NULL && scale != 0)
         sb_add(&f->lines, "%s{%s} %.15g\n", full, c->labels, (double)value * scale);
     else if (f != NULL)
-        sb_add(&f->lines, "%s{%s} %llu\n", full, c->labels, (unsigned long long)value);
+        sb_sample(&f->lines, full, "", c->labels, value);
 }
 
 static void add_hist(void *ud, const char *name, double scale, const hg_histogram *cell)
@@ -252,7 +311,8 @@ static void add_entry(collector *c, hg__entry *e, json_t *obj)
     c->kind = kind;
     hg__inst_counter_each(e->in, add_counter, c);
     hg__inst_hist_each(e->in, add_hist, c);
-    add_shown(c, e->in, obj);
+    if (e->ad != NULL && e->ad->show != NULL) /* only a kind that adds to `counters` */
+        add_shown(c, e->in, obj);
     add_info(c, obj, kind);
     c->labels = NULL;
     free(labels.p);

@@ -26,7 +26,8 @@ char *hg__metrics_text(const hg__metrics_src *src);
 typedef struct hg__metrics_http hg__metrics_http;
 
 /* Serves control.metrics (HOST:PORT) on libmicrohttpd's own thread: GET /metrics (the `metrics`
- * verb's text, asked of the hub like any client), /healthz (200 while the hub answers) and
+ * verb's text, read on that thread as the hub reads `counters`), /healthz (200 while the hub
+ * answers) and
  * /readyz (200 while the host runs: started, not stopping). On failure err says why (the port
  * taken names it). Returns 0 and *out, HG_EADDRINUSE, HG_EINVAL, HG_EIO. [any-thread] */
 int hg__metrics_http_open(hg__host *h, const char *addr, hg__metrics_http **out, char *err,
@@ -43,7 +44,11 @@ int hg__metrics_addr_probe(const char *addr, char *err, size_t cap);
 struct json_t;
 /* The `counters` object of one entry (commands.c). [hub thread, list_mu held] */
 struct json_t *hg__entry_json(hg__host *h, hg__entry *e);
-/* The `metrics` verb: {"ok":true,"text":EXPOSITION}. [hub thread, list_mu held] */
+/* The exposition of the host now (malloc'd; NULL when out of memory): each entry read as
+ * `counters` reads it, under list_mu, so that none is removed meanwhile. Used by the verb and
+ * by the HTTP thread, which so never waits for the hub. [any-thread] */
+char *hg__ops_metrics_text(hg__host *h);
+/* The `metrics` verb: {"ok":true,"text":EXPOSITION}. [hub thread] */
 struct json_t *hg__ops_metrics(hg__host *h, const char *arg);
 /* The `log-level [NAME] LEVEL` verb: the host's level, or one instance's (NAME); LEVEL `default`
  * gives NAME the host's level again. [hub thread] */

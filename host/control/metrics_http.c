@@ -1,7 +1,8 @@
 /* metrics_http.c - control.metrics: /metrics, /healthz and /readyz over HTTP, served by
  * libmicrohttpd on its own polling thread (one thread, epoll; no hand-written HTTP parsing).
- * /metrics asks the hub for the `metrics` verb like any control client, so a scrape never
- * touches an engine nor holds the hub longer than `counters` does. */
+ * /metrics reads the instances as the hub's `counters` does (their own locks, under list_mu),
+ * on this thread: a scrape never waits for the hub nor calls into an engine, and the hub never
+ * waits for a scrape but for list_mu while one reads. /healthz asks the hub itself. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +12,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <microhttpd.h>
 
 #include "config.h"
@@ -61,32 +61,12 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
     return reply(c, status, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
-/* The `metrics` verb's text, asked of the hub; NULL with why set when it did not answer. */
-static char *metrics_of(hg__host *h, const char **why)
-{
-    char *raw = NULL, *text = NULL;
-    json_t *j;
-    int rc = hg__host_command(h, "metrics", &raw);
-    if (rc != 0) {
-        *why = hg_strerror(rc);
-        return NULL;
-    }
-    j = json_loads(raw, 0, NULL);
-    free(raw);
-    if (json_is_true(json_object_get(j, "ok")) && json_is_string(json_object_get(j, "text")))
-        text = strdup(json_string_value(json_object_get(j, "text")));
-    else
-        *why = "the hub could not build the metrics";
-    json_decref(j);
-    return text;
-}
-
 static enum MHD_Result serve_metrics(hg__metrics_http *m, struct MHD_Connection *c)
 {
-    const char *why = "out of memory";
-    char *text = metrics_of(m->h, &why);
+    char *text = hg__ops_metrics_text(m->h);
     if (text == NULL)
-        return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "metrics unavailable: %s\n", why);
+        return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "metrics unavailable: out of "
+                          "memory\n");
     return reply(c, MHD_HTTP_OK, prom_type, text, strlen(text));
 }
 
