@@ -130,8 +130,18 @@ is(h:command("log-level nosuch debug").code, "ENOENT", "  an unknown instance is
 like(h:command("log-level echo loud").error, "'loud' is not a log level", "  a bad level too")
 is(h:command("log-level echo default").ok, true, "  `default` gives it the host's level again")
 
+-- lifecycle lines
+is(h:command("restart e1").ok, true, "restart e1")
+h:log_like("%[info%] e1: restart: stop, then start", "a restart is logged")
+h:log_like("%[info%] e1: stopped %(0 connections cut%)", "  its stop, with what it cut")
+cmp_ok(h:logged("%[info%] e1: tcp%-echo listening on"), "==", 2, "  and its start again")
+h:log_like("%[info%] load: tcp%-gen started", "an engine without an address logs its start")
+
 local t1 = hangar.now()
 ok(h:shutdown(), "the host stops with clients that never read still connected")
+h:log_like("%[info%] host: shutdown: engines stop in dependency order within 2s",
+           "the shutdown is logged as it begins")
+h:log_like("%[info%] host: shutdown: %d+ connections? cut", "  and as it ends, with what it cut")
 cmp_ok(hangar.now() - t1, "<", 3, "  within its bound")
 silent:close()
 for i = 1, 20 do deaf[i]:close() end
