@@ -121,6 +121,13 @@ finish
 [ "$st" -eq 0 ]
 check $? "the host stops on SIGTERM, exit 0 (got $st)" "$TMP/run.err"
 
+# a log file that cannot be opened: an error at the key, from check and run alike
+printf 'hangar: 1\nlog: { file: %s/no/such/dir/h.log }\npipelines:\n  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }\n' "$TMP" >"$TMP/lf.yaml"
+"$HANGAR" check "$TMP/lf.yaml" >/dev/null 2>"$TMP/lf.err"
+st=$?
+[ "$st" -eq 2 ] && grep -q "lf.yaml:2:14: log: cannot open the log file '$TMP/no/such/dir/h.log': No such file or directory" "$TMP/lf.err"
+check $? "log.file that cannot be opened: FILE:LINE:COL and why, exit 2 (got $st)" "$TMP/lf.err"
+
 # log.format logfmt and json
 for fmt in logfmt json; do
     cat >"$TMP/f.yaml" <<YAML
