@@ -68,6 +68,22 @@ void hg__ctl_value_text(const char *key, const json_t *v, char *buf, size_t cap)
 int hg__ctl_status(hg__ctl_link *l, int argc, char **argv, int json, FILE *out, FILE *err);
 int hg__ctl_top(hg__ctl_link *l, int argc, char **argv, int json, FILE *out, FILE *err);
 
+/* One engine's row of the status view as JSON: name, engine, kind, state, uptime_ns, health,
+ * health_from, error, connections_open, rates (per second over dt_s between before and inst,
+ * two instance objects of `counters`; null for a family it does not count, or no before).
+ * New reference. [any-thread] */
+json_t *hg__ctl_engine_view(const char *name, const json_t *inst, const json_t *before,
+                            double dt_s);
+
+/* The graph (ctl_graph.c): the host's `graph` reply, or NULL when it has no graph (then
+ * *supported is cleared and it is not asked again). */
+json_t *hg__ctl_graph_sample(hg__ctl_link *l, int *supported);
+/* Appends a row per processor of cur (a `graph` reply; rates against prev, which may be NULL) to
+ * engines, and returns its links with their fill and rates (new reference; NULL for no cur). */
+json_t *hg__ctl_graph_view(const json_t *prev, const json_t *cur, double dt, json_t *engines);
+/* Prints the links' table (nothing when there are none). */
+void hg__ctl_show_links(const json_t *links, FILE *out, int width);
+
 /* Monotonic now in ns (the host's clock on this machine: started_ns is on it). */
 uint64_t hg__ctl_now_ns(void);
 

@@ -1,8 +1,8 @@
 /* ctl_top.c - `hangar ctl status` and `hangar ctl top`: each engine's kind, state, uptime,
  * health and headline rates (connections, bytes, frames, drops per second), computed here from
- * the deltas of `counters` between two samples; graph links' fill levels when the host reports
- * them. status prints one view; top redraws it every interval until `q` (plain lines when stdout
- * is not a terminal). */
+ * the deltas of `counters` between two samples; the graph's processors and links' fill levels
+ * when the host runs a graph (ctl_graph.c). status prints one view; top redraws it every
+ * interval until `q` (plain lines when stdout is not a terminal). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -37,17 +37,20 @@ static int family(const char *key)
 /* One `counters` reply and when it was taken. */
 typedef struct sample {
     json_t *counters; /* the reply's "counters" object (owned) */
+    json_t *graph;    /* the `graph` reply when the host runs a graph, else NULL (owned) */
     uint64_t at_ns;   /* the host's uptime_ns when it has one, else this client's clock */
 } sample;
 
 static void sample_free(sample *s)
 {
     json_decref(s->counters);
-    s->counters = NULL;
+    json_decref(s->graph);
+    s->counters = s->graph = NULL;
 }
 
-/* Takes a sample. Returns 0, or 1 after saying why on err (the exit status is 1). */
-static int sample_take(hg__ctl_link *l, sample *s, FILE *err)
+/* Takes a sample (the graph too while *graph_ok). Returns 0, or 1 after saying why on err (the
+ * exit status is 1). */
+static int sample_take(hg__ctl_link *l, sample *s, int *graph_ok, FILE *err)
 {
     json_t *r = hg__ctl_request(l, "counters", err);
     json_int_t up;
@@ -63,6 +66,7 @@ static int sample_take(hg__ctl_link *l, sample *s, FILE *err)
     json_decref(r);
     up = json_integer_value(json_object_get(json_object_get(s->counters, "host"), "uptime_ns"));
     s->at_ns = up > 0 ? (uint64_t)up : hg__ctl_now_ns();
+    s->graph = hg__ctl_graph_sample(l, graph_ok);
     return 0;
 }
 
@@ -101,10 +105,8 @@ static const char *health(const json_t *inst, const char **source)
     return "idle";
 }
 
-/* One engine's row of the view as JSON: name, engine, kind, state, uptime_ns, health, error,
- * rates (per second over [prev, cur]; null for a family it does not report, or no prev). */
-static json_t *engine_view(const char *name, const json_t *inst, const json_t *before,
-                           double dt_s)
+json_t *hg__ctl_engine_view(const char *name, const json_t *inst, const json_t *before,
+                            double dt_s)
 {
     json_t *o = json_object(), *rates = json_object();
     const char *st = json_string_value(json_object_get(inst, "state")), *src;
@@ -141,7 +143,7 @@ static json_t *engine_view(const char *name, const json_t *inst, const json_t *b
 /* The view of two samples (prev may hold no counters: no rates yet). */
 static json_t *view(const sample *prev, const sample *cur)
 {
-    json_t *o = json_object(), *engines = json_array(), *inst;
+    json_t *o = json_object(), *engines = json_array(), *inst, *links;
     double dt = prev->counters && cur->at_ns > prev->at_ns
                     ? (double)(cur->at_ns - prev->at_ns) / 1e9 : 0;
     const char *name;
@@ -149,31 +151,15 @@ static json_t *view(const sample *prev, const sample *cur)
     json_object_set(o, "host", json_object_get(cur->counters, "host"));
     json_object_foreach(cur->counters, name, inst) {
         if (strcmp(name, "host") != 0)
-            json_array_append_new(engines, engine_view(name, inst,
-                                                       json_object_get(prev->counters, name), dt));
+            json_array_append_new(engines, hg__ctl_engine_view(name, inst, json_object_get(
+                                                                  prev->counters, name), dt));
     }
+    links = hg__ctl_graph_view(prev->graph, cur->graph, dt, engines);
     json_object_set_new(o, "engines", engines);
+    if (links != NULL)
+        json_object_set_new(o, "links", links);
     json_object_set_new(o, "interval_s", json_real(dt));
     return o;
-}
-
-/* The graph's links when the host reports them (`graph` answers ok with "links"), else NULL. */
-static json_t *links(hg__ctl_link *l, int *supported)
-{
-    json_t *r, *a = NULL;
-    FILE *sink;
-    if (!*supported)
-        return NULL;
-    sink = fopen("/dev/null", "w");
-    r = hg__ctl_request(l, "graph", sink ? sink : stderr);
-    if (sink)
-        fclose(sink);
-    if (r != NULL && json_is_true(json_object_get(r, "ok")))
-        a = json_incref(json_object_get(r, "links"));
-    else
-        *supported = 0; /* not this host (ENOTSUP, unknown): not asked again */
-    json_decref(r);
-    return a;
 }
 
 static const char *rate_text(const json_t *rates, int f, char *buf, size_t cap)
@@ -209,48 +195,19 @@ static void engine_row(hg__table *t, const json_t *e)
     hg__table_row(t, row);
 }
 
-/* A link's fill: "fill" as a fraction, or used/capacity under the names a link may give. */
-static void link_row(hg__table *t, const json_t *k)
-{
-    static const char *const used_keys[] = {"used", "queued", "depth", "fill_frames", NULL};
-    const json_t *fill = json_object_get(k, "fill"), *cap = json_object_get(k, "capacity");
-    const json_t *used = NULL;
-    char name[160], pct[32], dropped[32], capacity[32];
-    const char *row[4];
-    for (int i = 0; used_keys[i] && used == NULL; i++)
-        used = json_object_get(k, used_keys[i]);
-    snprintf(name, sizeof name, "%s -> %s",
-             json_string_value(json_object_get(k, "from")) ?: "?",
-             json_string_value(json_object_get(k, "to")) ?: "?");
-    if (json_is_number(fill))
-        snprintf(pct, sizeof pct, "%.0f%%", json_number_value(fill) * 100);
-    else if (json_is_number(used) && json_number_value(cap) > 0)
-        snprintf(pct, sizeof pct, "%.0f%% (%.0f/%.0f)",
-                 json_number_value(used) * 100 / json_number_value(cap),
-                 json_number_value(used), json_number_value(cap));
-    else
-        snprintf(pct, sizeof pct, "-");
-    hg__ctl_value_text("dropped", json_object_get(k, "dropped"), dropped, sizeof dropped);
-    row[0] = name;
-    row[1] = pct;
-    snprintf(capacity, sizeof capacity, "%.0f", json_number_value(cap));
-    row[2] = json_is_number(cap) ? capacity : "-";
-    row[3] = dropped;
-    hg__table_row(t, row);
-}
-
 /* Prints the view: a host line, the engines' table, failed engines' errors, the links. */
-static void render(const json_t *v, const json_t *lk, FILE *out, int width)
+static void render(const json_t *v, FILE *out, int width)
 {
     static const char *const head[] = {"NAME", "ENGINE", "KIND", "STATE", "UPTIME", "HEALTH",
                                        "CONN/S", "OPEN", "BYTES/S", "FRAMES/S", "DROPS/S"};
-    static const char *const lhead[] = {"LINK", "FILL", "CAPACITY", "DROPPED"};
     const json_t *host = json_object_get(v, "host"), *e;
     char up[32];
     hg__table t;
     size_t i;
-    json_int_t n = json_integer_value(json_object_get(host, "instances"));
-    fprintf(out, "host %s, up %s, %" JSON_INTEGER_FORMAT " engine%s, %" JSON_INTEGER_FORMAT
+    size_t n = 0;
+    json_array_foreach(json_object_get(v, "engines"), i, e)
+        n += strcmp(json_string_value(json_object_get(e, "kind")) ?: "", "runtime_mode") != 0;
+    fprintf(out, "host %s, up %s, %zu engine%s, %" JSON_INTEGER_FORMAT
                  " failed\n",
             json_string_value(json_object_get(host, "state")) ?: "?",
             hg__fmt_duration((double)json_integer_value(json_object_get(host, "uptime_ns")), up,
@@ -267,15 +224,7 @@ static void render(const json_t *v, const json_t *lk, FILE *out, int width)
         if (err != NULL)
             fprintf(out, "%s: %s\n", json_string_value(json_object_get(e, "name")), err);
     }
-    if (json_array_size(lk) > 0) {
-        fputc('\n', out);
-        hg__table_init(&t, 4);
-        hg__table_row(&t, lhead);
-        json_array_foreach(lk, i, e)
-            link_row(&t, e);
-        hg__table_print(&t, out, width);
-        hg__table_free(&t);
-    }
+    hg__ctl_show_links(json_object_get(v, "links"), out, width);
 }
 
 /* --interval S and (top) -n N after the verb. Returns 0, or 2 after saying what is wrong. */
@@ -325,26 +274,22 @@ int hg__ctl_status(hg__ctl_link *l, int argc, char **argv, int json, FILE *out, 
     double interval = 1;
     long count = 1;
     int supported = 1, rc = view_opts(l->who, argc, argv, 0, &interval, &count, err);
-    json_t *v, *lk;
+    json_t *v;
     if (rc != 0)
         return rc;
-    if (sample_take(l, &a, err) != 0)
+    if (sample_take(l, &a, &supported, err) != 0)
         return 1;
     sleep_s(interval);
-    if (sample_take(l, &b, err) != 0) {
+    if (sample_take(l, &b, &supported, err) != 0) {
         sample_free(&a);
         return 1;
     }
     v = view(&a, &b);
-    lk = links(l, &supported);
-    if (lk != NULL)
-        json_object_set(v, "links", lk);
     if (json)
         print_json(v, out);
     else
-        render(v, lk, out, 0);
+        render(v, out, 0);
     fflush(out);
-    json_decref(lk);
     json_decref(v);
     sample_free(&a);
     sample_free(&b);
@@ -419,7 +364,7 @@ static int wait_key(const term *t, double s)
 }
 
 /* Draws one frame: in place on a terminal (cut to its size), else as plain lines. */
-static void frame(const term *t, const json_t *v, const json_t *lk, double interval, FILE *out)
+static void frame(const term *t, const json_t *v, double interval, FILE *out)
 {
     struct winsize ws = {0, 0, 0, 0};
     char *text = NULL, stamp[32];
@@ -434,7 +379,7 @@ static void frame(const term *t, const json_t *v, const json_t *lk, double inter
     strftime(stamp, sizeof stamp, "%H:%M:%S", localtime(&now));
     fprintf(m, "hangar top - %s - every %.3g s%s\n", stamp, interval,
             t->keys ? " - q quits" : "");
-    render(v, lk, m, width);
+    render(v, m, width);
     fclose(m);
     if (!t->screen) {
         fprintf(out, "%s\n", text);
@@ -463,29 +408,25 @@ int hg__ctl_top(hg__ctl_link *l, int argc, char **argv, int json, FILE *out, FIL
     term t;
     if (rc != 0)
         return rc;
-    if (sample_take(l, &prev, err) != 0)
+    if (sample_take(l, &prev, &supported, err) != 0)
         return 1;
     if ((later = open_memstream(&why, &why_len)) == NULL)
         later = err;
     stop_asked = 0;
     term_enter(&t, out, json);
     while (!wait_key(&t, shown ? interval : 0.2)) {
-        json_t *v, *lk;
-        if ((rc = sample_take(l, &cur, later)) != 0)
+        json_t *v;
+        if ((rc = sample_take(l, &cur, &supported, later)) != 0)
             break;
         v = view(&prev, &cur);
-        lk = links(l, &supported);
-        if (json && lk != NULL)
-            json_object_set(v, "links", lk);
         if (json)
             print_json(v, out);
         else
-            frame(&t, v, lk, interval, out);
-        json_decref(lk);
+            frame(&t, v, interval, out);
         json_decref(v);
         sample_free(&prev);
         prev = cur;
-        cur.counters = NULL;
+        cur.counters = cur.graph = NULL;
         if (++shown == count)
             break;
     }

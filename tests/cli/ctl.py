@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-# ctl.py HANGAR - `hangar ctl` against a running host (tables, --json, exit status, records
-# --limit, status with a failed engine) and its faults: malformed JSON and unknown commands on the
-# socket and through ctl, engines that do not exist, a missing socket, a dead host's socket, a path
-# that is not a socket. TAP on stdout; the hosts started here are stopped by their PID.
+# ctl.py HANGAR FIXTURE_DIR - `hangar ctl` against a running host (tables, --json, exit
+# status, records --limit, status with a failed engine) and its faults: malformed JSON and unknown
+# commands on the socket and through ctl, engines that do not exist, a missing socket, a dead
+# host's socket, a path that is not a socket; a host running a graph (the fixture processors in
+# FIXTURE_DIR): graph --dot, processors and link fill levels in status. TAP on stdout; the hosts
+# started here are stopped by their PID.
 import json
 import os
 import re
@@ -13,6 +15,7 @@ import tempfile
 import time
 
 HANGAR = sys.argv[1]
+FIXTURES = sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="hg-ctl-")
 SOCK = os.path.join(TMP, "ctl.sock")
 n = 0
@@ -199,6 +202,52 @@ finally:
         if p.poll() is None:
             p.kill()
             p.wait()
+
+# a graph: `graph --dot` rendered, processors and links in status
+gsock = os.path.join(TMP, "graph.sock")
+gcfg = os.path.join(TMP, "graph.yaml")
+with open(gcfg, "w") as f:
+    f.write(f"""hangar: 1
+plugin_path: [{FIXTURES}]
+control: {{ socket: {gsock}, shutdown_timeout: 1s }}
+graph:
+  pool: {{ buffers: 2048, size: 256 }}
+  processors:
+    - {{ name: gen, engine: fixture-gen, mode: continuous, count: 1000000000 }}
+    - {{ name: sink, engine: fixture-sink }}
+  links:
+    - {{ from: gen.out, to: sink.in, capacity: 128 }}
+""")
+ghost = subprocess.Popen([HANGAR, "run", gcfg], stdout=subprocess.DEVNULL,
+                         stderr=open(os.path.join(TMP, "graph.err"), "w"))
+procs.append(ghost)
+try:
+    SOCK = gsock
+    check(wait_for(lambda: raw("graph")["links"][0]["delivered"] > 0), "a host running a graph "
+          "answers `graph`")
+    st, out, err = ctl("--socket", gsock, "graph", "--dot")
+    check(st == 0 and out.startswith("digraph") and '"gen" -> "sink"' in out,
+          "ctl graph --dot prints the host's DOT text as it is, exit 0", out + err)
+    st, out, err = ctl("--socket", gsock, "status", "--interval", "0.3")
+    check(st == 0 and re.search(r"^gen +fixture-gen +processor +running +- +healthy .*"
+                                r"\d(\.\d)? ?k?/s", out, re.M),
+          "ctl status lists the processors with their frame rates", out + err)
+    check(re.search(r"^LINK +POLICY +FILL +PEAK +FRAMES/S +DROPS/S +DROPPED$", out, re.M) and
+          re.search(r"^gen\.out -> sink\.in +block +\d+% \(\d+/128\) +\d+ +[\d.]+ ?k?/s ", out,
+                    re.M), "and each link's fill level, peak and rates", out)
+    st, out, err = ctl("--socket", gsock, "--json", "status", "--interval", "0.3")
+    j = json.loads(out)
+    check(j["links"][0]["rates"]["delivered"] > 0 and 0 <= j["links"][0]["fill"] <= 1 and
+          [e for e in j["engines"] if e["name"] == "sink"][0]["rates"]["frames"] > 0,
+          "--json status: link fill as a fraction, frames per second", out)
+    st, out, err = ctl("--socket", gsock, "shutdown")
+    ghost.wait(timeout=15)
+    check(st == 0 and ghost.returncode == 0, "the graph host shuts down (exit 0)",
+          out + err + open(os.path.join(TMP, "graph.err")).read())
+finally:
+    if ghost.poll() is None:
+        ghost.kill()
+        ghost.wait()
 
 # no host: a missing path, a dead host's socket, a path that is not a socket
 missing = os.path.join(TMP, "nothing.sock")
