@@ -558,5 +558,10 @@ uint32_t hg__host_failed_count(hg__host *h)
     pthread_mutex_unlock(&h->list_mu);
     if (h->runtime && hg__inst_state(h->runtime->in, NULL) == HG_STATE_FAILED)
         n++;
+    {
+        uint32_t procs, failed;
+        hg__host_graph_counts(h, &procs, &failed);
+        n += failed;
+    }
     return n;
 }
