@@ -79,7 +79,7 @@ json_t *hg__ctl_engine_view(const char *name, const json_t *inst, const json_t *
  * *supported is cleared and it is not asked again). */
 json_t *hg__ctl_graph_sample(hg__ctl_link *l, int *supported);
 /* Appends a row per processor of cur (a `graph` reply; rates against prev, which may be NULL) to
- * engines, and returns its links with their fill and rates (new reference; NULL for no cur). */
+ * engines unless engines has a row of that name already, and returns its links with their fill and rates (new reference; NULL for no cur). */
 json_t *hg__ctl_graph_view(const json_t *prev, const json_t *cur, double dt, json_t *engines);
 /* Prints the links' table (nothing when there are none). */
 void hg__ctl_show_links(const json_t *links, FILE *out, int width);

@@ -1,6 +1,6 @@
 /* ctl_graph.c - the graph in `hangar ctl status` and `top`: the host's `graph` reply (docs/
- * GRAPH.md) turned into rows for its processors (kind, state, frame and drop rates from the
- * deltas of two samples) and a table of its links' fill levels and rates. */
+ * GRAPH.md) turned into a table of its links' fill levels and rates, and into rows for the
+ * processors that `counters` does not list (frame and drop rates from two samples' deltas). */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -91,9 +91,12 @@ json_t *hg__ctl_graph_view(const json_t *prev, const json_t *cur, double dt, jso
         return NULL;
     }
     json_array_foreach(json_object_get(cur, "processors"), i, p) {
-        json_t *now = as_instance(p);
-        json_t *then = as_instance(find(json_object_get(prev, "processors"), p, "name", NULL));
+        json_t *now, *then;
         const char *name = json_string_value(json_object_get(p, "name"));
+        if (find(engines, p, "name", NULL) != NULL)
+            continue; /* `counters` has it already (hosts that list processors there) */
+        now = as_instance(p);
+        then = as_instance(find(json_object_get(prev, "processors"), p, "name", NULL));
         json_array_append_new(engines, hg__ctl_engine_view(name ? name : "?", now, then, dt));
         json_decref(now);
         json_decref(then);
