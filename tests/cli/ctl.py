@@ -230,12 +230,12 @@ try:
           "ctl graph --dot prints the host's DOT text as it is, exit 0", out + err)
     st, out, err = ctl("--socket", gsock, "status", "--interval", "0.3")
     check(st == 0 and re.search(r"^gen +fixture-gen +processor +running +- +healthy .*"
-                                r"\d(\.\d)? ?k?/s", out, re.M),
+                                r"\d(\.\d)? ?[kMG]?/s", out, re.M),
           "ctl status lists the processors with their frame rates", out + err)
     check(len(re.findall(r"^gen ", out, re.M)) == 1 and len(re.findall(r"^sink ", out, re.M)) == 1,
           "  each once (counters lists them; the graph reply does not add them again)", out)
     check(re.search(r"^LINK +POLICY +FILL +PEAK +FRAMES/S +DROPS/S +DROPPED$", out, re.M) and
-          re.search(r"^gen\.out -> sink\.in +block +\d+% \(\d+/128\) +\d+ +[\d.]+ ?k?/s ", out,
+          re.search(r"^gen\.out -> sink\.in +block +\d+% \(\d+/128\) +\d+ +[\d.]+ ?[kMG]?/s ", out,
                     re.M), "and each link's fill level, peak and rates", out)
     st, out, err = ctl("--socket", gsock, "--json", "status", "--interval", "0.3")
     j = json.loads(out)
