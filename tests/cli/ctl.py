@@ -66,7 +66,7 @@ def wait_for(cond, secs=15):
         try:
             if cond():
                 return True
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, LookupError):
             pass  # not up yet: no socket, or counters not registered yet
         time.sleep(0.05)
     return False
