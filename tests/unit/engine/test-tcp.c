@@ -66,6 +66,14 @@ static void test_config_errors(void)
     expect_error("  - { name: g, engine: tcp-gen, connect: nosuch }\n",
                  "bad address 'nosuch': no pipeline named 'nosuch'", NULL,
                  "tcp-gen connecting to an unknown pipeline");
+    expect_error("  - { name: g1, engine: tcp-gen, connect: g2 }\n"
+                 "  - { name: g2, engine: tcp-gen, connect: \"127.0.0.1:7\" }\n",
+                 "g1: bad address 'g2': pipeline 'g2' never listens (it has no 'listen' key)",
+                 "<inline>:4:43:", "tcp-gen connecting to a pipeline that never listens");
+    expect_error("  - { name: g1, engine: tcp-gen, connect: \"127.0.0.1:7\" }\n"
+                 "  - { name: p, engine: tcp-proxy, listen: \"127.0.0.1:0\", upstream: g1 }\n",
+                 "p: bad address 'g1': pipeline 'g1' never listens", "<inline>:5:68:",
+                 "tcp-proxy whose upstream never listens");
     expect_error("  - { name: g, engine: tcp-gen, connect: \"127.0.0.1:7\", pattern: zigzag }\n",
                  "'pattern' must be one of: ping-pong, stream (got 'zigzag')", NULL,
                  "tcp-gen with an unknown pattern");
