@@ -20,6 +20,7 @@ typedef struct echo_conn {
     echo *e;
     hg_conn *c;
     uint8_t paused;
+    uint8_t streamed; /* its queue once passed high water: a stream, never taken for idle */
     uint8_t shut; /* half-closed by a graceful stop: what arrives is dropped (counted) */
 } echo_conn;
 
@@ -35,6 +36,7 @@ static int on_accept(void *ud, hg_conn *c, void **conn_ud)
     ec->e = e;
     ec->c = c;
     ec->paused = 0;
+    ec->streamed = 0;
     ec->shut = 0;
     if (hg__tcp_srv_add(&e->srv, &ec->it) != 0) {
         free(ec);
@@ -47,16 +49,17 @@ static int on_accept(void *ud, hg_conn *c, void **conn_ud)
     return 0;
 }
 
-/* Ends a connection for a graceful stop. Idle (nothing queued, reading not paused): closed, so
- * a keep-alive client sees the end at once. Busy: half-closed, the FIN goes out after the echo
+/* Ends a connection for a graceful stop. Idle (nothing queued, never a stream): closed, so a
+ * keep-alive client sees the end at once. Busy: half-closed, the FIN goes out after the echo
  * already queued; reading goes on (dropping what comes) until the client closes, as closing
- * with unread bytes would reset it and lose that echo. */
+ * with unread bytes would reset it and lose that echo. A stream whose queue happens to be empty
+ * is still busy: its next bytes are already on their way, and a close would reset them. */
 static void end_conn(echo_conn *ec)
 {
     const hg_net *net = ec->e->srv.net;
     if (ec->shut)
         return;
-    if (!ec->paused && net->queued(net, ec->c) == 0) {
+    if (!ec->streamed && !ec->paused && net->queued(net, ec->c) == 0) {
         net->close(net, ec->c, HG_CLOSE_GRACEFUL);
         return;
     }
@@ -78,7 +81,7 @@ static void on_data(void *ud, hg_conn *c, const uint8_t *data, uint32_t len)
     }
     if (net->write(net, c, data, len) == HG_EAGAIN) {
         net->read_pause(net, c);
-        ec->paused = 1;
+        ec->paused = ec->streamed = 1;
     }
     /* Bytes that came in while stopping are echoed; then the connection ends. */
     if (hg__tcp_srv_stopping(&ec->e->srv))

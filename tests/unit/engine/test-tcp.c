@@ -552,8 +552,10 @@ static long long read_to_eof(int fd)
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n == 0)
             return got;
-        if (n < 0)
+        if (n < 0) {
+            tap_diag("the read failed after %lld bytes: %s", got, strerror(errno));
             return -1;
+        }
         got += n;
     }
 }
