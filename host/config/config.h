@@ -20,7 +20,10 @@ typedef struct hg__stream_cfg {
     const hg__node *node;      /* the stream's map */
     uint32_t max_pending_events;
     uint32_t policy;           /* HG_POLICY_* */
-    int32_t core;              /* >= 0, HG_CORE_ANY, HG_CORE_AUTO */
+    int32_t core;              /* >= 0, HG_CORE_ANY, HG_CORE_AUTO, HG__CORE_LEAST_LOADED or
+                                  HG__CORE_ROUND_ROBIN over cores[] (stream.h) */
+    int32_t *cores;            /* `core: [list]`: the round-robin list */
+    uint32_t n_cores;
     uint32_t max_pending_actions; /* default 1024 */
     uint8_t healthy_at_start;  /* `healthy_at_start:` (default 0) */
 } hg__stream_cfg;

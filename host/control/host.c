@@ -9,6 +9,7 @@
 #include "cfgview.h"
 #include "crash.h"
 #include "host_priv.h"
+#include "stream.h"
 #include "order.h"
 
 static uint32_t section_kind(uint32_t section)
@@ -79,11 +80,12 @@ static void hook_state_changed(void *ud, hg__inst *in)
 
 static const void *hook_extension(void *ud, hg__inst *in, const char *id)
 {
-    /* The extensions of this host: none beyond the core table yet. The graph and stream
-     * services (processor.h, connector.h) answer here once those kinds are hosted. */
+    /* The extensions of this host: the stream service (connector.h); the graph service
+     * (processor.h) answers here once processors are hosted. */
     (void)ud;
     (void)in;
-    (void)id;
+    if (id != NULL && strcmp(id, HG_STREAM_EXTENSION) == 0)
+        return &hg__stream_api_table;
     return NULL;
 }
 
