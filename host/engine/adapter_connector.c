@@ -206,8 +206,9 @@ void hg__conn_free(hg__conn *c)
         }
         if (cs->opened)
             cops(c)->stream_close(cs->ud);
+        if (cs->held != NULL)
+            hg__stream_frame_release(cs->held, NULL);
         hg__stream_free(cs->s);
-        free(cs->held);
     }
     if (strays > 0)
         return;

@@ -36,7 +36,6 @@ static json_t *stream_json(hg_stream *s)
     json_object_set_new(o, "delivered", json_integer((json_int_t)st.delivered));
     json_object_set_new(o, "dropped", json_integer((json_int_t)st.dropped));
     json_object_set_new(o, "queued", json_integer((json_int_t)st.queued));
-    json_object_set_new(o, "unclaimed", json_integer((json_int_t)st.unclaimed));
     json_object_set_new(o, "actions", json_integer((json_int_t)st.actions));
     json_object_set_new(o, "actions_queued", json_integer((json_int_t)st.actions_queued));
     json_object_set_new(o, "healthy", json_boolean(st.healthy));

@@ -30,7 +30,7 @@ struct hg_stream {
     /* atomics */
     uint8_t active, exited, claimed, healthy, was_running, ever_running;
     int last_rc;
-    uint64_t seq, actions_taken, unclaimed, reconnects;
+    uint64_t seq, actions_taken, reconnects;
     /* the state cell */
     uint64_t st_ver;           /* odd while a publish writes */
     uint32_t st_state;
@@ -268,8 +268,7 @@ void hg__stream_stats_get(const hg_stream *s, hg__stream_stats *o)
     hg__link_stats_get(s->events, &ev);
     hg__link_stats_get(s->actions, &ac);
     memset(o, 0, sizeof *o);
-    o->unclaimed = __atomic_load_n(&s->unclaimed, __ATOMIC_RELAXED);
-    o->events = ev.pushed + o->unclaimed;
+    o->events = ev.pushed;
     o->delivered = ev.delivered;
     o->dropped = ev.dropped;
     o->queued = ev.queued;
@@ -315,12 +314,6 @@ static int api_emit(hg_stream *s, hg_frame *f, uint64_t timeout_ns)
     int rc;
     if (hg__cancel_is_set(s->token))
         return HG_ECANCELED;
-    if (!__atomic_load_n(&s->claimed, __ATOMIC_ACQUIRE)) {
-        __atomic_fetch_add(&s->unclaimed, 1, __ATOMIC_RELAXED);
-        if (f->buf != NULL)
-            hg__buf_unref(f->buf);
-        return 0;
-    }
     if ((item = malloc(sizeof *item)) == NULL)
         return HG_ENOMEM;
     memset(item, 0, sizeof *item);

@@ -40,7 +40,6 @@ typedef struct hg__stream_stats {
     uint64_t actions_queued;
     uint64_t reconnects;    /* returns to running after the first */
     uint64_t state_version; /* publishes so far */
-    uint64_t unclaimed;     /* events discarded because nothing reads the event channel */
     uint8_t healthy, running;
     int32_t core;           /* the core its thread was pinned to, or -1 */
     int last_rc;            /* what its last run returned */
@@ -74,9 +73,10 @@ int hg__stream_active(const hg_stream *s);
 int hg__stream_exited(const hg_stream *s);
 
 const char *hg__stream_name(const hg_stream *s);
-/* The channels. The event channel has one receiver: hg__stream_claim marks it taken (until then
- * the stream discards events as `unclaimed`, counted, so an unread stream cannot stall).
- * Returns 0, HG_ESTATE when already claimed. [any-thread] */
+/* The channels. The event channel has one receiver: hg__stream_claim marks it taken (a graph
+ * link or the `read` verb). Events queue whether or not it is taken: a stream nobody reads
+ * fills its channel and then blocks or drops per its policy, counted. Returns 0, HG_ESTATE when
+ * already claimed. [any-thread] */
 hg__link *hg__stream_events(hg_stream *s);
 hg__link *hg__stream_actions(hg_stream *s);
 int hg__stream_claim(hg_stream *s);

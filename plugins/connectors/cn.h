@@ -1,0 +1,29 @@
+/* cn.h - what the in-tree connectors (ticker, tail, tcp) share: the host tables and helpers to
+ * emit a copy of some bytes as an event and to wait on a stream's cancel token. */
+#ifndef CN_H
+#define CN_H
+
+#include <stdint.h>
+
+#include <hangar/hangar.h>
+
+#define CN_FOREVER UINT64_MAX
+
+typedef struct cn {
+    const hg_host *h;
+    const hg_stream_api *api;
+} cn;
+
+/* Emits len bytes of data as a frame of type type, waiting as the channel's policy says until
+ * the stream is cancelled. Returns 0, HG_EAGAIN (dropped by a drop policy: counted by the host),
+ * HG_ECANCELED, HG_ENOMEM. [stream thread] */
+int cn_emit(const cn *c, hg_stream *s, uint32_t type, const void *data, uint32_t len);
+/* Sleeps ns or until the stream is cancelled. Returns 1 when cancelled. [stream thread] */
+int cn_sleep(const cn *c, hg_stream *s, uint64_t ns);
+/* Logs "STREAM: msg" at level. */
+void cn_log(const cn *c, uint32_t level, const char *stream, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+extern const hg_connector_ops cn_ticker_ops, cn_tail_ops, cn_tcp_ops;
+
+#endif

@@ -1,0 +1,69 @@
+/* plugin.c - the connectors plugin: ticker, tail and tcp stream connectors (connector.h), with
+ * the helpers they share. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cn.h"
+
+int cn_emit(const cn *c, hg_stream *s, uint32_t type, const void *data, uint32_t len)
+{
+    hg_frame f;
+    int rc;
+    memset(&f, 0, sizeof f);
+    f.struct_size = sizeof f;
+    if ((rc = c->api->buf_alloc(s, len, &f)) != 0)
+        return rc;
+    if (len > 0)
+        memcpy(f.data, data, len);
+    f.len = len;
+    f.type = type;
+    f.ts_ns = c->h->now_ns(c->h);
+    rc = c->api->emit(s, &f, CN_FOREVER);
+    if (rc != 0)
+        c->api->buf_unref(f.buf);
+    return rc;
+}
+
+int cn_sleep(const cn *c, hg_stream *s, uint64_t ns)
+{
+    hg_cancel *t = c->api->token(s);
+    if (ns == 0)
+        return c->h->is_cancelled(c->h, t) != 0;
+    return c->h->cancel_wait(c->h, t, ns) == 0;
+}
+
+void cn_log(const cn *c, uint32_t level, const char *stream, const char *fmt, ...)
+{
+    char msg[512];
+    int n = snprintf(msg, sizeof msg, "%s: ", stream);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    c->h->log(c->h, level, msg);
+}
+
+static const hg_engine engines[] = {
+    {sizeof(hg_engine), HG_KIND_CONNECTOR, "ticker",
+     "events on a steady schedule (interval), with jitter stats", &cn_ticker_ops, NULL},
+    {sizeof(hg_engine), HG_KIND_CONNECTOR, "tail",
+     "follows a file through rotation and truncation, one event per line", &cn_tail_ops, NULL},
+    {sizeof(hg_engine), HG_KIND_CONNECTOR, "tcp",
+     "a TCP client stream: frames in as events, actions out, reconnect with backoff",
+     &cn_tcp_ops, NULL},
+};
+
+static int cn_init(void)
+{
+    return 0;
+}
+
+static void cn_deinit(void)
+{
+}
+
+HG_EXPORT const hg_plugin hangar_plugin = {
+    HG_PLUGIN_INIT, "org.hangar.connectors", "1.0.0", "stream connectors: ticker, tail, tcp", 3,
+    engines, cn_init, cn_deinit,
+};
