@@ -218,9 +218,7 @@ static int load_plugins(hg__host *h, const hg__host_opts *opts, int want_runtime
             continue; /* not a name: the schema has said so */
         if (hg__registry_find(h->reg, ic->engine) == NULL) {
             report_unknown_engine(h, &ps, ic->engine, ic->engine_node,
-                                  ic->section == HG__SEC_CONNECTOR
-                                      ? "this host does not run connectors yet; "
-                                  : ic->section == HG__SEC_PROCESSOR
+                                  ic->section == HG__SEC_PROCESSOR
                                       ? "this host does not run processors yet; "
                                       : "");
             rc = HG_ECONFIG;
