@@ -1,4 +1,4 @@
-/* cn.h - what the in-tree connectors (ticker, tail, tcp) share: the host tables and helpers to
+/* cn.h - what the in-tree connectors (ticker, tail, tcp, udp, exec) share: the host tables and helpers to
  * emit a copy of some bytes as an event and to wait on a stream's cancel token. */
 #ifndef CN_H
 #define CN_H
@@ -24,6 +24,6 @@ int cn_sleep(const cn *c, hg_stream *s, uint64_t ns);
 void cn_log(const cn *c, uint32_t level, const char *stream, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-extern const hg_connector_ops cn_ticker_ops, cn_tail_ops, cn_tcp_ops;
+extern const hg_connector_ops cn_ticker_ops, cn_tail_ops, cn_tcp_ops, cn_exec_ops, cn_udp_ops;
 
 #endif

@@ -1,4 +1,4 @@
-/* plugin.c - the connectors plugin: ticker, tail and tcp stream connectors (connector.h), with
+/* plugin.c - the connectors plugin: ticker, tail, tcp, udp and exec stream connectors (connector.h), with
  * the helpers they share. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,6 +52,11 @@ static const hg_engine engines[] = {
     {sizeof(hg_engine), HG_KIND_CONNECTOR, "tcp",
      "a TCP client stream: frames in as events, actions out, reconnect with backoff",
      &cn_tcp_ops, NULL},
+    {sizeof(hg_engine), HG_KIND_CONNECTOR, "udp",
+     "datagrams in as events (listen) and actions out as datagrams (send_to)", &cn_udp_ops, NULL},
+    {sizeof(hg_engine), HG_KIND_CONNECTOR, "exec",
+     "one long-lived child: stdout lines as events, actions to its stdin, restart policy",
+     &cn_exec_ops, NULL},
 };
 
 static int cn_init(void)
@@ -64,6 +69,6 @@ static void cn_deinit(void)
 }
 
 HG_EXPORT const hg_plugin hangar_plugin = {
-    HG_PLUGIN_INIT, "org.hangar.connectors", "1.0.0", "stream connectors: ticker, tail, tcp", 3,
+    HG_PLUGIN_INIT, "org.hangar.connectors", "1.0.0", "stream connectors: ticker, tail, tcp, udp, exec", 5,
     engines, cn_init, cn_deinit,
 };
