@@ -20,6 +20,9 @@ typedef struct cn {
 int cn_emit(const cn *c, hg_stream *s, uint32_t type, const void *data, uint32_t len);
 /* Sleeps ns or until the stream is cancelled. Returns 1 when cancelled. [stream thread] */
 int cn_sleep(const cn *c, hg_stream *s, uint64_t ns);
+/* Reports every key of a stream item that is neither the host's nor in keys (NULL-terminated)
+ * at its position. Returns 0 or HG_ECONFIG. [control-thread] */
+int cn_check_keys(const cn *c, const hg_config *node, const char *const *keys);
 /* Logs "STREAM: msg" at level. */
 void cn_log(const cn *c, uint32_t level, const char *stream, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

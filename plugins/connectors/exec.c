@@ -74,6 +74,8 @@ static int bad(cn *c, const hg_config *cfg, const char *key, const char *msg)
     return HG_ECONFIG;
 }
 
+static const char *const stream_keys[] = {"command", "restart", "backoff_min", "backoff_max", NULL};
+
 static int ex_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
 {
     cn *c = inst;
@@ -82,6 +84,8 @@ static int ex_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
     exec_stream *x;
     uint32_t n;
     (void)s;
+    if (cn_check_keys(c, d->cfg, stream_keys) != 0)
+        return HG_ECONFIG;
     if (c->h->cfg_child(c->h, d->cfg, "command", &cmd) != 0 ||
         c->h->cfg_type(c->h, cmd) != HG_CFG_SEQ || (n = c->h->cfg_count(c->h, cmd)) == 0)
         return bad(c, d->cfg, "command", "exec needs 'command': the program and its arguments "

@@ -33,6 +33,35 @@ int cn_sleep(const cn *c, hg_stream *s, uint64_t ns)
     return c->h->cancel_wait(c->h, t, ns) == 0;
 }
 
+int cn_check_keys(const cn *c, const hg_config *node, const char *const *keys)
+{
+    static const char *const host_keys[] = {"name", "max_pending_events", "max_pending_actions",
+                                            "policy", "core", "healthy_at_start", NULL};
+    int rc = 0;
+    for (uint32_t i = 0; i < c->h->cfg_count(c->h, node); i++) {
+        const hg_config *v;
+        const char *k = NULL;
+        int known = 0;
+        if (c->h->cfg_at(c->h, node, i, &v, &k) != 0 || k == NULL)
+            continue;
+        for (int j = 0; host_keys[j] && !known; j++)
+            known = strcmp(k, host_keys[j]) == 0;
+        for (int j = 0; keys[j] && !known; j++)
+            known = strcmp(k, keys[j]) == 0;
+        if (!known) {
+            char msg[600];
+            int n = snprintf(msg, sizeof msg, "unknown key '%.60s' (this connector's stream keys: ",
+                             k);
+            for (int j = 0; keys[j]; j++)
+                n += snprintf(msg + n, sizeof msg - (size_t)n, "%s%s", j ? ", " : "", keys[j]);
+            snprintf(msg + n, sizeof msg - (size_t)n, ")");
+            c->h->cfg_error(c->h, node, k, msg);
+            rc = HG_ECONFIG;
+        }
+    }
+    return rc;
+}
+
 void cn_log(const cn *c, uint32_t level, const char *stream, const char *fmt, ...)
 {
     char msg[512];

@@ -52,6 +52,8 @@ static void tl_destroy(void *inst)
     free(inst);
 }
 
+static const char *const stream_keys[] = {"path", "from", "offsets", NULL};
+
 static int tl_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
 {
     cn *c = inst;
@@ -59,6 +61,8 @@ static int tl_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
     struct stat st;
     tail *t;
     (void)s;
+    if (cn_check_keys(c, d->cfg, stream_keys) != 0)
+        return HG_ECONFIG;
     if (c->h->cfg_string(c->h, d->cfg, "path", &path) != 0 || path == NULL || !*path) {
         c->h->cfg_error(c->h, d->cfg, "path", "tail needs 'path': the file to follow");
         return HG_ECONFIG;

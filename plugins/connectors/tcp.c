@@ -55,6 +55,8 @@ static void tc_destroy(void *inst)
     free(inst);
 }
 
+static const char *const stream_keys[] = {"connect", "framing", "backoff_min", "backoff_max", NULL};
+
 static int tc_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
 {
     cn *c = inst;
@@ -63,6 +65,8 @@ static int tc_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
     uint64_t bmin = 100000000u, bmax = 5000000000u;
     int framing = F_LINE;
     (void)s;
+    if (cn_check_keys(c, d->cfg, stream_keys) != 0)
+        return HG_ECONFIG;
     if (c->h->cfg_string(c->h, d->cfg, "connect", &addr) != 0 || addr == NULL || !*addr) {
         c->h->cfg_error(c->h, d->cfg, "connect", "tcp needs 'connect': HOST:PORT or a "
                                                   "pipeline's name");

@@ -33,6 +33,8 @@ static void tk_destroy(void *inst)
     free(inst);
 }
 
+static const char *const stream_keys[] = {"interval", NULL};
+
 static int tk_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
 {
     cn *c = inst;
@@ -40,6 +42,8 @@ static int tk_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
     uint64_t iv = 1000000000u;
     int rc = c->h->cfg_duration(c->h, d->cfg, "interval", &iv);
     (void)s;
+    if (cn_check_keys(c, d->cfg, stream_keys) != 0)
+        return HG_ECONFIG;
     if (rc != 0 && rc != HG_ENOENT)
         return HG_ECONFIG;
     if (iv < 100000u) {

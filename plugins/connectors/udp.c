@@ -68,12 +68,16 @@ static int parse(const hg_host *h, const char *text, struct sockaddr_storage *sa
     return 0;
 }
 
+static const char *const stream_keys[] = {"listen", "send_to", NULL};
+
 static int ud_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
 {
     cn *c = inst;
     const char *l = NULL, *t = NULL;
     udp_stream *u;
     (void)s;
+    if (cn_check_keys(c, d->cfg, stream_keys) != 0)
+        return HG_ECONFIG;
     c->h->cfg_string(c->h, d->cfg, "listen", &l);
     c->h->cfg_string(c->h, d->cfg, "send_to", &t);
     if ((l == NULL || !*l) && (t == NULL || !*t)) {

@@ -15,12 +15,19 @@ connectors:
     engine: tail
     streams:
       - { name: a, path: /nonexistent/file.log, max_pending_events: 0, core: 4096 }
+      - { name: b, path: /etc/hostname, form: start }
+  - name: n
+    engine: tcp
+    streams:
+      - { name: up, connect: "127.0.0.1:1", framing: lines }
 ]] }
 ok(not okc, "a descriptor with a zero bound, a core that does not exist and a missing path is refused")
 local all = table.concat(errs, "\n")
 like(all, ":6:%d+: .*max_pending_events", "the zero bound is named with FILE:LINE:COL")
 like(all, ":6:%d+: .*core 4096 does not exist", "the missing core is named")
 like(all, ":6:%d+: .*/nonexistent/file.log", "the missing path is named")
+like(all, ":7:%d+: .*unknown key 'form'", "an unknown stream key is named")
+like(all, ":11:%d+: .*'framing' is raw, line or u32", "a bad framing is named")
 
 local h = hangar.start { yaml = string.format([[
 hangar: 1
