@@ -30,7 +30,10 @@ typedef struct hg_stream_desc {
     const hg_config *cfg;         /* the stream's config node. Borrowed until destroy. */
     uint32_t max_pending_events;  /* event channel bound */
     uint32_t max_pending_actions; /* action channel bound */
-    int32_t core;                 /* core policy for its thread (>= 0, HG_CORE_ANY, HG_CORE_AUTO) */
+    int32_t core;                 /* core policy for its thread (>= 0, HG_CORE_ANY, HG_CORE_AUTO,
+                                     or below: a host policy such as least-loaded or a
+                                     round-robin list; the host applies it, this is for
+                                     information) */
     uint8_t healthy_at_start;     /* 1: the stream reports healthy before its first event */
     uint8_t pad[3];
 } hg_stream_desc;
@@ -64,7 +67,8 @@ typedef struct hg_connector_ops {
  * the whole fields that fit and sets struct_size to the bytes written. */
 typedef struct hg_stream_api {
     uint32_t struct_size;
-    /* The stream's cancel token. Borrowed; valid until stream_close. [any-thread] */
+    /* The cancel token of the stream's current run (a new one each time stream_run is called).
+     * Borrowed; valid until stream_run returns. [any-thread] */
     hg_cancel *(*token)(hg_stream *s);
     /* Allocates a frame buffer from the stream's pool into *f; the caller owns the new
      * reference. Returns 0 or HG_ENOMEM (nothing allocated). [engine-thread] */
