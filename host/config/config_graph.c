@@ -11,7 +11,7 @@
 
 #include "cfgview.h"
 #include "config_priv.h"
-#include "stream.h"
+#include "cores.h"
 #include "units.h"
 
 static const char *const graph_keys[] = { "processors", "links", NULL };
@@ -189,7 +189,7 @@ static int stream_core_number(hg__cfgctx *ctx, const hg__node *map, const hg__no
     int64_t n;
     if (v->type == HG_CFG_SCALAR && !v->quoted && hg__parse_int(v->value, &n) == 0 && n >= 0 &&
         n <= INT32_MAX) {
-        if (!hg__pin_allowed((int32_t)n)) {
+        if (!hg__core_allowed((int32_t)n)) {
             snprintf(msg, sizeof(msg), "core %lld does not exist on this machine or this "
                      "process may not run on it", (long long)n);
             hg__cfg_error(ctx, map, "core", msg);

@@ -1,6 +1,6 @@
-/* adapter.c - the adapter of each engine kind this host runs. Processors have none yet: an
- * instance of that kind is refused at create, with that reason. */
-#include "conn_priv.h"
+/* adapter.c - the adapter of each engine kind this host runs (the connector's lives with the
+ * stream runtime, host/stream). Processors have none yet: an instance of that kind is refused at
+ * create, with that reason. */
 #include "entry.h"
 
 const hg__adapter *hg__adapter_for(uint32_t kind)

@@ -9,16 +9,6 @@
 
 static uint32_t load[MAX_CORES]; /* stream threads pinned per core (atomics) */
 
-int hg__pin_allowed(int32_t core)
-{
-    cpu_set_t set;
-    if (core < 0 || core >= MAX_CORES || core >= CPU_SETSIZE)
-        return 0;
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
-        return 0;
-    return CPU_ISSET(core, &set) != 0;
-}
-
 static int32_t least_loaded(void)
 {
     cpu_set_t set;

@@ -9,13 +9,10 @@
 
 #include <hangar/connector.h>
 
+#include "config.h"
+#include "cores.h"
 #include "link.h"
 
-/* Core policies beyond the SDK's (a stream's `core:`): */
-enum {
-    HG__CORE_LEAST_LOADED = -10, /* the allowed core with the fewest stream threads */
-    HG__CORE_ROUND_ROBIN = -11   /* the next of the stream's `core: [list]` */
-};
 
 typedef hg_stream hg__stream;
 
@@ -100,7 +97,5 @@ int32_t hg__pin_get(int32_t policy, const int32_t *cores, uint32_t n_cores, uint
 void hg__pin_put(int32_t core);
 /* Stream threads pinned to core now. */
 uint32_t hg__pin_load(int32_t core);
-/* 1 when this process may run on core (sched_getaffinity). */
-int hg__pin_allowed(int32_t core);
 
 #endif

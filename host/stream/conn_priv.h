@@ -26,8 +26,6 @@ struct hg__conn {
     uint8_t stopping;  /* atomic: a stop was asked */
 };
 
-extern const hg__adapter hg__connector_adapter;
-
 /* Cancels every stream (marks the connector stopping). [control-thread] */
 void hg__conn_cancel_all(hg__conn *c);
 /* Joins one stream within bound_ns; a stream that does not stop is logged by name and kept
