@@ -248,10 +248,11 @@ uint64_t hg__stream_state(const hg_stream *s, uint32_t *state, char *buf, uint32
         v1 = __atomic_load_n(&s->st_ver, __ATOMIC_ACQUIRE);
         if (v1 & 1)
             continue;
-        *state = __atomic_load_n(&s->st_state, __ATOMIC_RELAXED);
+        *state = __atomic_load_n(&s->st_state, __ATOMIC_ACQUIRE);
+        /* acquire loads: the second read of the version cannot move before them, and a word
+         * a publish under way already wrote brings its odd version with it */
         for (int i = 0; i < DETAIL_WORDS; i++)
-            words[i] = __atomic_load_n(&s->st_words[i], __ATOMIC_RELAXED);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            words[i] = __atomic_load_n(&s->st_words[i], __ATOMIC_ACQUIRE);
         v2 = __atomic_load_n(&s->st_ver, __ATOMIC_RELAXED);
     } while ((v1 & 1) || v1 != v2);
     if (buf != NULL && cap > 0) {
@@ -351,11 +352,11 @@ static void api_publish(hg_stream *s, uint32_t state, const char *details)
     memset(words, 0, sizeof words);
     if (details != NULL)
         snprintf((char *)words, sizeof words, "%s", details);
+    /* release stores: each carries the odd version before it to a reader that sees it */
     __atomic_store_n(&s->st_ver, v + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    __atomic_store_n(&s->st_state, state, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->st_state, state, __ATOMIC_RELEASE);
     for (int i = 0; i < DETAIL_WORDS; i++)
-        __atomic_store_n(&s->st_words[i], words[i], __ATOMIC_RELAXED);
+        __atomic_store_n(&s->st_words[i], words[i], __ATOMIC_RELEASE);
     __atomic_store_n(&s->st_ver, v + 2, __ATOMIC_RELEASE);
     if (running && !__atomic_load_n(&s->was_running, __ATOMIC_RELAXED) &&
         __atomic_exchange_n(&s->ever_running, 1, __ATOMIC_RELAXED))
