@@ -9,6 +9,7 @@
 #include "cfgview.h"
 #include "crash.h"
 #include "host_priv.h"
+#include "model.h"
 #include "stream.h"
 #include "order.h"
 
@@ -80,12 +81,14 @@ static void hook_state_changed(void *ud, hg__inst *in)
 
 static const void *hook_extension(void *ud, hg__inst *in, const char *id)
 {
-    /* The extensions of this host: the stream service (connector.h); the graph service
+    /* The extensions of this host: the stream and model services (connector.h); the graph service
      * (processor.h) answers here once processors are hosted. */
     (void)ud;
     (void)in;
     if (id != NULL && strcmp(id, HG_STREAM_EXTENSION) == 0)
         return &hg__stream_api_table;
+    if (id != NULL && strcmp(id, HG_MODEL_EXTENSION) == 0)
+        return &hg__model_api_table;
     return NULL;
 }
 
@@ -93,6 +96,11 @@ static int new_inst(hg__host *h, const char *name, const hg__node *node, hg__ins
 {
     hg__inst_hooks hooks = {h, hook_resolve, hook_extension, hook_auto_core, hook_state_changed};
     return hg__inst_new(name, node, h->lg, h->diag, &h->diag_mu, h->root, &hooks, out);
+}
+
+int hg__host_new_inst(hg__host *h, const char *name, const hg__node *node, hg__inst **out)
+{
+    return new_inst(h, name, node, out);
 }
 
 /* --- plugins --- */

@@ -157,5 +157,7 @@ int hg__command_needs_control(const char *text, const char *call_name);
 
 /* host.c */
 hg__entry *hg__host_find(hg__host *h, const char *name);
+/* A new instance with this host's hooks (a model's private connector, model.c). */
+int hg__host_new_inst(hg__host *h, const char *name, const hg__node *node, hg__inst **out);
 
 #endif

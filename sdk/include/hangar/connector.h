@@ -92,6 +92,37 @@ typedef struct hg_stream_api {
     void (*buf_unref)(hg_buf *b);
 } hg_stream_api;
 
+/* Model-first streams ("hangar.model/1", looked up with host->get_extension): any engine may act
+ * as the model of streams it opens at run time, keeping their handles, draining their events a
+ * bounded number per turn and sending them actions. The connector engine must be one this host
+ * loaded (a plugin named by the config). */
+#define HG_MODEL_EXTENSION "hangar.model/1"
+
+/* A stream a model opened. Owned by the model until it closes it. */
+typedef struct hg_model_stream hg_model_stream;
+
+typedef struct hg_model_api {
+    uint32_t struct_size;
+    /* Opens and starts a stream of connector engine `engine`: spec is the stream's item as YAML
+     * or JSON text, the keys of a `streams:` item (`{name: s, path: /var/log/app.log}`), checked
+     * as a config's are (each error logged with its position). h is the calling engine's table.
+     * Returns: 0 and *out; HG_ENOENT (no such engine loaded); HG_ENOTSUP (not a connector);
+     * HG_ECONFIG; HG_ENOMEM. [control-thread or engine-thread] */
+    int (*open)(const hg_host *h, const char *engine, const char *spec, hg_model_stream **out);
+    /* Takes up to max events into out[0..) without waiting: the caller owns each frame's
+     * buffer reference (drop it with hg_stream_api.buf_unref). Returns: how many (0 when none),
+     * HG_ECLOSED. [the one thread that drains this stream, never blocks] */
+    int (*drain)(hg_model_stream *m, hg_frame *out, uint32_t max);
+    /* Queues len bytes of data as an action (copied). Returns: 0, HG_EAGAIN (the action channel
+     * is full), HG_ENOMEM. [any-thread, never blocks] */
+    int (*send)(hg_model_stream *m, const void *data, uint32_t len);
+    /* 1 while the stream reports healthy. [any-thread, never blocks] */
+    int (*healthy)(hg_model_stream *m);
+    /* Stops the stream (cancel, then a join bounded at 2 s: one that does not stop is logged and
+     * left), and frees the handle. [the thread that opened it] */
+    void (*close)(hg_model_stream *m);
+} hg_model_api;
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "host_api.h"
+#include "host_priv.h"
 #include "stream.h"
+#include "cancel.h"
 #include "stream_link.h"
 #include "tap.h"
 
@@ -65,6 +68,64 @@ static int consume(const char *cfg, const char *conn, const char *stream, uint64
     return got == n ? 0 : 1;
 }
 
+/* Model-first: an engine of the host (here the ticker's table) opens streams at run time. */
+static void test_model(hg__host *h)
+{
+    const hg_host *me = hg__inst_host(hg__host_find(h, "clock")->in);
+    const hg_model_api *api = me->get_extension(me, HG_MODEL_EXTENSION);
+    const hg_stream_api *sapi = me->get_extension(me, HG_STREAM_EXTENSION);
+    hg_model_stream *m = NULL, *bad = NULL;
+    hg_frame ev[10];
+    char path[] = "/tmp/hg-model-XXXXXX", spec[200];
+    int fd = mkstemp(path), turns = 0, got = 0, n, in_order = 1;
+    FILE *f = fdopen(fd, "w");
+    uint64_t t0;
+    ok(api != NULL, "the host offers hangar.model/1");
+    is_int(api->open(me, "nope", "{name: s}", &bad), HG_ENOENT, "an engine not loaded: ENOENT");
+    is_int(api->open(me, "tcp-echo", "{name: s}", &bad), HG_ENOTSUP, "a pipeline: ENOTSUP");
+    is_int(api->open(me, "tail", "{name: s, path: /nonexistent}", &bad), HG_ECONFIG,
+           "a spec the connector refuses: HG_ECONFIG");
+    is_int(api->open(me, "tail", "{name: s, max_pending_events: 0, path: /etc/hostname}", &bad),
+           HG_ECONFIG, "a zero bound: HG_ECONFIG");
+    snprintf(spec, sizeof spec, "{name: lines, path: %s, from: start, max_pending_events: 16}",
+             path);
+    is_int(api->open(me, "tail", spec, &m), 0, "a model opens a tail stream at run time");
+    for (int i = 0; i < 100; i++)
+        fprintf(f, "line %d\n", i);
+    fclose(f);
+    t0 = hg__now_ns();
+    while (got < 100 && hg__now_ns() - t0 < 5000000000ull) {
+        n = api->drain(m, ev, 10);
+        for (int i = 0; i < n; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "line %d", got + i);
+            in_order &= ev[i].len == strlen(want) && memcmp(ev[i].data, want, ev[i].len) == 0;
+            sapi->buf_unref(ev[i].buf);
+        }
+        got += n > 0 ? n : 0;
+        turns += n > 0;
+        if (n <= 0)
+            hg__cancel_wait(hg__inst_token(hg__host_find(h, "clock")->in), 1000000u);
+    }
+    is_int(got, 100, "it drains all 100 lines");
+    ok(turns >= 10, "never more than 10 a turn (%d turns)", turns);
+    ok(in_order, "in order");
+    ok(api->healthy(m), "the stream is healthy");
+    api->close(m);
+    unlink(path);
+    is_int(api->open(me, "exec", "{name: echo, command: [cat]}", &m), 0,
+           "a model opens an exec stream");
+    is_int(api->send(m, "ping", 4), 0, "and sends it an action");
+    t0 = hg__now_ns();
+    while ((n = api->drain(m, ev, 10)) == 0 && hg__now_ns() - t0 < 5000000000ull)
+        hg__cancel_wait(hg__inst_token(hg__host_find(h, "clock")->in), 1000000u);
+    ok(n == 1 && ev[0].len == 4 && memcmp(ev[0].data, "ping", 4) == 0,
+       "the child's answer comes back as an event");
+    if (n > 0)
+        sapi->buf_unref(ev[0].buf);
+    api->close(m);
+}
+
 int main(int argc, char **argv)
 {
     hg__host *h;
@@ -101,6 +162,7 @@ int main(int argc, char **argv)
     hg__stream_unlink(h, "clock", "t");
     is_int(hg__stream_link(h, "clock", "t", HG__STREAM_EVENTS, &ev2), 0,
            "after unlink the events can be taken again");
+    test_model(h);
     is_int(hg__host_shutdown(h), 0, "the host shuts down with the link taken");
     hg__host_destroy(h);
     return tap_done();
