@@ -28,5 +28,6 @@ void cn_log(const cn *c, uint32_t level, const char *stream, const char *fmt, ..
     __attribute__((format(printf, 4, 5)));
 
 extern const hg_connector_ops cn_ticker_ops, cn_tail_ops, cn_tcp_ops, cn_exec_ops, cn_udp_ops;
+extern const hg_processor_ops cn_model_ops;
 
 #endif

@@ -86,6 +86,9 @@ static const hg_engine engines[] = {
     {sizeof(hg_engine), HG_KIND_CONNECTOR, "exec",
      "one long-lived child: stdout lines as events, actions to its stdin, restart policy",
      &cn_exec_ops, NULL},
+    {sizeof(hg_engine), HG_KIND_PROCESSOR, "stream-model",
+     "an example processor acting as the model of a stream it opens (hangar.model/1)",
+     &cn_model_ops, NULL},
 };
 
 static int cn_init(void)
@@ -98,6 +101,6 @@ static void cn_deinit(void)
 }
 
 HG_EXPORT const hg_plugin hangar_plugin = {
-    HG_PLUGIN_INIT, "org.hangar.connectors", "1.0.0", "stream connectors: ticker, tail, tcp, udp, exec", 5,
+    HG_PLUGIN_INIT, "org.hangar.connectors", "1.0.0", "stream connectors: ticker, tail, tcp, udp, exec; the stream-model processor", 6,
     engines, cn_init, cn_deinit,
 };
