@@ -137,5 +137,62 @@ ok(h2:counters("net").streams.up.details.failures >= 1, "and the failed attempts
 c2:close(); l2:close()
 ok(h2:shutdown(), "the tcp host shuts down")
 ok(h:shutdown(), "the host stops every stream within the bound")
+-- tail with offsets: a new host resumes where the last one stopped (lines written while no host
+-- ran included), and `restart` of one stream resumes likewise
+local olog, ofile = dir .. "/o.log", dir .. "/o.offsets"
+local w = io.open(olog, "w"); for i = 1, 10 do w:write("o" .. i .. "\n") end; w:close()
+local ocfg = string.format([[
+hangar: 1
+connectors:
+  - name: t
+    engine: tail
+    streams: [ { name: s, path: %s, from: end, offsets: %s } ]
+]], olog, ofile)
+local function take(host, n)
+    local got = {}
+    host:wait_for(function()
+        for _, e in ipairs(host:call("t", {verb = "read", stream = "s", max = 100}).reply.events) do got[#got + 1] = e end
+        return #got >= n
+    end, "5s")
+    hangar.sleep("50ms")
+    for _, e in ipairs(host:call("t", {verb = "read", stream = "s", max = 100}).reply.events) do got[#got + 1] = e end
+    return table.concat(got, ",")
+end
+local o1 = hangar.start { yaml = ocfg }
+o1:call("t", {verb = "read", stream = "s", max = 1})
+o1:wait_for(function() return o1:counters("t").streams.s.state_version > 0 end, "3s")
+w = io.open(olog, "a"); for i = 11, 13 do w:write("o" .. i .. "\n") end; w:close()
+is(take(o1, 3), "o11,o12,o13", "from: end skips what was there; new lines arrive")
+ok(o1:shutdown(), "the first host stops (its offset saved)")
+w = io.open(olog, "a"); for i = 14, 16 do w:write("o" .. i .. "\n") end; w:close()
+local o2 = hangar.start { yaml = ocfg }
+is(take(o2, 3), "o14,o15,o16", "a new host resumes at the saved offset: nothing lost, nothing repeated")
+local r = o2:call("t", {verb = "restart", stream = "s"})
+ok(r.ok, "restart of one stream")
+w = io.open(olog, "a"); w:write("o17\n"); w:close()
+is(take(o2, 1), "o17", "after a restart the stream resumes where it was")
+ok(o2:shutdown(), "the second host stops")
+
+-- tcp with u32 framing, connecting to a pipeline of the same host by name
+local h3 = hangar.start { yaml = [[
+hangar: 1
+pipelines:
+  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }
+connectors:
+  - name: net
+    engine: tcp
+    streams: [ { name: e, connect: echo, framing: u32, backoff_min: 20ms } ]
+]] }
+h3:wait_for(function() return h3:counters("net").streams.e.healthy end, "3s")
+h3:call("net", {verb = "read", stream = "e", max = 1})
+h3:call("net", {verb = "send", stream = "e", data = "one"})
+h3:call("net", {verb = "send", stream = "e", data = "frame two"})
+local echoed = {}
+h3:wait_for(function()
+    for _, e in ipairs(h3:call("net", {verb = "read", stream = "e", max = 10}).reply.events) do echoed[#echoed + 1] = e end
+    return #echoed >= 2
+end, "3s")
+is(table.concat(echoed, "|"), "one|frame two", "u32 frames go out and come back whole through an echo pipeline named by 'connect'")
+ok(h3:shutdown(), "the echo host stops")
 os.execute("rm -rf " .. dir)
 done_testing()
