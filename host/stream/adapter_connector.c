@@ -10,10 +10,12 @@
 #include <jansson.h>
 
 #include "cancel.h"
+#include "clock.h"
 #include "conn_priv.h"
 #include "entry.h"
 
-#define JOIN_BOUND_NS 2000000000ull /* finish waits this long for each stream's thread */
+#define JOIN_BOUND_NS 2000000000ull /* finish waits this long for the streams' threads */
+#define JOIN_MIN_NS 100000000ull    /* and at least this long for each one */
 
 static const hg_connector_ops *cops(const hg__conn *c)
 {
@@ -158,9 +160,8 @@ int hg__conn_join(hg__conn *c, hg__cstream *cs, uint64_t bound_ns)
     {
         const hg_host *h = hg__inst_host(c->e->in);
         char msg[200];
-        snprintf(msg, sizeof msg, "stream %s.%s did not stop within %llu ms of its cancel; its "
-                 "thread is left running", hg__inst_name(c->e->in), hg__stream_name(cs->s),
-                 (unsigned long long)(bound_ns / 1000000));
+        snprintf(msg, sizeof msg, "stream %s.%s did not stop within the bound after its cancel; "
+                 "its thread is left running", hg__inst_name(c->e->in), hg__stream_name(cs->s));
         h->log(h, HG_LOG_ERROR, msg);
     }
     pin_plugin((const void *)cops(c)->stream_run);
@@ -171,15 +172,19 @@ static uint32_t cn_finish(hg__entry *e, const hg__actx *x, int *rc)
 {
     hg__conn *c = e->obj;
     hg__call m = hg__call_enter(x->busy, hg__inst_name(e->in), "finish");
-    char late[256];
-    uint32_t n_late = 0;
+    uint64_t deadline = hg__now_ns() + JOIN_BOUND_NS;
     *rc = 0;
     hg__conn_cancel_all(c);
-    hg__cancel_wait_subtree(hg__inst_token(e->in), JOIN_BOUND_NS, late, sizeof late, &n_late);
-    for (uint32_t i = 0; i < c->n; i++)
+    /* every stream's thread acknowledges its token when its body returned */
+    hg__cancel_wait_subtree(hg__inst_token(e->in), JOIN_BOUND_NS, NULL, 0, NULL);
+    for (uint32_t i = 0; i < c->n; i++) {
+        uint64_t now = hg__now_ns(), left = deadline > now ? deadline - now : 0;
+        if (left < JOIN_MIN_NS) /* one that acknowledged is returning: give it time to */
+            left = JOIN_MIN_NS;
         if (c->st[i].opened && !c->st[i].stray && hg__stream_active(c->st[i].s) &&
-            hg__conn_join(c, &c->st[i], n_late ? 1000000u : JOIN_BOUND_NS) != 0)
+            hg__conn_join(c, &c->st[i], left) != 0)
             *rc = HG_ETIMEDOUT;
+    }
     hg__call_leave(m);
     return 0;
 }
