@@ -54,6 +54,15 @@ static int run_emit(void *ud, hg_stream *s)
 
 static hg__inst *in;
 
+static hg_stream *mk_list(uint32_t cap, uint32_t policy, int32_t core, const int32_t *cores,
+                          uint32_t n)
+{
+    hg__stream_spec sp = {"c", "s", NULL, cap, 8, policy, core, cores, n, 0};
+    hg_stream *s = NULL;
+    hg__stream_new(&sp, &s);
+    return s;
+}
+
 static hg_stream *mk(uint32_t cap, uint32_t policy, int32_t core)
 {
     hg__stream_spec sp = {"c", "s", NULL, cap, 8, policy, core, NULL, 0, 0};
@@ -152,6 +161,33 @@ static void test_stream_pinned_where_policy_says(void)
     }
 }
 
+/* core: [a, b]: each start of the stream takes the next core of the list. */
+static void test_stream_round_robin_over_a_list(void)
+{
+    cpu_set_t set;
+    int32_t cores[2] = {-1, -1};
+    int n = 0, seen[4];
+    hg_stream *s;
+    sched_getaffinity(0, sizeof set, &set);
+    for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+        if (CPU_ISSET(c, &set))
+            cores[n++] = c;
+    if (n < 2)
+        cores[1] = cores[0];
+    s = mk_list(4, HG_POLICY_DROP_NEWEST, HG__CORE_ROUND_ROBIN, cores, 2);
+    for (int i = 0; i < 4; i++) {
+        body b = {1, 0, 0, -1, 0};
+        hg__stream_start(s, hg__inst_host(in), hg__inst_token(in), run_emit, &b);
+        hg__stream_cancel(s);
+        hg__stream_join(s, 2000000000u);
+        seen[i] = b.nr_allowed == 1 ? b.cpu : -1;
+    }
+    ok(seen[0] == cores[0] && seen[1] == cores[1] && seen[2] == cores[0] && seen[3] == cores[1],
+       "four starts with core: [%d, %d] ran pinned on %d, %d, %d, %d", cores[0], cores[1],
+       seen[0], seen[1], seen[2], seen[3]);
+    hg__stream_free(s);
+}
+
 static hg_stream *cell;
 static int stop_reader;
 static uint64_t torn;
@@ -195,6 +231,7 @@ int main(void)
     test_stream_drop_policies_count_exactly(HG_POLICY_DROP_NEWEST, "drop_newest");
     test_stream_drop_policies_count_exactly(HG_POLICY_DROP_OLDEST, "drop_oldest");
     test_stream_state_cell_reads_never_torn();
+    test_stream_round_robin_over_a_list();
     test_stream_pinned_where_policy_says();
     hg__inst_free(in);
     return tap_done();
