@@ -39,22 +39,27 @@ static void stream_exited(void *arg)
         h->log(h, HG_LOG_ERROR, msg); /* the connector runs on with its other streams */
     }
     for (uint32_t i = 0; i < c->n; i++)
-        live += c->st[i].opened && !hg__stream_exited(c->st[i].s);
+        live += __atomic_load_n(&c->st[i].opened, __ATOMIC_ACQUIRE) &&
+                !hg__stream_exited(c->st[i].s);
     if (live == 0 && __atomic_load_n(&c->stopping, __ATOMIC_ACQUIRE))
         hg__inst_set_state(c->e->in, HG_STATE_STOPPED, 0, NULL);
 }
 
-static int open_stream(hg__conn *c, const hg__stream_cfg *sc, hg__cstream *cs)
+int hg__conn_open_stream(hg__conn *c, uint32_t i)
 {
-    hg__stream_spec sp = {hg__inst_name(c->e->in), sc->name, (const hg_config *)sc->node,
-                          sc->max_pending_events, sc->max_pending_actions, sc->policy, sc->core,
-                          sc->cores, sc->n_cores, sc->healthy_at_start};
+    const hg__stream_cfg *sc = &c->e->cfg->streams[i];
+    hg__cstream *cs = &c->st[i];
     hg_stream_desc d;
-    int rc = hg__stream_new(&sp, &cs->s);
-    if (rc != 0)
-        return rc;
-    cs->conn = c;
-    hg__stream_on_exit(cs->s, stream_exited, cs);
+    int rc;
+    if (cs->s == NULL) { /* first open: the runtime side too; a reload keeps it (and its links) */
+        hg__stream_spec sp = {hg__inst_name(c->e->in), sc->name, (const hg_config *)sc->node,
+                              sc->max_pending_events, sc->max_pending_actions, sc->policy,
+                              sc->core, sc->cores, sc->n_cores, sc->healthy_at_start};
+        if ((rc = hg__stream_new(&sp, &cs->s)) != 0)
+            return rc;
+        cs->conn = c;
+        hg__stream_on_exit(cs->s, stream_exited, cs);
+    }
     memset(&d, 0, sizeof d);
     d.struct_size = sizeof d;
     d.policy = sc->policy;
@@ -65,13 +70,8 @@ static int open_stream(hg__conn *c, const hg__stream_cfg *sc, hg__cstream *cs)
     d.core = sc->core;
     d.healthy_at_start = sc->healthy_at_start;
     rc = cops(c)->stream_open(c->inst, &d, cs->s, &cs->ud);
-    if (rc != 0) {
-        hg__stream_free(cs->s);
-        cs->s = NULL;
-        return rc;
-    }
-    cs->opened = 1;
-    return 0;
+    __atomic_store_n(&cs->opened, rc == 0, __ATOMIC_RELEASE);
+    return rc;
 }
 
 static int cn_create(hg__entry *e, const hg_config *cfg, const hg__actx *x)
@@ -89,7 +89,7 @@ static int cn_create(hg__entry *e, const hg_config *cfg, const hg__actx *x)
     if ((rc = cops(c)->create(hg__inst_host(e->in), cfg, &c->inst)) != 0)
         goto out;
     for (uint32_t i = 0; i < c->n; i++) {
-        rc = open_stream(c, &e->cfg->streams[i], &c->st[i]);
+        rc = hg__conn_open_stream(c, i);
         if (rc != 0 && first == 0)
             first = rc; /* every stream is still checked: all errors in one run */
     }

@@ -1,6 +1,7 @@
 /* conn_cmd.c - what the host answers for a connector beyond the plugin: its streams' counters,
  * and the verbs `streams`, `read` (take events: a plain consumer of a stream's event channel),
- * `send` (an action) and `restart` (one stream); other verbs go to the connector. */
+ * `send` (an action), `restart` (one stream) and `reload` (every stream rebuilt from its
+ * config); other verbs go to the connector. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@ static const hg_connector_ops *cops(const hg__conn *c)
 hg__cstream *hg__conn_find(hg__conn *c, const char *name)
 {
     for (uint32_t i = 0; name != NULL && i < c->n; i++)
-        if (c->st[i].opened && strcmp(hg__stream_name(c->st[i].s), name) == 0)
+        if (__atomic_load_n(&c->st[i].opened, __ATOMIC_ACQUIRE) &&
+            strcmp(hg__stream_name(c->st[i].s), name) == 0)
             return &c->st[i];
     return NULL;
 }
@@ -58,7 +60,7 @@ void *hg__conn_streams_json(hg__conn *c)
 {
     json_t *o = json_object();
     for (uint32_t i = 0; i < c->n; i++)
-        if (c->st[i].opened)
+        if (c->st[i].s != NULL)
             json_object_set_new(o, hg__stream_name(c->st[i].s), stream_json(c->st[i].s));
     return o;
 }
@@ -192,6 +194,49 @@ static int cmd_restart(hg__conn *c, hg__cstream *cs, char *reply, uint32_t cap, 
     return reply_text(reply, cap, len, "{\"restarted\":1}");
 }
 
+/* `reload`: the connector's own `reload` verb first (it may re-read what it keeps), then every
+ * stream is stopped, closed, opened again from its config and, while the connector runs,
+ * started; channels, counters and links stay. */
+static int cmd_reload(hg__conn *c, const hg_config *args, char *reply, uint32_t cap,
+                      uint32_t *len)
+{
+    json_t *o = json_object(), *failed = json_array();
+    uint32_t n = 0;
+    int rc = cops(c)->command ? cops(c)->command(c->inst, "reload", args, reply, cap, len)
+                              : HG_ENOTSUP;
+    if (rc != 0 && rc != HG_ENOTSUP) {
+        json_decref(o);
+        json_decref(failed);
+        return rc; /* the connector refused: its reply says why */
+    }
+    for (uint32_t i = 0; i < c->n; i++) {
+        hg__cstream *cs = &c->st[i];
+        if (cs->stray)
+            continue;
+        if (cs->opened && hg__stream_active(cs->s)) {
+            hg__stream_cancel(cs->s);
+            if (hg__conn_join(c, cs, RESTART_BOUND_NS) != 0) {
+                json_array_append_new(failed, json_string(hg__stream_name(cs->s)));
+                continue;
+            }
+        }
+        if (cs->opened)
+            cops(c)->stream_close(cs->ud);
+        __atomic_store_n(&cs->opened, 0, __ATOMIC_RELEASE);
+        if (hg__conn_open_stream(c, i) != 0 ||
+            (!__atomic_load_n(&c->stopping, __ATOMIC_ACQUIRE) &&
+             hg__stream_start(cs->s, hg__inst_host(c->e->in), hg__inst_token(c->e->in),
+                              cops(c)->stream_run, cs->ud) != 0)) {
+            json_array_append_new(failed, json_string(c->e->cfg->streams[i].name));
+            continue;
+        }
+        n++;
+    }
+    json_object_set_new(o, "reloaded", json_integer(n));
+    json_object_set_new(o, "failed", failed);
+    return reply_obj(o, reply, cap, len);
+}
+
 static int conn_command(void *obj, const char *verb, const hg_config *args, char *reply,
                         uint32_t cap, uint32_t *len)
 {
@@ -203,6 +248,8 @@ static int conn_command(void *obj, const char *verb, const hg_config *args, char
                          strcmp(verb, "restart") == 0;
     if (strcmp(verb, "streams") == 0)
         return reply_obj(hg__conn_streams_json(c), reply, cap, len);
+    if (strcmp(verb, "reload") == 0)
+        return cmd_reload(c, args, reply, cap, len);
     if (!is_stream_verb) {
         if (cops(c)->command == NULL)
             return HG_ENOTSUP;

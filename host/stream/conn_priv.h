@@ -26,6 +26,10 @@ struct hg__conn {
     uint8_t stopping;  /* atomic: a stop was asked */
 };
 
+/* Opens stream i of the connector's config (its runtime side on the first call, kept after):
+ * the connector's stream_open. Returns 0 or its error (the stream is then not opened).
+ * [control-thread] */
+int hg__conn_open_stream(hg__conn *c, uint32_t i);
 /* Cancels every stream (marks the connector stopping). [control-thread] */
 void hg__conn_cancel_all(hg__conn *c);
 /* Joins one stream within bound_ns; a stream that does not stop is logged by name and kept

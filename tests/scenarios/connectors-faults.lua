@@ -47,6 +47,17 @@ for i = 1, 20 do
 end
 ok(refused > 0, "a child that never reads its stdin: actions back up and further sends are refused (" .. refused .. ")")
 ok(h:counters("run").streams.deaf.healthy, "and the stream itself is still healthy")
+-- reload: every stream closed and opened again from its config; channels and counters stay
+local before = h:counters("run").streams.cat
+local rr = h:call("run", "reload")
+ok(rr.ok and rr.reply.reloaded == 5 and #rr.reply.failed == 0, "reload rebuilds all five streams")
+ok(h:wait_for(function()
+    local c = h:counters("run").streams.cat
+    return c.healthy and c.details.pid ~= before.details.pid
+end, "5s"), "the cat stream runs a new child")
+ok(h:counters("run").streams.cat.events >= before.events, "its counters are kept")
+h:call("run", {verb = "send", stream = "cat", data = "again"})
+is(events("cat", 1)[1], "again", "and its channels: the read side still takes its events")
 local t0 = hangar.now()
 ok(h:shutdown(), "every exec stream stops on shutdown (children killed and reaped)")
 ok(hangar.now() - t0 < 5, "within the bound")
