@@ -25,7 +25,7 @@ local function events(s, n)
     return got
 end
 is(table.concat(events("once", 2), ","), "a,b", "a child's stdout lines arrive as events")
-ok(h:wait_for(function() return h:counters("run").streams.once.details.last_exit == "exited 3" end, "5s"),
+ok(h:wait_for(function() return (h:counters("run").streams.once.details or {}).last_exit == "exited 3" end, "5s"),
    "its exit status is reported")
 is(h:counters("run").streams.once.state, "failed", "restart: never leaves a failed child's stream failed")
 ok(not h:counters("run").streams.once.healthy, "and unhealthy")
@@ -33,7 +33,7 @@ h:log_like("once: stderr: oops")
 h:call("run", {verb = "read", stream = "cat", max = 1})
 h:call("run", {verb = "send", stream = "cat", data = "hello"})
 is(events("cat", 1)[1], "hello", "an action goes to the child's stdin (cat echoes it)")
-ok(h:wait_for(function() return h:counters("run").streams.flaky.details.starts >= 3 end, "5s"),
+ok(h:wait_for(function() return ((h:counters("run").streams.flaky.details or {}).starts or 0) >= 3 end, "5s"),
    "restart: on-failure starts a failing child again with backoff")
 ok(h:wait_for(function() return h:counters("run").streams.flood.dropped > 1000 end, "5s"),
    "a flooding child fills the channel and drop_newest counts what it drops")
@@ -53,7 +53,7 @@ local rr = h:call("run", "reload")
 ok(rr.ok and rr.reply.reloaded == 5 and #rr.reply.failed == 0, "reload rebuilds all five streams")
 ok(h:wait_for(function()
     local c = h:counters("run").streams.cat
-    return c.healthy and c.details.pid ~= before.details.pid
+    return c.healthy and (c.details or {}).pid ~= before.details.pid
 end, "5s"), "the cat stream runs a new child")
 ok(h:counters("run").streams.cat.events >= before.events, "its counters are kept")
 h:call("run", {verb = "send", stream = "cat", data = "again"})
@@ -88,7 +88,7 @@ a:wait_for(function()
     return #got >= 3
 end, "3s")
 is(table.concat(got, ","), "dgram 1,dgram 2,dgram 3", "actions go out as datagrams and come in as events")
-ok(b:wait_for(function() return b:counters("out").streams.d.details.sent == 3 end, "3s"),
+ok(b:wait_for(function() return (b:counters("out").streams.d.details or {}).sent == 3 end, "3s"),
    "the sender's details count three sent")
 ok(a:shutdown() and b:shutdown(), "both udp hosts stop")
 

@@ -45,7 +45,7 @@ connectors:
 -- ticker: on schedule. Its tick number counts every slot since its start (a slot missed while
 -- the machine was busy is skipped and counted), so tick numbers against the scenario's clock
 -- show drift whatever the load
-local function tick_now() return h:counters("tick").streams.t.details.ticks or 0 end
+local function tick_now() return (h:counters("tick").streams.t.details or {}).ticks or 0 end
 h:wait_for(function() return tick_now() >= 2 end, "5s")
 local a0 = hangar.now(); local k0 = tick_now(); local a1 = hangar.now()
 hangar.sleep("1s")
