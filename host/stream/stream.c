@@ -49,9 +49,11 @@ void hg__stream_frame_release(void *item, void *ud)
 static int make_pool(hg_stream *s, uint32_t ev, uint32_t act)
 {
     uint64_t n = (uint64_t)ev + act + 64;
+    /* every frame of both channels has a small buffer up to 131,072 (32 MiB); past that the
+     * stream waits for buffers the reader returns */
     hg__pool_class cls[4] = {
-        {256, (uint32_t)(n > (1u << 22) ? 1u << 22 : n)},
-        {4096, (uint32_t)(n / 4 + 16 > (1u << 20) ? 1u << 20 : n / 4 + 16)},
+        {256, (uint32_t)(n > (1u << 17) ? 1u << 17 : n)},
+        {4096, (uint32_t)(n / 4 + 16 > 8192 ? 8192 : n / 4 + 16)},
         {65536, 16},
         {1u << 20, 2},
     };

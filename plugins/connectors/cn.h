@@ -8,15 +8,17 @@
 #include <hangar/hangar.h>
 
 #define CN_FOREVER UINT64_MAX
+#define CN_FRAME_MAX (1u << 20) /* the largest frame a stream's pool has buffers for */
 
 typedef struct cn {
     const hg_host *h;
     const hg_stream_api *api;
 } cn;
 
-/* Emits len bytes of data as a frame of type type, waiting as the channel's policy says until
- * the stream is cancelled. Returns 0, HG_EAGAIN (dropped by a drop policy: counted by the host),
- * HG_ECANCELED, HG_ENOMEM. [stream thread] */
+/* Emits len bytes of data as a frame of type type, waiting for a buffer while the pool has none
+ * free and then as the channel's policy says, until the stream is cancelled. Returns 0,
+ * HG_EAGAIN (dropped by a drop policy: counted by the host), HG_ECANCELED, HG_ENOMEM (len over
+ * CN_FRAME_MAX: the caller counts it). [stream thread] */
 int cn_emit(const cn *c, hg_stream *s, uint32_t type, const void *data, uint32_t len);
 /* Sleeps ns or until the stream is cancelled. Returns 1 when cancelled. [stream thread] */
 int cn_sleep(const cn *c, hg_stream *s, uint64_t ns);

@@ -12,7 +12,11 @@ int cn_emit(const cn *c, hg_stream *s, uint32_t type, const void *data, uint32_t
     int rc;
     memset(&f, 0, sizeof f);
     f.struct_size = sizeof f;
-    if ((rc = c->api->buf_alloc(s, len, &f)) != 0)
+    /* no buffer free (each try waits up to 100 ms): wait on, the reader holds them */
+    while ((rc = c->api->buf_alloc(s, len, &f)) == HG_ENOMEM && len <= CN_FRAME_MAX)
+        if (c->h->is_cancelled(c->h, c->api->token(s)))
+            return HG_ECANCELED;
+    if (rc != 0)
         return rc;
     if (len > 0)
         memcpy(f.data, data, len);
