@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "clock.h"
+
 /* The cache line size the data plane pads to (x86-64 and most arm64 cores). */
 #ifndef HG__CACHE_LINE
 #define HG__CACHE_LINE 64
@@ -81,9 +83,6 @@ void hg__park_fd_ack(hg__park *p);
 
 /* Closes the fd if one was opened. [one thread, at tear-down] */
 void hg__park_fini(hg__park *p);
-
-/* The monotonic clock (hg__now_ns) is clock.h's. */
-#include "clock.h"
 
 /* The deadline timeout_ns from now (HG__WAIT_FOREVER stays so), and the time left until a
  * deadline (0 when passed). [any-thread, never blocks] */

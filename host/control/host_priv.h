@@ -11,6 +11,8 @@
  *                   destroy, the runtime's net_open/net_close/join): the SDK's [control-thread].
  *                   Runs one job at a time, including the bounded waits of stop and shutdown.
  *   any thread      clients: queue a message and wait for its reply, each with its own bound.
+ *   metrics thread  libmicrohttpd's (metrics_http.c): reads entries for /metrics as the hub's read
+ *                   verbs do, under list_mu; /healthz is a client of the hub.
  *
  * Locks, in the order they may be taken:
  *   hub_mu    the message queue, each message's reply/done/abandoned, hub_quit.
@@ -111,6 +113,7 @@ struct hg__host {
     hg__config **parts;        /* configurations added at run time (hg__host_add); owned */
     uint32_t n_parts;
     hg__ctl *ctl;              /* control.socket, when configured */
+    struct hg__metrics_http *metrics; /* control.metrics, when configured (host_ops.c) */
 };
 
 /* hub.c */

@@ -52,6 +52,8 @@ int hg__lc_start_entry(hg__host *h, hg__entry *e)
         char addr[128];
         if (hg__inst_info(e->in, "address", addr, sizeof addr) == 0)
             hg__log(h->lg, HG_LOG_INFO, name_of(e), "%s listening on %s", e->def->name, addr);
+        else
+            hg__log(h->lg, HG_LOG_INFO, name_of(e), "%s started", e->def->name);
         return 0;
     }
     if (hg__inst_state(e->in, NULL) != HG_STATE_FAILED) {
@@ -179,6 +181,8 @@ uint32_t hg__lc_stop_entry(hg__host *h, hg__entry *e)
     dl = hg__deadline_after(h->cfg->shutdown_timeout_ns);
     wait_final(h, &e, 1, &dl);
     cut = cut_group(h, &e, 1, NULL);
+    hg__log(h->lg, HG_LOG_INFO, name_of(e), "stopped (%u connection%s cut)", cut,
+            cut == 1 ? "" : "s");
     return cut;
 }
 
@@ -210,9 +214,8 @@ static void report_late(hg__host *h, json_t *late, uint32_t cut)
                     "%.3gs: %s", (double)h->cfg->shutdown_timeout_ns / 1e9, names);
         free(names);
     }
-    if (cut > 0)
-        hg__log(h->lg, HG_LOG_INFO, "host", "shutdown: %u connection%s cut", cut,
-                cut == 1 ? "" : "s");
+    hg__log(h->lg, HG_LOG_INFO, "host", "shutdown: %u connection%s cut", cut,
+            cut == 1 ? "" : "s");
 }
 
 /* Stops v[0..n) (start order) group by group, backwards: each group is asked to stop gracefully,
@@ -259,6 +262,11 @@ void hg__lc_shutdown(hg__host *h, int immediate)
     h->stopping = 1;
     h->shutdown_since_ns = hg__now_ns();
     pthread_mutex_unlock(&h->mu);
+    if (immediate)
+        hg__log(h->lg, HG_LOG_INFO, "host", "kill: every engine stops at once");
+    else
+        hg__log(h->lg, HG_LOG_INFO, "host", "shutdown: engines stop in dependency order within "
+                "%.3gs", (double)h->cfg->shutdown_timeout_ns / 1e9);
     hg__cancel_fire(h->root);
     v = hg__host_entries(h, &n);
     cut = stop_groups(h, v, n, immediate, late);
