@@ -391,13 +391,11 @@ PY
 check $? "plugins --json says it too: \"runs\", \"not_yet\", and \"runs\" per engine" "$TMP/out"
 cat >"$TMP/conn.yaml" <<'YAML'
 hangar: 1
-graph:
-  processors:
-    - { name: pass, engine: fixture-pass }
+connectors:
+  - { name: tick, engine: fixture-ticker, streams: [ { name: t } ] }
 YAML
 HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" check "$TMP/conn.yaml" >/dev/null 2>"$TMP/err"
-[ $? -eq 2 ] && grep -q "this host does not run processors yet" "$TMP/err"
-check $? "  and a config with a kind listed as not yet is refused by check, as plugins said" "$TMP/err"
+check $? "  and a config with a connector, a kind it runs, passes check, as plugins said" "$TMP/err"
 # Plugin path safety: a search directory anyone may write (mode 0777) is refused with its path
 # and mode, so is a plugin file anyone may write (0666); a sticky directory (1777, like /tmp)
 # holding an owner-only plugin is used.
