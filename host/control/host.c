@@ -60,7 +60,8 @@ static int hook_resolve(void *ud, const char *text, char *buf, uint32_t cap)
     }
     if (e != NULL && hg__inst_info(e->in, "address", buf, cap) == 0)
         return 0;
-    return HG_EAGAIN;
+    /* Only a pipeline with `listen:` serves (as e->originates says): the others never will. */
+    return hg__node_get(ic->node, "listen") != NULL ? HG_EAGAIN : HG_ENOTSUP;
 }
 
 static int32_t hook_auto_core(void *ud, hg__inst *in)
