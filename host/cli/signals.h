@@ -9,6 +9,7 @@ enum {
     HG__SIG_SHUTDOWN = 1, /* a graceful shutdown; a second signal kills */
     HG__SIG_KILL,         /* every engine stopped at once, exit 1 (SIGQUIT) */
     HG__SIG_LOG,          /* logged and ignored (SIGUSR1, SIGUSR2) */
+    HG__SIG_RELOAD,       /* reload the configuration file (SIGHUP) */
 };
 
 /* Fills set with the signals run takes itself (block them before any thread exists, then
