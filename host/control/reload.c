@@ -131,7 +131,8 @@ static void create_fresh(hg__host *h, plan *p, hg__diag *d)
         hg__entry *e = hg__host_find(h, ic->name);
         if (e != NULL && same_instance(e, ic))
             continue;
-        hg__host_create_entry(h, ic, i, d, &p->fresh[k]);
+        if (hg__registry_find(h->reg, ic->engine) != NULL) /* else diff said so */
+            hg__host_create_entry(h, ic, i, d, &p->fresh[k]);
         if (p->fresh[k] != NULL)
             hg__inst_set_diag(p->fresh[k]->in, NULL);
         k++;
@@ -326,8 +327,10 @@ static char *refused(hg__host *h, const char *file, int code, const hg__diag *d)
     for (uint32_t i = 0; i < d->n; i++) {
         char line[1400];
         const hg__diag_item *it = &d->items[i];
-        if (it->file != NULL)
+        if (it->file != NULL && it->line > 0)
             snprintf(line, sizeof line, "%s:%u:%u: %s", it->file, it->line, it->col, it->msg);
+        else if (it->file != NULL)
+            snprintf(line, sizeof line, "%s: %s", it->file, it->msg);
         else
             snprintf(line, sizeof line, "%s", it->msg);
         hg__log(h->lg, HG_LOG_WARN, "host", "reload: %s", line);
@@ -379,11 +382,11 @@ static int prepare(hg__host *h, const char *file, plan *p, hg__diag *d)
     rc = hg__config_load(&src, &p->nc, d);
     if (rc != 0)
         return rc;
+    /* every check runs, whatever the ones before found: one reply names every error */
     check_fixed(h, p->nc, d);
-    if (d->n == 0 && diff(h, p, d) != 0)
+    if (diff(h, p, d) != 0)
         return HG_ENOMEM;
-    if (d->n == 0)
-        create_fresh(h, p, d);
+    create_fresh(h, p, d);
     return d->n > 0 ? HG_ECONFIG : 0;
 }
 
@@ -440,6 +443,7 @@ char *hg__reload_run(hg__host *h, const char *file)
     if (rc == 0 && apply(h, &p, &d) != 0)
         rc = HG_EFAIL; /* rolled back: the old set runs */
     if (rc != 0 || shown == NULL) {
+        hg__diag_sort(&d); /* the checks run in passes: file order */
         reply = refused(h, shown ? shown : "?", rc ? rc : HG_ENOMEM, &d);
         plan_free(h, &p, 1);
     } else {
