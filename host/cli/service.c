@@ -33,13 +33,14 @@ static void notify_reloading(void)
 
 /* One reload through the command channel (the control thread runs it as a job, after the job
  * running now); its outcome logged by the host. */
-static void reload_once(hg__service *s, uint64_t folded)
+static void reload_once(hg__service *s, uint64_t folded, int quitting)
 {
     char *reply = NULL;
     json_t *j;
     hg__log(hg__host_logger(s->h), HG_LOG_INFO, "host", "SIGHUP: reloading (%llu signal%s "
             "served by this reload)", (unsigned long long)folded, folded == 1 ? "" : "s");
-    notify_reloading();
+    if (!quitting) /* after STOPPING=1, systemd hears nothing more */
+        notify_reloading();
     if (hg__host_command(s->h, "reload", &reply) != 0) {
         hg__log(hg__host_logger(s->h), HG_LOG_ERROR, "host", "SIGHUP: the host did not answer "
                 "the reload");
@@ -51,7 +52,8 @@ static void reload_once(hg__service *s, uint64_t folded)
         json_decref(j);
     }
     free(reply);
-    hg__service_notify("READY=1");
+    if (!quitting)
+        hg__service_notify("READY=1");
 }
 
 /* Feeds the watchdog when the hub answers a read-only command (it never waits on an engine:
@@ -69,14 +71,17 @@ static void *service_main(void *arg)
     hg__service *s = arg;
     uint64_t next_feed = s->watchdog_ns ? hg__now_ns() : UINT64_MAX;
     pthread_mutex_lock(&s->mu);
-    while (!s->quit) {
+    while (!s->quit || s->asked > s->served) { /* an ask is served even at the end: refused */
         uint64_t now = hg__now_ns();
         if (s->asked > s->served) {
             uint64_t upto = s->asked, folded = upto - s->served;
+            int quitting = s->quit;
             pthread_mutex_unlock(&s->mu);
-            reload_once(s, folded);
+            reload_once(s, folded, quitting);
             pthread_mutex_lock(&s->mu);
             s->served = upto;
+        } else if (s->quit) {
+            break;
         } else if (now >= next_feed) {
             pthread_mutex_unlock(&s->mu);
             feed(s);
