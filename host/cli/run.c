@@ -139,7 +139,7 @@ static char **progress_sets(const hg__cli_opts *o, uint32_t *n_out)
 
 static void print_summaries(hg__host *h, int as_json)
 {
-    const hg__config *cfg = hg__host_config(h);
+    const hg__config *cfg = hg__host_config_now(h); /* after reloads: what ran last */
     for (uint32_t i = 0; i < cfg->n_instances; i++) {
         char *reply = NULL;
         json_t *j, *r;

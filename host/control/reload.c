@@ -457,6 +457,11 @@ char *hg__reload_run(hg__host *h, const char *file)
     return reply;
 }
 
+const hg__config *hg__host_config_now(const hg__host *h)
+{
+    return h->current;
+}
+
 void hg__reload_free(hg__host *h)
 {
     for (uint32_t i = 0; i < h->n_loaded; i++)

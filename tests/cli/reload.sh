@@ -92,6 +92,21 @@ for k in $(grep -o "host: reload [0-9]* of" "$TMP/run.err" | grep -o "[0-9]*"); 
 done
 check $seq_ok "the reloads are numbered 1..$i in the log: serialised, none doubled" "$TMP/run.err"
 
+# --- a generator added by a reload prints its summary at the end ---
+config ""
+"$HANGAR" run "$TMP/h.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
+pid=$!
+wait_for 'grep -q "running 1 engine" "$TMP/run.err"'
+config '  - { name: late, engine: tcp-gen, connect: echo, connections: 2, requests: 50 }
+'
+kill -HUP "$pid"
+wait_for 'grep -q "added \[\"late\"\]" "$TMP/run.err"'
+check $? "SIGHUP adds a generator to the running host" "$TMP/run.err"
+kill -TERM "$pid"
+finish
+[ "$st" -eq 0 ] && grep -q "^== late (tcp-gen)" "$TMP/run.out" && grep -q "50 sent, 50 answered" "$TMP/run.out"
+check $? "its summary is printed at the end (exit $st)" "$TMP/run.out"
+
 # --- systemd notifications through a fake NOTIFY_SOCKET ---
 if ! command -v python3 >/dev/null; then
     echo "ok $((n + 1)) - # SKIP python3 is not installed (the fake NOTIFY_SOCKET needs it)"
