@@ -20,6 +20,7 @@
 #include "cfgtree.h"
 #include "config.h"
 #include "host_api.h"
+#include "log.h"
 #include "tap.h"
 
 static char *plugin_dirs[] = {HG_UV_DIR, HG_TCP_DIR, NULL};
@@ -369,6 +370,40 @@ static void test_reload_storm_serialises(void)
     hg__host_destroy(h);
 }
 
+static void test_reload_applies_log_level(void)
+{
+    hg__host_opts o;
+    hg__diag d;
+    hg__host *h = NULL;
+    json_t *r;
+    char path[128];
+    write_file("log.yaml", "log: { level: warn }\npipelines:\n"
+                           "  - { name: a, engine: tcp-echo, listen: '127.0.0.1:0' }\n");
+    snprintf(path, sizeof path, "%s", path_of("log.yaml"));
+    hg__diag_init(&d);
+    memset(&o, 0, sizeof o);
+    o.src.path = path;
+    o.src.limits = (hg__cfg_limits)HG__CFG_LIMITS_DEFAULT;
+    o.extra_plugin_path = plugin_dirs;
+    unsetenv("HANGAR_LOG");
+    if (!ok(hg__host_create(&o, &d, &h) == 0 && hg__host_start(h) == 0,
+            "a host whose log level comes from its file runs")) {
+        hg__diag_free(&d);
+        hg__host_destroy(h);
+        return;
+    }
+    is_int(hg__logger_level(hg__host_logger(h)), HG_LOG_WARN, "its level is the file's, warn");
+    write_file("log.yaml", "log: { level: error }\npipelines:\n"
+                           "  - { name: a, engine: tcp-echo, listen: '127.0.0.1:0' }\n");
+    r = cmd(h, "reload");
+    is_int(json_integer_value(json_object_get(r, "unchanged")), 1, "a reload of log.level only");
+    json_decref(r);
+    is_int(hg__logger_level(hg__host_logger(h)), HG_LOG_ERROR,
+           "sets the new level at once (error)");
+    hg__diag_free(&d);
+    hg__host_destroy(h);
+}
+
 static hg__node *tree(const char *yaml, hg__doc **doc)
 {
     hg__diag d;
@@ -409,9 +444,10 @@ int main(void)
     test_reload_invalid_file_changes_nothing();
     test_reload_failing_engine_rolls_back();
     test_reload_storm_serialises();
+    test_reload_applies_log_level();
     {
-        const char *files[] = {"diff.yaml", "bad.yaml", "fail.yaml", "storm.yaml"};
-        for (size_t i = 0; i < 4; i++)
+        const char *files[] = {"diff.yaml", "bad.yaml", "fail.yaml", "storm.yaml", "log.yaml"};
+        for (size_t i = 0; i < 5; i++)
             unlink(path_of(files[i]));
         rmdir(dir);
     }
