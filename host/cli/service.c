@@ -1,14 +1,15 @@
 /* service.c - `hangar run` as a service: systemd notifications through libsystemd's sd_notify
- * (only when NOTIFY_SOCKET is set: sd_notify does nothing otherwise), a watchdog fed only while
- * the host's hub answers a command, and SIGHUP's reloads serialised on one thread. */
+ * (only when NOTIFY_SOCKET is set: sd_notify does nothing otherwise), a watchdog fed on a thread
+ * of its own only while the host's hub answers a command, and SIGHUP's reloads serialised on
+ * another (a long reload must not starve the watchdog). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <hangar/hangar.h>
+#include <jansson.h>
 #include <systemd/sd-daemon.h>
 
 #include "clock.h"
@@ -32,14 +33,15 @@ static void notify_reloading(void)
 }
 
 /* One reload through the command channel (the control thread runs it as a job, after the job
- * running now); its outcome logged by the host. */
+ * running now); the host logs what it changed. quitting: the run is ending (STOPPING=1 was
+ * said): the reload is refused and systemd hears nothing of it. */
 static void reload_once(hg__service *s, uint64_t folded, int quitting)
 {
     char *reply = NULL;
     json_t *j;
     hg__log(hg__host_logger(s->h), HG_LOG_INFO, "host", "SIGHUP: reloading (%llu signal%s "
             "served by this reload)", (unsigned long long)folded, folded == 1 ? "" : "s");
-    if (!quitting) /* after STOPPING=1, systemd hears nothing more */
+    if (!quitting)
         notify_reloading();
     if (hg__host_command(s->h, "reload", &reply) != 0) {
         hg__log(hg__host_logger(s->h), HG_LOG_ERROR, "host", "SIGHUP: the host did not answer "
@@ -56,23 +58,13 @@ static void reload_once(hg__service *s, uint64_t folded, int quitting)
         hg__service_notify("READY=1");
 }
 
-/* Feeds the watchdog when the hub answers a read-only command (it never waits on an engine:
- * one that does not answer is stuck, and systemd should restart the process). */
-static void feed(hg__service *s)
-{
-    char *reply = NULL;
-    if (hg__host_command(s->h, "help", &reply) == 0)
-        hg__service_notify("WATCHDOG=1");
-    free(reply);
-}
-
-static void *service_main(void *arg)
+/* The reload thread: serves the asks in order; every ask pending when it looks is served by
+ * the one reload it runs next. Asks still pending at the end are served too (refused). */
+static void *reload_main(void *arg)
 {
     hg__service *s = arg;
-    uint64_t next_feed = s->watchdog_ns ? hg__now_ns() : UINT64_MAX;
     pthread_mutex_lock(&s->mu);
-    while (!s->quit || s->asked > s->served) { /* an ask is served even at the end: refused */
-        uint64_t now = hg__now_ns();
+    for (;;) {
         if (s->asked > s->served) {
             uint64_t upto = s->asked, folded = upto - s->served;
             int quitting = s->quit;
@@ -82,16 +74,32 @@ static void *service_main(void *arg)
             s->served = upto;
         } else if (s->quit) {
             break;
-        } else if (now >= next_feed) {
-            pthread_mutex_unlock(&s->mu);
-            feed(s);
-            next_feed = hg__now_ns() + s->watchdog_ns;
-            pthread_mutex_lock(&s->mu);
         } else {
-            struct timespec dl = hg__timespec_of(next_feed == UINT64_MAX
-                                                     ? now + 1000000000ull : next_feed);
-            pthread_cond_timedwait(&s->cv, &s->mu, &dl);
+            pthread_cond_wait(&s->cv, &s->mu);
         }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* The watchdog thread: WATCHDOG=1 each time the hub answers a read-only command (the hub never
+ * waits on an engine: one that does not answer is wedged, and systemd should restart the
+ * process), then waits half of WATCHDOG_USEC. */
+static void *watchdog_main(void *arg)
+{
+    hg__service *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->quit) {
+        struct timespec dl;
+        char *reply = NULL;
+        pthread_mutex_unlock(&s->mu);
+        if (hg__host_command(s->h, "help", &reply) == 0)
+            hg__service_notify("WATCHDOG=1");
+        free(reply);
+        dl = hg__deadline_after(s->watchdog_ns);
+        pthread_mutex_lock(&s->mu);
+        while (!s->quit && pthread_cond_timedwait(&s->cv, &s->mu, &dl) != ETIMEDOUT)
+            ;
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -111,7 +119,9 @@ int hg__service_start(hg__service *s, hg__host *h)
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
     hg__service_notify("READY=1");
-    if (pthread_create(&s->tid, NULL, service_main, s) != 0)
+    if (s->watchdog_ns > 0 && pthread_create(&s->wd_tid, NULL, watchdog_main, s) == 0)
+        s->wd_running = 1;
+    if (pthread_create(&s->tid, NULL, reload_main, s) != 0)
         return HG_EAGAIN;
     s->running = 1;
     return 0;
@@ -126,21 +136,22 @@ void hg__service_reload(hg__service *s)
     }
     pthread_mutex_lock(&s->mu);
     s->asked++;
-    pthread_cond_signal(&s->cv);
+    pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
 void hg__service_stop(hg__service *s)
 {
     hg__service_notify("STOPPING=1");
-    if (s->running) {
-        pthread_mutex_lock(&s->mu);
-        s->quit = 1;
-        pthread_cond_signal(&s->cv);
-        pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->mu);
+    s->quit = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->running)
         pthread_join(s->tid, NULL);
-        s->running = 0;
-    }
+    if (s->wd_running)
+        pthread_join(s->wd_tid, NULL);
+    s->running = s->wd_running = 0;
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
 }

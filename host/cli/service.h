@@ -10,10 +10,11 @@
 
 #include "host_api.h"
 
-/* The service side of one run: a thread that runs the reloads asked for and feeds the watchdog. */
+/* The service side of one run: a thread that runs the reloads asked for, and one that feeds the
+ * watchdog (when systemd asked for one). mu guards asked, served and quit; cv wakes both. */
 typedef struct hg__service {
     hg__host *h;
-    pthread_t tid;
+    pthread_t tid, wd_tid;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint64_t asked;       /* reloads asked for (SIGHUPs taken) */
@@ -21,6 +22,7 @@ typedef struct hg__service {
     uint64_t watchdog_ns; /* feed interval (half of WATCHDOG_USEC); 0: no watchdog */
     uint8_t quit;
     uint8_t running;
+    uint8_t wd_running;
 } hg__service;
 
 /* Starts the service thread for h (after the host started) and tells systemd READY=1. Returns 0

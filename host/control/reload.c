@@ -247,19 +247,20 @@ static int apply(hg__host *h, plan *p, hg__diag *d)
     return rc;
 }
 
-/* Frees every configuration no entry borrows from any more (but the host's first one and the
- * current one). */
+/* 1 when an entry still borrows its config (and nodes) from c. */
 static int borrowed(hg__host *h, const hg__config *c)
 {
     uint32_t n = 0;
-    int used = 0;
     hg__entry **v = hg__host_entries(h, &n);
+    int used = v == NULL; /* out of memory: keep it */
     for (uint32_t i = 0; i < n && !used; i++)
         used = v[i]->cfg >= c->instances && v[i]->cfg < c->instances + c->n_instances;
     free(v);
-    return used || v == NULL;
+    return used;
 }
 
+/* Frees the configurations of list no entry borrows from any more, but the current one (the
+ * host's first one is never in a list). */
 static void collect(hg__host *h, hg__config **list, uint32_t *n)
 {
     uint32_t k = 0;
