@@ -63,8 +63,8 @@ static int32_t hook_auto_core(void *ud, hg__inst *in)
     hg__host *h = ud;
     hg__entry *e = hg__host_find(h, hg__inst_name(in));
     /* the entry's own config: a reload may have brought one other than the host's first */
-    const hg__instance_cfg *ic = e != NULL && e->in == in ? e->cfg
-                                                          : hg__config_find(h->cfg, hg__inst_name(in));
+    const hg__instance_cfg *ic = e != NULL && e->in == in
+                                     ? e->cfg : hg__config_find(h->cfg, hg__inst_name(in));
     uint32_t i;
     if (ic != NULL && ic->core != HG_CORE_AUTO)
         return ic->core;

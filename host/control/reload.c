@@ -323,8 +323,9 @@ static char *dump(json_t *o)
 static char *refused(hg__host *h, const char *file, int code, const hg__diag *d)
 {
     json_t *o = json_object(), *a = json_array();
-    hg__log(h->lg, HG_LOG_WARN, "host", "reload of %s refused, nothing changed: %u error%s",
-            file, d->n, d->n == 1 ? "" : "s");
+    hg__log(h->lg, HG_LOG_WARN, "host", "reload of %s %s: %u error%s", file,
+            code == HG_EFAIL ? "failed and was rolled back" : "refused, nothing changed", d->n,
+            d->n == 1 ? "" : "s");
     for (uint32_t i = 0; i < d->n; i++) {
         char line[1400];
         const hg__diag_item *it = &d->items[i];
@@ -429,7 +430,10 @@ char *hg__reload_run(hg__host *h, const char *file)
     hg__diag_init(&d);
     path = file_of(h, file, &d);
     shown = strdup(path ? path : "(none)");
-    if (path != NULL && shutting_down(h)) {
+    if (shown == NULL) {
+        hg__diag_add(&d, NULL, 0, 0, "reload: out of memory");
+        rc = HG_ENOMEM;
+    } else if (path != NULL && shutting_down(h)) {
         hg__diag_add(&d, NULL, 0, 0, "reload: the host is shutting down");
         rc = HG_ESTATE;
     } else if (path != NULL && reserve(h) != 0) {
@@ -443,9 +447,9 @@ char *hg__reload_run(hg__host *h, const char *file)
     }
     if (rc == 0 && apply(h, &p, &d) != 0)
         rc = HG_EFAIL; /* rolled back: the old set runs */
-    if (rc != 0 || shown == NULL) {
+    if (rc != 0) {
         hg__diag_sort(&d); /* the checks run in passes: file order */
-        reply = refused(h, shown ? shown : "?", rc ? rc : HG_ENOMEM, &d);
+        reply = refused(h, shown ? shown : "?", rc, &d);
         plan_free(h, &p, 1);
     } else {
         cut = retire(h, &p);
