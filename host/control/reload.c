@@ -50,6 +50,28 @@ static void first_diff(const hg__node *a, const hg__node *b, const char *prefix,
     }
 }
 
+/* Of the log section only the level changes at run time: any other key that differs is
+ * refused by name. */
+static void check_log(const hg__node *a, const hg__node *b, const hg__config *nc, hg__diag *d)
+{
+    const hg__node *maps[2] = {a, b};
+    char where[160];
+    for (int side = 0; side < 2; side++) {
+        const hg__node *m = maps[side], *other = maps[!side];
+        for (uint32_t i = 0; m != NULL && m->type == HG_CFG_MAP && i < m->n; i++) {
+            const char *k = m->keys[i]->value ? m->keys[i]->value : "";
+            if (strcmp(k, "level") == 0 || hg__node_equal(m->items[i], hg__node_get(other, k)))
+                continue;
+            if (side == 1 && hg__node_get(other, k) != NULL)
+                continue; /* said from the first side */
+            snprintf(where, sizeof where, "log.%s", k);
+            add_error(d, hg__node_get(b, k) ? hg__node_get(b, k) : hg__node_key(b, "level"),
+                      nc->file, "%s: cannot change while the host runs (restart the host to "
+                      "change it; only log.level does)", where);
+        }
+    }
+}
+
 /* Refuses changes to what the running host cannot change: the runtime mode and its workers, the
  * control socket and bound, the plugin path; and, until graph commits exist, the graph. */
 static void check_fixed(hg__host *h, const hg__config *nc, hg__diag *d)
@@ -67,6 +89,7 @@ static void check_fixed(hg__host *h, const hg__config *nc, hg__diag *d)
                   where);
     }
     was = h->current->doc->root;
+    check_log(hg__node_get(was, "log"), hg__node_get(now, "log"), nc, d);
     if (!hg__node_equal(hg__node_get(was, "graph"), hg__node_get(now, "graph")))
         add_error(d, hg__node_get(now, "graph"), nc->file,
                   "%s: a reload cannot change the graph section yet (graph commits are not in "
