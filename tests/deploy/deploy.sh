@@ -79,7 +79,13 @@ open(sys.argv[2], "w").write(cfg)
 print("ok")
 PY
 check $? "the Kubernetes manifests are YAML: ConfigMap, Deployment, DaemonSet, Service; probes on /healthz and /readyz; scrape annotations on the metrics port" "$TMP/k8s.out"
-"$HANGAR" check "$TMP/hangar.yaml" --set "control.socket=$TMP/ctl.sock" >"$TMP/check.out" 2>&1
-check $? "the ConfigMap's hangar.yaml passes hangar check" "$TMP/check.out"
+# The probes need control.metrics (the metrics endpoint); a build without it says so by name.
+printf 'hangar: 1\ncontrol: { metrics: "127.0.0.1:0" }\n' >"$TMP/probe.yaml"
+if "$HANGAR" check "$TMP/probe.yaml" 2>&1 | grep -q "unknown key 'metrics'"; then
+    skip "this build has no control.metrics (the metrics endpoint): the ConfigMap is not checked"
+else
+    "$HANGAR" check "$TMP/hangar.yaml" --set "control.socket=$TMP/ctl.sock" >"$TMP/check.out" 2>&1
+    check $? "the ConfigMap's hangar.yaml passes hangar check" "$TMP/check.out"
+fi
 echo "1..$n"
 exit $failed
