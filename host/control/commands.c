@@ -10,7 +10,9 @@
 #include <jansson.h>
 
 #include "cfgtree.h"
+#include "graph_host.h"
 #include "host_priv.h"
+#include "metrics.h"
 
 typedef json_t *(*verb_fn)(hg__host *h, const char *arg);
 
@@ -86,10 +88,11 @@ static json_t *host_json(hg__host *h)
         h->runtime->ad->show(h->runtime, o, &h->actx);
     }
     json_object_set_new(o, "connections_cut", json_integer(cut));
+    hg__host_ops_show(h, o);
     return o;
 }
 
-static json_t *entry_json(hg__host *h, hg__entry *e)
+json_t *hg__entry_json(hg__host *h, hg__entry *e)
 {
     json_t *o = hg__inst_json(e->in, e->def->name, hg__kind_name(e->def->kind));
     if (e->ad->show != NULL && e != h->runtime)
@@ -107,15 +110,15 @@ static json_t *cmd_counters(hg__host *h, const char *arg)
             json_decref(all);
             return err;
         }
-        json_object_set_new(all, arg, entry_json(h, e));
+        json_object_set_new(all, arg, hg__entry_json(h, e));
     } else {
         uint32_t n = 0;
         hg__entry **v = hg__host_entries(h, &n);
         for (uint32_t i = 0; i < n; i++)
-            json_object_set_new(all, hg__inst_name(v[i]->in), entry_json(h, v[i]));
+            json_object_set_new(all, hg__inst_name(v[i]->in), hg__entry_json(h, v[i]));
         free(v);
         if (h->runtime)
-            json_object_set_new(all, "runtime", entry_json(h, h->runtime));
+            json_object_set_new(all, "runtime", hg__entry_json(h, h->runtime));
         json_object_set_new(all, "host", host_json(h));
     }
     json_object_set_new(o, "counters", all);
@@ -129,7 +132,7 @@ static json_t *cmd_state(hg__host *h, const char *arg)
     if (e == NULL)
         return err;
     o = okay();
-    inst = entry_json(h, e);
+    inst = hg__entry_json(h, e);
     json_object_set_new(o, "name", json_string(arg));
     json_object_set(o, "state", json_object_get(inst, "state"));
     json_object_set(o, "error", json_object_get(inst, "error"));
@@ -221,7 +224,10 @@ static json_t *cmd_stop(hg__host *h, const char *arg)
 /* `restart NAME`: stop's reply (with its cut) once the start succeeded, or the start's error. */
 static json_t *cmd_restart(hg__host *h, const char *arg)
 {
-    json_t *r = cmd_stop(h, arg), *started;
+    json_t *r, *started;
+    if (hg__host_find(h, arg) != NULL)
+        hg__log(h->lg, HG_LOG_INFO, arg, "restart: stop, then start");
+    r = cmd_stop(h, arg);
     if (!json_is_true(json_object_get(r, "ok")))
         return r;
     started = cmd_start(h, arg);
@@ -233,22 +239,27 @@ static json_t *cmd_restart(hg__host *h, const char *arg)
     return r;
 }
 
-static json_t *cmd_pause(hg__host *h, const char *arg)
+static json_t *pause_verb(hg__host *h, const char *arg, int pause)
 {
-    json_t *err = NULL;
-    hg__entry *e = need_entry(h, arg, &err);
-    if (e == NULL)
+    json_t *err = NULL, *r;
+    hg__entry *e;
+    int handled = 0;
+    if ((r = hg__cmd_proc_pause(h, arg, pause, &handled)) != NULL || handled)
+        return r;
+    if ((e = need_entry(h, arg, &err)) == NULL)
         return err;
     return fail(HG_ENOTSUP, "'%s' has no pause gate: pause and resume act on graph processors",
                 arg);
 }
 
-static json_t *cmd_graph(hg__host *h, const char *arg)
+static json_t *cmd_pause(hg__host *h, const char *arg)
 {
-    (void)h;
-    (void)arg;
-    return fail(HG_ENOTSUP, "graph changes (add, remove, link, unlink) need graph processors, "
-                            "which this host does not run yet");
+    return pause_verb(h, arg, 1);
+}
+
+static json_t *cmd_resume(hg__host *h, const char *arg)
+{
+    return pause_verb(h, arg, 0);
 }
 
 /* `reload [FILE]`: reload.c does it; its reply is the verb's. */
@@ -284,6 +295,16 @@ static json_t *cmd_kill(hg__host *h, const char *arg)
 
 static json_t *cmd_help(hg__host *h, const char *arg);
 
+static json_t *cmd_metrics(hg__host *h, const char *arg)
+{
+    return hg__ops_metrics(h, arg);
+}
+
+static json_t *cmd_log_level(hg__host *h, const char *arg)
+{
+    return hg__ops_log_level(h, arg);
+}
+
 static const struct {
     const char *verb;
     verb_fn fn;
@@ -295,15 +316,20 @@ static const struct {
     {"state", cmd_state, "state NAME", ARGS_NAME, ON_HUB},
     {"records", cmd_records, "records NAME", ARGS_NAME, ON_HUB},
     {"perf", cmd_perf, "perf", ARGS_NONE, ON_HUB},
+    {"metrics", cmd_metrics, "metrics", ARGS_NONE, ON_HUB},
+    {"log-level", cmd_log_level, "log-level [NAME] LEVEL", ARGS_TEXT, ON_HUB},
     {"start", cmd_start, "start [NAME]", ARGS_NAME_OPT, ON_CONTROL},
     {"stop", cmd_stop, "stop [NAME]", ARGS_NAME_OPT, ON_CONTROL},
     {"restart", cmd_restart, "restart NAME", ARGS_NAME, ON_CONTROL},
     {"pause", cmd_pause, "pause NAME", ARGS_NAME, ON_HUB},
-    {"resume", cmd_pause, "resume NAME", ARGS_NAME, ON_HUB},
-    {"add", cmd_graph, "add YAML", ARGS_TEXT, ON_HUB},
-    {"remove", cmd_graph, "remove NAME", ARGS_TEXT, ON_HUB},
-    {"link", cmd_graph, "link FROM TO", ARGS_TEXT, ON_HUB},
-    {"unlink", cmd_graph, "unlink FROM TO", ARGS_TEXT, ON_HUB},
+    {"resume", cmd_resume, "resume NAME", ARGS_NAME, ON_HUB},
+    {"graph", hg__cmd_graph, "graph [dot]", ARGS_TEXT, ON_HUB},
+    {"commit", hg__cmd_commit, "commit CHANGE", ARGS_TEXT, ON_CONTROL},
+    {"add", hg__cmd_add, "add PROCESSOR", ARGS_TEXT, ON_CONTROL},
+    {"remove", hg__cmd_remove, "remove NAME", ARGS_TEXT, ON_CONTROL},
+    {"link", hg__cmd_link, "link FROM TO [policy=P] [capacity=N]", ARGS_TEXT, ON_CONTROL},
+    {"unlink", hg__cmd_unlink, "unlink FROM TO", ARGS_TEXT, ON_CONTROL},
+    {"step", hg__cmd_step, "step NAME", ARGS_NAME, ON_HUB},
     {"reload", cmd_reload, "reload [FILE]", ARGS_TEXT, ON_CONTROL},
     {"call", NULL, "call NAME JSON", ARGS_TEXT, ON_CONTROL},
     {"shutdown", cmd_shutdown, "shutdown", ARGS_NONE, ON_CONTROL},
@@ -313,11 +339,11 @@ static const struct {
 
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 
-/* 1 for a verb this host answers only with ENOTSUP today: pause and resume act on graph
- * processors, add to unlink change the graph; none of these runs yet. */
+/* 1 for a verb this host answers only with ENOTSUP today: none (every verb runs). */
 static int not_yet(verb_fn fn)
 {
-    return fn == cmd_pause || fn == cmd_graph;
+    (void)fn;
+    return 0;
 }
 
 /* "commands": every usage, as before; "not_yet": the usages of the verbs that answer ENOTSUP in

@@ -11,5 +11,6 @@
 #include "pipeline.h"
 #include "connector.h"
 #include "processor.h"
+#include "histogram.h"
 
 #endif /* HANGAR_HANGAR_H */
