@@ -130,6 +130,8 @@ struct hg__host {
     hg__config *current;
     hg__config **loaded;
     uint32_t n_loaded;
+    hg__config **pinned;       /* of loaded, those graph processors were added from (kept) */
+    uint32_t n_pinned;
     char **sets;               /* the --set overrides given at create, applied again on reload */
     uint32_t n_sets;
     hg__cfg_limits limits;

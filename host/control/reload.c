@@ -9,6 +9,7 @@
 
 #include "host_priv.h"
 #include "order.h"
+#include "reload_graph.h"
 
 /* What a reload changes. fresh[i] is the new entry of the added or changed instance; old[i] the
  * entry it replaces (NULL when added). gone: the entries no longer in the file. */
@@ -17,6 +18,8 @@ typedef struct plan {
     hg__entry **fresh, **old, **gone;
     uint32_t n_fresh, n_gone, unchanged;
     json_t *added, *removed, *changed;
+    hg__node *gchange;          /* the graph commit (reload_graph.c); NULL: the graph stays */
+    json_t *graph;              /* what the graph commit did */
 } plan;
 
 static const char *name_of(const hg__entry *e)
@@ -73,7 +76,7 @@ static void check_log(const hg__node *a, const hg__node *b, const hg__config *nc
 }
 
 /* Refuses changes to what the running host cannot change: the runtime mode and its workers, the
- * control socket and bound, the plugin path; and, until graph commits exist, the graph. */
+ * control socket and bound, the plugin path, the log but its level. */
 static void check_fixed(hg__host *h, const hg__config *nc, hg__diag *d)
 {
     static const char *const fixed[] = {"runtime", "control", "plugin_path"};
@@ -90,10 +93,6 @@ static void check_fixed(hg__host *h, const hg__config *nc, hg__diag *d)
     }
     was = h->current->doc->root;
     check_log(hg__node_get(was, "log"), hg__node_get(now, "log"), nc, d);
-    if (!hg__node_equal(hg__node_get(was, "graph"), hg__node_get(now, "graph")))
-        add_error(d, hg__node_get(now, "graph"), nc->file,
-                  "%s: a reload cannot change the graph section yet (graph commits are not in "
-                  "this host); restart the host to change it", "graph");
 }
 
 /* 1 when the running entry e is what ic asks for. */
@@ -123,6 +122,8 @@ static int diff(hg__host *h, plan *p, hg__diag *d)
     for (uint32_t i = 0; i < p->nc->n_instances; i++) {
         const hg__instance_cfg *ic = &p->nc->instances[i];
         hg__entry *e = hg__host_find(h, ic->name);
+        if (ic->section == HG__SEC_PROCESSOR)
+            continue; /* the graph's (reload_graph.c) */
         if (e != NULL && same_instance(e, ic)) {
             p->unchanged++;
             continue;
@@ -152,7 +153,7 @@ static void create_fresh(hg__host *h, plan *p, hg__diag *d)
     for (uint32_t i = 0; i < p->nc->n_instances; i++) {
         const hg__instance_cfg *ic = &p->nc->instances[i];
         hg__entry *e = hg__host_find(h, ic->name);
-        if (e != NULL && same_instance(e, ic))
+        if (ic->section == HG__SEC_PROCESSOR || (e != NULL && same_instance(e, ic)))
             continue;
         if (hg__registry_find(h->reg, ic->engine) != NULL) /* else diff said so */
             hg__host_create_entry(h, ic, i, d, &p->fresh[k]);
@@ -254,9 +255,12 @@ static int apply(hg__host *h, plan *p, hg__diag *d)
 {
     int rc;
     if (!host_running(h))
-        return 0; /* they start with the host */
+        return hg__reload_graph_commit(h, p->gchange, p->graph, d); /* the rest starts with
+                                                                     * the host */
     stop_all(h, p->old, p->n_fresh); /* a changed listener frees its address first */
     rc = start_all(h, p->fresh, p->n_fresh, d);
+    if (rc == 0)
+        rc = hg__reload_graph_commit(h, p->gchange, p->graph, d);
     if (rc == 0)
         return 0;
     stop_all(h, p->fresh, p->n_fresh);
@@ -276,6 +280,8 @@ static int borrowed(hg__host *h, const hg__config *c)
     uint32_t n = 0;
     hg__entry **v = hg__host_entries(h, &n);
     int used = v == NULL; /* out of memory: keep it */
+    for (uint32_t i = 0; i < h->n_pinned && !used; i++)
+        used = h->pinned[i] == c; /* the graph's processors read its nodes */
     for (uint32_t i = 0; i < n && !used; i++)
         used = v[i]->cfg >= c->instances && v[i]->cfg < c->instances + c->n_instances;
     free(v);
@@ -303,12 +309,18 @@ static int reserve(hg__host *h)
     if (v == NULL)
         return HG_ENOMEM;
     h->loaded = v;
+    v = realloc(h->pinned, (h->n_pinned + 1) * sizeof *v);
+    if (v == NULL)
+        return HG_ENOMEM;
+    h->pinned = v;
     return 0;
 }
 
 /* Takes p->nc as the current configuration once the change is applied (room reserved). */
 static void adopt(hg__host *h, plan *p)
 {
+    if (hg__node_get(p->gchange, "add") != NULL)
+        h->pinned[h->n_pinned++] = p->nc; /* kept for the life of the host */
     h->loaded[h->n_loaded++] = p->nc;
     h->current = p->nc;
     p->nc = NULL;
@@ -388,6 +400,10 @@ static char *applied(hg__host *h, plan *p, const char *file, uint32_t cut)
     json_object_set(o, "removed", p->removed);
     json_object_set(o, "changed", p->changed);
     json_object_set_new(o, "unchanged", json_integer(p->unchanged));
+    if (p->gchange != NULL) {
+        json_object_del(p->graph, "ok");
+        json_object_set(o, "graph", p->graph);
+    }
     json_object_set_new(o, "cut", json_integer(cut));
     json_object_set_new(o, "reloads", json_integer((json_int_t)h->reloads));
     return dump(o);
@@ -409,7 +425,7 @@ static int prepare(hg__host *h, const char *file, plan *p, hg__diag *d)
         return rc;
     /* every check runs, whatever the ones before found: one reply names every error */
     check_fixed(h, p->nc, d);
-    if (diff(h, p, d) != 0)
+    if (diff(h, p, d) != 0 || hg__reload_graph_plan(h, p->nc, &p->gchange, d) == HG_ENOMEM)
         return HG_ENOMEM;
     create_fresh(h, p, d);
     return d->n > 0 ? HG_ECONFIG : 0;
@@ -426,6 +442,8 @@ static void plan_free(hg__host *h, plan *p, int destroy_fresh)
     json_decref(p->added);
     json_decref(p->removed);
     json_decref(p->changed);
+    json_decref(p->graph);
+    hg__reload_graph_free(p->gchange);
 }
 
 /* The file a reload reads: the one given, else the one the running set came from. NULL (with
@@ -443,7 +461,8 @@ static const char *file_of(hg__host *h, const char *file, hg__diag *d)
 
 char *hg__reload_run(hg__host *h, const char *file)
 {
-    plan p = {.added = json_array(), .removed = json_array(), .changed = json_array()};
+    plan p = {.added = json_array(), .removed = json_array(), .changed = json_array(),
+              .graph = json_object()};
     const char *path;
     char *reply, *shown;
     hg__diag d;
@@ -497,6 +516,9 @@ void hg__reload_free(hg__host *h)
     free(h->loaded);
     h->loaded = NULL;
     h->n_loaded = 0;
+    free(h->pinned);
+    h->pinned = NULL;
+    h->n_pinned = 0;
     for (uint32_t i = 0; i < h->n_sets; i++)
         free(h->sets[i]);
     free(h->sets);
