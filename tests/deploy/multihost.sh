@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # multihost.sh HANGAR DEPLOY_DIR - the three-host example of deploy/multi-host/ run as three
 # processes on 127.0.0.1 (ports 0, each host wired to the next by the address it logged): the
-# generator's run passes with every request answered, and each host's own counters, read through
-# its control socket, account for every connection and byte end to end. TAP on stdout; every
+# generator's run passes with every request answered, each host's own counters, read through
+# its control socket, account for every connection and byte end to end, and each host's
+# metrics endpoint (control.metrics) is scraped and says the same. TAP on stdout; every
 # process started here is stopped by its PID.
 set -u
 HANGAR=$1
@@ -60,13 +61,15 @@ print(json.loads(buf)["counters"][sys.argv[2]][sys.argv[3]])
 run_host() { # NAME [--set ...]
     local name=$1
     shift
-    "$HANGAR" run "$DIR/$name.yaml" --set "control.socket=$TMP/$name.sock" "$@" \
+    "$HANGAR" run "$DIR/$name.yaml" --set "control.socket=$TMP/$name.sock" \
+        --set "control.metrics=127.0.0.1:0" "$@" \
         >"$TMP/$name.out" 2>"$TMP/$name.err" &
     pids+=("$!")
 }
 
 for f in echo proxy gen; do
-    "$HANGAR" check "$DIR/$f.yaml" --set "control.socket=$TMP/$f.sock" >"$TMP/check.out" 2>&1
+    "$HANGAR" check "$DIR/$f.yaml" --set "control.socket=$TMP/$f.sock" \
+        --set "control.metrics=127.0.0.1:0" >"$TMP/check.out" 2>&1
     check $? "hangar check passes deploy/multi-host/$f.yaml" "$TMP/check.out"
 done
 
@@ -80,7 +83,7 @@ check $? "the proxy host listens (port $proxy_port), upstream the echo host by a
 
 conns=8
 reqs=4000
-"$HANGAR" run "$DIR/gen.yaml" --set "control.socket=$TMP/gen.sock" \
+"$HANGAR" run "$DIR/gen.yaml" --set "control.socket=$TMP/gen.sock" --set "control.metrics=127.0.0.1:0" \
     --set "pipelines.load.connect=127.0.0.1:$proxy_port" --set "pipelines.load.connections=$conns" \
     --set "pipelines.load.requests=$reqs" --until-done --json >"$TMP/gen.out" 2>"$TMP/gen.err"
 st=$?
@@ -108,6 +111,22 @@ px_err=$(counter "$TMP/proxy.sock" front closed_error)
 [ "$px_conns" = $((2 * conns)) ] && [ "$px_in" = $((2 * reqs * payload)) ] && [ "$px_out" = "$px_in" ] && [ "$px_err" = 0 ]
 check $? "the proxy host carried both ways: $((2 * conns)) connections, $((2 * reqs * payload)) bytes in and out, no error (got $px_conns, $px_in, $px_out, $px_err)" "$TMP/proxy.err"
 
+# The metrics endpoint of HOST (from its log), scraped: the value of the series SERIES.
+scrape() { # NAME SERIES-PREFIX
+    local url
+    url=$(grep -o "metrics at http://127\.0\.0\.1:[0-9]*/metrics" "$TMP/$1.err" | head -n 1)
+    python3 -c '
+import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+for line in text.splitlines():
+    if line.startswith(sys.argv[2]):
+        print(line.rsplit(" ", 1)[1]); break
+' "${url#metrics at }" "$2"
+}
+m_echo=$(scrape echo 'hangar_pipeline_bytes_in_total{instance_name="echo"')
+m_px=$(scrape proxy 'hangar_pipeline_connections_established_total{instance_name="front"')
+[ "${m_echo%.*}" = $((reqs * payload)) ] && [ "${m_px%.*}" = $((2 * conns)) ]
+check $? "scraped: the echo host's metrics say $((reqs * payload)) bytes in (got $m_echo), the proxy's $((2 * conns)) connections (got $m_px)" "$TMP/echo.err"
 st_all=0
 for p in "${pids[@]}"; do
     kill -TERM "$p" 2>/dev/null
@@ -117,5 +136,7 @@ for p in "${pids[@]}"; do
 done
 pids=()
 check $st_all "the echo and proxy hosts stop on SIGTERM with exit 0" "$TMP/proxy.err"
+grep -q "metrics at http://127\.0\.0\.1:[0-9]*/metrics" "$TMP/gen.err"
+check $? "the generator host served its metrics endpoint too" "$TMP/gen.err"
 echo "1..$n"
 exit $failed
