@@ -264,6 +264,14 @@ static void test_reload_invalid_file_changes_nothing(void)
     like_str(names(r, "errors"), "graph.pool: cannot change while the host runs",
              "and the error names graph.pool");
     json_decref(r);
+    write_file("bad.yaml", "log: { level: warn, format: json }\n"
+                           "pipelines:\n  - { name: a, engine: tcp-echo, listen: '127.0.0.1:0' }\n"
+                           "  - { name: b, engine: tcp-echo, listen: '127.0.0.1:0' }\n"
+                           "  - { name: c, engine: tcp-echo, listen: '127.0.0.1:0' }\n");
+    r = cmd(h, "reload");
+    like_str(names(r, "errors"), "log.format: cannot change while the host runs",
+             "a change of log.format is refused by name (only log.level changes)");
+    json_decref(r);
     r = cmd(h, "reload /nonexistent/hangar.yaml");
     like_str(json_string_value(json_object_get(r, "error")), "/nonexistent/hangar.yaml",
              "a missing file is named");
