@@ -133,14 +133,19 @@ while True:
     check $? "READY=1 once the engines started" "$TMP/notify.log"
     wait_for '[ "$(grep -c "^WATCHDOG=1" "$TMP/notify.log")" -ge 3 ]'
     check $? "WATCHDOG=1 every half WATCHDOG_USEC while the hub answers" "$TMP/notify.log"
-    # a reload that takes a while: echo changes and its idle client holds the old one for
-    # shutdown_timeout (2 s)
+    # a reload that takes a while: echo changes and a client that sends without reading keeps
+    # the old one busy (its answers cannot drain) until shutdown_timeout (2 s) cuts it
     port=$(grep -o 'echo: tcp-echo listening on 127\.0\.0\.1:[0-9]*' "$TMP/run.err" | head -n 1)
     exec 3<>"/dev/tcp/127.0.0.1/${port##*:}"
+    head -c 64000000 /dev/zero >&3 2>/dev/null &
+    wpid=$!
+    wait_for '[ "$(grep -c "^WATCHDOG=1" "$TMP/notify.log")" -ge 4 ]' # the writer got going
     sed -i 's/listen: "127.0.0.1:0" }/listen: "127.0.0.1:0", idle_timeout: 60s }/' "$TMP/h.yaml"
     kill -HUP "$pid"
     wait_for 'grep -q "^RELOADING=1 MONOTONIC_USEC=[0-9][0-9]*" "$TMP/notify.log" && [ "$(grep -c "^READY=1" "$TMP/notify.log")" -ge 2 ]'
     check $? "a reload says RELOADING=1 with MONOTONIC_USEC, then READY=1" "$TMP/notify.log"
+    kill "$wpid" 2>/dev/null
+    wait "$wpid" 2>/dev/null
     exec 3>&-
     grep -q 'changed \["echo"\]' "$TMP/run.err"
     check $? "  that reload restarted the changed echo" "$TMP/run.err"
