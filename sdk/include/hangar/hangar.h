@@ -11,5 +11,6 @@
 #include "pipeline.h"
 #include "connector.h"
 #include "processor.h"
+#include "net_ext.h"
 
 #endif /* HANGAR_HANGAR_H */
