@@ -79,11 +79,12 @@ static void hook_state_changed(void *ud, hg__inst *in)
 
 static const void *hook_extension(void *ud, hg__inst *in, const char *id)
 {
-    /* The extensions of this host: none beyond the core table yet. The graph and stream
-     * services (processor.h, connector.h) answer here once those kinds are hosted. */
-    (void)ud;
+    /* The extensions of this host: "hangar.net/1" (net_ext.c). The graph and stream services
+     * (processor.h, connector.h) answer here once those kinds are hosted. */
+    hg__host *h = ud;
     (void)in;
-    (void)id;
+    if (strcmp(id, HG_NET_EXTENSION) == 0)
+        return &h->net_ext.pub;
     return NULL;
 }
 
@@ -409,6 +410,7 @@ static void free_host(hg__host *h)
     pthread_mutex_destroy(&h->list_mu);
     pthread_mutex_destroy(&h->busy.mu);
     pthread_mutex_destroy(&h->diag_mu);
+    pthread_mutex_destroy(&h->net_mu);
     free(h);
 }
 
@@ -451,6 +453,7 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
     pthread_condattr_destroy(&ca);
     h->diag = d;
     h->actx.busy = &h->busy;
+    hg__net_ext_init(h);
     rc = hg__logger_new(opts->log_level > 0 ? (uint32_t)opts->log_level : 0, &h->lg);
     if (rc == 0)
         rc = hg__cancel_root(&h->root);
