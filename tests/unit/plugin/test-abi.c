@@ -111,7 +111,7 @@ static const layout frozen[] = {
     F(hg_stream_api, buf_unref, 48),
     S(hg_port_decl, 24),
     F(hg_port_decl, struct_size, 0), F(hg_port_decl, direction, 4), F(hg_port_decl, name, 8),
-    F(hg_port_decl, type, 16), F(hg_port_decl, reserved, 20),
+    F(hg_port_decl, type, 16), F(hg_port_decl, flags, 20),
     S(hg_processor_ops, 64),
     F(hg_processor_ops, struct_size, 0), F(hg_processor_ops, n_ports, 4),
     F(hg_processor_ops, ports, 8), F(hg_processor_ops, create, 16),
@@ -271,7 +271,7 @@ static void test_descriptor_header(void)
     is_int(rc, 0, "and the check returns 0");
     p.abi_major = 2;
     p.abi_minor = 0;
-    is_str(check_one(&p, &rc), "mem.so: built for ABI 2.0, this host speaks ABI 1.2",
+    is_str(check_one(&p, &rc), "mem.so: built for ABI 2.0, this host speaks ABI 1.3",
            "a descriptor for ABI 2.0 is refused, naming both versions");
     is_int(rc, HG_EABI, "with HG_EABI");
     p = plugin_of(&e, 1);
@@ -425,7 +425,7 @@ static void test_fixture_refusals(void)
 {
     char small[128];
 
-    refused(BROKEN "/abi-major.so", "built for ABI 2.0, this host speaks ABI 1.2", HG_EABI,
+    refused(BROKEN "/abi-major.so", "built for ABI 2.0, this host speaks ABI 1.3", HG_EABI,
             "a plugin built for ABI 2");
     refused(BROKEN "/no-symbol.so", "no symbol 'hangar_plugin' (not a hangar plugin, or built "
             "without HG_EXPORT)", HG_ELOAD, "a plugin without the hangar_plugin symbol");
@@ -636,7 +636,7 @@ static void test_registry_refusals(void)
     hg__registry_new(&r);
     rc = hg__registry_load_file(r, BROKEN "/abi-major.so", &d);
     msg = d.n ? hg__diag_format(&d, 0) : NULL;
-    is_str(msg, BROKEN "/abi-major.so: built for ABI 2.0, this host speaks ABI 1.2",
+    is_str(msg, BROKEN "/abi-major.so: built for ABI 2.0, this host speaks ABI 1.3",
            "an in-process load re-checks the descriptor and refuses ABI 2");
     is_int(rc, HG_EABI, "  with EABI");
     free(msg);
