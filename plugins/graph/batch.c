@@ -53,7 +53,7 @@ static int batch_create(const hg_host *h, const hg_config *cfg, void **out)
         return HG_ENOMEM;
     t->b.h = h;
     t->n = 16;
-    t->max_bytes = 1u << 20;
+    t->max_bytes = 2048; /* the graph's default pool buffer */
     t->max_wait_ns = 10000000;
     GP_KEEP(rc, gp_cfg_u64(h, "frames", 1, 65536, &t->n));
     GP_KEEP(rc, gp_cfg_size(h, "max_bytes", 64, 1ull << 30, &t->max_bytes));
@@ -107,11 +107,12 @@ static int emit(batch *t, hg_proc *p)
 {
     hg_frame o = {.struct_size = sizeof o};
     uint32_t count = t->n_held, off = 4;
-    int rc = t->b.g->buf_alloc(p, (uint32_t)t->bytes, &o);
+    int rc = gp_alloc(&t->b, p, (uint32_t)t->bytes, &o);
     if (rc != 0) {
         hg_counter_add(t->dropped, count);
+        gp_alloc_failed(&t->b, rc, "batch", (uint32_t)t->bytes);
         release_held(t);
-        return rc;
+        return HG_ENOMEM;
     }
     put32(o.data, count);
     for (uint32_t i = 0; i < count; i++) {
@@ -138,9 +139,8 @@ static int emit(batch *t, hg_proc *p)
 
 static int batch_result(batch *t, int rc)
 {
-    if (rc == HG_ENOMEM)
-        return gp_fail(&t->b, rc, "batch: no buffer large enough for a batch (lower max_bytes "
-                                  "or frames)");
+    if (rc == HG_ENOMEM) /* reported by emit */
+        return HG_ENOMEM;
     return rc == HG_ECLOSED ? HG_PROCESS_DONE : 0;
 }
 

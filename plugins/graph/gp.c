@@ -263,3 +263,27 @@ int gp_net_open(gp_base *b, const hg_net_ext **x, const hg_net **net)
     }
     return 0;
 }
+
+int gp_alloc(gp_base *b, hg_proc *p, uint32_t size, hg_frame *f)
+{
+    uint64_t waited = 0, step = 50000;
+    int rc;
+    f->struct_size = sizeof *f;
+    while ((rc = b->g->buf_alloc(p, size, f)) == HG_ENOMEM && waited < 1000000000ull) {
+        gp_sleep(b, step);
+        waited += step;
+        if (step < 1000000)
+            step *= 2;
+    }
+    return rc;
+}
+
+int gp_alloc_failed(gp_base *b, int rc, const char *who, uint32_t size)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s: no buffer of %u bytes: %s", who, size,
+             rc == HG_EINVAL ? "larger than the graph's pool buffers (graph.pool.size)"
+                             : rc == HG_ENOMEM ? "the graph's pool stayed exhausted for 1 s"
+                                               : hg_strerror(rc));
+    return gp_fail(b, rc, msg);
+}

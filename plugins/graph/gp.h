@@ -54,6 +54,14 @@ int gp_idle_result(gp_base *b, int why);
 int gp_push_all(gp_base *b, hg_proc *p, uint32_t port, hg_frame *fs, uint32_t n,
                 hg_counter *dropped);
 
+/* buf_alloc that waits (up to 1 s, in short sleeps) while the graph's pool is exhausted: the
+ * frames in flight come back as consumers release them. Returns: 0; HG_ENOMEM (still exhausted
+ * after 1 s); HG_EINVAL (size is above the pool's buffer size). [engine-thread] */
+int gp_alloc(gp_base *b, hg_proc *p, uint32_t size, hg_frame *f);
+
+/* A message for a gp_alloc failure ("no buffer of N bytes: ..."). */
+int gp_alloc_failed(gp_base *b, int rc, const char *who, uint32_t size);
+
 /* Releases a frame's buffer reference, if any. [engine-thread] */
 void gp_drop(gp_base *b, hg_frame *f);
 

@@ -218,9 +218,9 @@ static int push_results(lproc *l, hg_proc *p, int base, const hg_frame *in)
             return script_failed(l, "process");
         }
         s = lua_tolstring(l->L, i, &len);
-        rc = l->b.g->buf_alloc(p, (uint32_t)len, &o);
+        rc = gp_alloc(&l->b, p, (uint32_t)len, &o);
         if (rc != 0)
-            return gp_fail(&l->b, rc, "lua: no buffer for a frame process() returned");
+            return gp_alloc_failed(&l->b, rc, "lua", (uint32_t)len);
         memcpy(o.data, s, len);
         o.len = (uint32_t)len;
         o.type = HG_TYPE_BYTES;

@@ -1,5 +1,6 @@
 /* route.c - `tee` (each frame to every linked output, by reference: one buffer, one reference
- * per output) and `merge` (frames of every linked input, taken in turn, to one output). */
+ * per output) and `merge` (frames of every link into its input, which the host hands out in
+ * turn, to one output). */
 #include <stdlib.h>
 
 #include "gp.h"
@@ -13,11 +14,9 @@ static const hg_port_decl tee_ports[] = {
     {sizeof(hg_port_decl), HG_PORT_OUT, "out2", HG_TYPE_ANY, 0},
     {sizeof(hg_port_decl), HG_PORT_OUT, "out3", HG_TYPE_ANY, 0},
 };
+/* merge's input takes any number of links; the host hands their frames out in turn */
 static const hg_port_decl merge_ports[] = {
-    {sizeof(hg_port_decl), HG_PORT_IN, "in0", HG_TYPE_ANY, 0},
-    {sizeof(hg_port_decl), HG_PORT_IN, "in1", HG_TYPE_ANY, 0},
-    {sizeof(hg_port_decl), HG_PORT_IN, "in2", HG_TYPE_ANY, 0},
-    {sizeof(hg_port_decl), HG_PORT_IN, "in3", HG_TYPE_ANY, 0},
+    {sizeof(hg_port_decl), HG_PORT_IN, "in", HG_TYPE_ANY, HG_PORT_MULTI},
     {sizeof(hg_port_decl), HG_PORT_OUT, "out", HG_TYPE_ANY, 0},
 };
 const char *const gp_tee_keys[] = {NULL};
@@ -27,7 +26,6 @@ typedef struct route {
     gp_base b;
     uint8_t closed[FANOUT]; /* an output that refused with HG_ECLOSED / an input at its end */
     uint8_t used[FANOUT];   /* an output that took a frame once */
-    uint32_t next;          /* merge: the input to look at first */
     hg_counter *frames, *dropped;
 } route;
 
@@ -121,27 +119,15 @@ static int merge_process(void *inst, hg_proc *p)
 {
     route *r = inst;
     hg_frame fs[GP_BATCH];
-    uint32_t k, n = 0, open = 0;
-    int why = 0, rc;
+    uint32_t n;
+    int why;
 
-    for (k = 0; k < FANOUT && n == 0; k++) {
-        uint32_t in = (r->next + k) % FANOUT;
-        if (r->closed[in])
-            continue;
-        n = gp_pop_batch(&r->b, p, in, fs, GP_BATCH, 0, &why);
-        if (n == 0 && why == HG_ECLOSED)
-            r->closed[in] = 1;
-        else if (n == 0 && why != HG_EAGAIN)
-            return gp_idle_result(&r->b, why);
-        r->next = (in + 1) % FANOUT; /* the next turn starts at the next input: fair */
-    }
-    for (k = 0; k < FANOUT; k++)
-        open += !r->closed[k];
-    if (n == 0)
-        return open == 0 ? HG_PROCESS_DONE : HG_PROCESS_IDLE;
+    n = gp_pop_batch(&r->b, p, 0, fs, GP_BATCH, 0, &why);
+    if (n == 0) /* done once every link into `in` ended */
+        return gp_idle_result(&r->b, why);
     hg_counter_add(r->frames, n);
-    rc = gp_push_all(&r->b, p, FANOUT, fs, n, r->dropped);
-    return rc == HG_ECLOSED ? HG_PROCESS_DONE : 0;
+    why = gp_push_all(&r->b, p, 1, fs, n, r->dropped);
+    return why == HG_ECLOSED ? HG_PROCESS_DONE : 0;
 }
 
 const hg_processor_ops gp_tee_ops = {
@@ -156,7 +142,7 @@ const hg_processor_ops gp_tee_ops = {
 
 const hg_processor_ops gp_merge_ops = {
     .struct_size = sizeof(hg_processor_ops),
-    .n_ports = FANOUT + 1,
+    .n_ports = 2,
     .ports = merge_ports,
     .create = route_create,
     .destroy = gp_free,

@@ -145,7 +145,7 @@ static int src_create(const hg_host *h, const hg_config *cfg, void **out)
     if (s == NULL)
         return HG_ENOMEM;
     s->b.h = h;
-    s->max_frame = 64 * 1024;
+    s->max_frame = 2048; /* the graph's default pool buffer */
     s->queue_max = 1 << 20;
     GP_KEEP(rc, gp_cfg_str(h, "listen", 1, &s->listen));
     GP_KEEP(rc, gp_cfg_enum(h, "framing", framings, &s->framing));
@@ -206,13 +206,16 @@ static int src_setup(void *inst, hg_proc *p)
     return 0;
 }
 
-/* Pushes len bytes as one frame. Returns 0, HG_ECLOSED, HG_ECANCELED, HG_ENOMEM. */
+/* Pushes len bytes as one frame. Returns 0, HG_ECLOSED, HG_ECANCELED, or an allocation
+ * failure (reported: the processor failed). */
 static int emit(src *s, hg_proc *p, const uint8_t *data, uint32_t len)
 {
     hg_frame f = {.struct_size = sizeof f};
-    int rc = s->b.g->buf_alloc(p, len, &f);
-    if (rc != 0)
-        return rc;
+    int rc = gp_alloc(&s->b, p, len, &f);
+    if (rc != 0) {
+        hg_counter_add(s->dropped, len);
+        return gp_alloc_failed(&s->b, rc, "tcp-source", len);
+    }
     if (len)
         memcpy(f.data, data, len);
     f.len = len;
@@ -354,10 +357,9 @@ static int src_process(void *inst, hg_proc *p)
     }
     pthread_mutex_unlock(&s->mu);
     resume_all(s, paused);
-    if (rc == HG_ENOMEM)
-        return gp_fail(&s->b, rc, "tcp-source: no buffer for a frame (the graph's pool is "
-                                  "exhausted)");
-    return rc == HG_ECLOSED ? HG_PROCESS_DONE : 0;
+    if (rc == HG_ECLOSED)
+        return HG_PROCESS_DONE;
+    return rc == HG_ECANCELED ? 0 : rc; /* an allocation failure was reported */
 }
 
 static void src_teardown(void *inst, hg_proc *p)

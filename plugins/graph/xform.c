@@ -93,7 +93,7 @@ static int map_process(void *inst, hg_proc *p)
         out[made] = in[i];
         if (in[i].len > 0) { /* a new buffer: the input's may be shared (tee) */
             hg_frame o = {.struct_size = sizeof o};
-            rc = m->b.g->buf_alloc(p, in[i].len, &o);
+            rc = gp_alloc(&m->b, p, in[i].len, &o);
             if (rc != 0)
                 break;
             apply(m, o.data, in[i].data, in[i].len);
@@ -112,7 +112,7 @@ static int map_process(void *inst, hg_proc *p)
     hg_counter_add(m->frames, made);
     why = gp_push_all(&m->b, p, 1, out, made, m->dropped);
     if (rc != 0)
-        return gp_fail(&m->b, rc, "map: no buffer for a frame (the graph's pool is exhausted)");
+        return gp_alloc_failed(&m->b, rc, "map", in[i].len);
     return why == HG_ECLOSED ? HG_PROCESS_DONE : 0;
 }
 
