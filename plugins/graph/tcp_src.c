@@ -162,7 +162,7 @@ static int src_create(const hg_host *h, const hg_config *cfg, void **out)
     if (rc == 0)
         rc = gp_counter(h, "split", &s->split);
     if (rc == 0)
-        rc = gp_counter(h, "dropped", &s->dropped);
+        rc = gp_counter(h, "dropped_bytes", &s->dropped);
     if (rc != 0) {
         free(s);
         return rc;
