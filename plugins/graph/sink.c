@@ -1,6 +1,7 @@
 /* sink.c - the `count-sink` processor: takes every frame off port in and counts frames, bytes
  * and gaps in the sequence numbers the host stamps on push; with `rate`, takes at most that many
  * frames a second (a slow consumer on purpose). */
+#include <sched.h>
 #include <stdlib.h>
 
 #include "gp.h"
@@ -15,6 +16,7 @@ typedef struct sink {
     gp_rate rate;
     uint64_t next_seq;
     uint8_t have_seq;
+    uint8_t busy; /* the last turn found frames */
     hg_counter *frames, *bytes, *gaps, *missing;
 } sink;
 
@@ -59,6 +61,13 @@ static int sink_process(void *inst, hg_proc *p)
         }
     }
     n = gp_pop_batch(&s->b, p, 0, fs, want, 0, &why);
+    if (n == 0 && why == HG_EAGAIN && s->busy) {
+        /* the input just ran dry: let the producer fill it once before parking, so a sleep
+         * and its wake-up are paid per batch rather than per frame */
+        sched_yield();
+        n = gp_pop_batch(&s->b, p, 0, fs, want, 0, &why);
+    }
+    s->busy = n > 0;
     if (n == 0) {
         if (s->rate.rate > 0 && why == HG_EAGAIN)
             s->rate.start_ns = s->rate.sent = 0; /* idle: no budget piles up meanwhile */
