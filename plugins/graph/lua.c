@@ -134,6 +134,10 @@ static int lua_create_inst(const hg_host *h, const hg_config *cfg, void **out)
         rc = HG_ENOMEM;
     if (rc == 0) {
         luaL_openlibs(l->L);
+        lua_getglobal(l->L, "os"); /* os.exit would end the whole host */
+        lua_pushnil(l->L);
+        lua_setfield(l->L, -2, "exit");
+        lua_pop(l->L, 1);
         lua_pushlightuserdata(l->L, l);
         lua_rawsetp(l->L, LUA_REGISTRYINDEX, &self_key);
         lua_register(l->L, "commit", l_commit);

@@ -584,6 +584,16 @@ static void test_lua(void)
     fk_free(&F);
 
     fk_init(&F);
+    fk_set(&F, "script", script("function process(d)\n  os.exit(3)\nend\n"));
+    make("lua", &l);
+    feed_text(0, "x", 0);
+    ok(fk_run(&F, ops_of("lua"), l, 10) < 0, "os.exit in a script fails the processor");
+    like_str(F.message, "attempt to call a nil value (field 'exit')", "instead of ending the host");
+    finish("lua", l);
+    accounted("lua calling os.exit");
+    fk_free(&F);
+
+    fk_init(&F);
     fk_set(&F, "script", "/nonexistent/x.lua");
     is_int(make("lua", &l), HG_ECONFIG, "a missing script file is a config error");
     like_str(F.errors, "cannot open /nonexistent/x.lua", "naming the file");
