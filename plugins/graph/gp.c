@@ -17,10 +17,17 @@ int gp_setup(gp_base *b)
 
 int gp_push(gp_base *b, hg_proc *p, uint32_t port, hg_frame *f)
 {
+    uint64_t nap = 20000;
     int rc;
-    do
+    /* A full link first gets short naps, so the consumer frees a stretch of it before this
+     * producer comes back: parked in push, the producer would be woken for every slot. A
+     * timeout of 1 ns keeps "full" (HG_ETIMEDOUT) apart from a drop policy's HG_EAGAIN. */
+    while ((rc = b->g->push(p, port, f, 1)) == HG_ETIMEDOUT && nap <= 640000) {
+        gp_sleep(b, nap);
+        nap *= 2;
+    }
+    while (rc == HG_ETIMEDOUT) /* a slow consumer: wait in the link */
         rc = b->g->push(p, port, f, GP_PUSH_WAIT_NS);
-    while (rc == HG_ETIMEDOUT);
     if (rc != 0)
         gp_drop(b, f);
     return rc;

@@ -326,11 +326,15 @@ static int g_push(hg_proc *p, uint32_t port, hg_frame *fr, uint64_t timeout_ns)
 {
     fk *f = p->f;
     fk_port *q = &f->ports[port];
-    (void)timeout_ns;
     if (q->closed)
         return HG_ECLOSED;
     if (q->drop || q->n == FK_FRAMES)
         return HG_EAGAIN;
+    if (q->full_for > 0) { /* a block-policy link with no room during timeout_ns */
+        q->full_for--;
+        h_cancel_wait(&f->host, NULL, timeout_ns);
+        return HG_ETIMEDOUT;
+    }
     fr->seq = q->seq++;
     q->q[(q->head + q->n) % FK_FRAMES] = *fr;
     q->n++;

@@ -25,6 +25,7 @@ typedef struct fk_port {
     uint32_t head, n;
     uint8_t closed;  /* in: end of stream once drained; out: push answers HG_ECLOSED */
     uint8_t drop;    /* out: push answers HG_EAGAIN (a drop policy refused it) */
+    uint32_t full_for; /* out: the next pushes that find the link full (HG_ETIMEDOUT) */
     uint64_t seq;    /* out: the next sequence number stamped on push */
 } fk_port;
 

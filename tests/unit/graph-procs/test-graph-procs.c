@@ -140,6 +140,21 @@ static void test_gen_output_closed_and_dropped(void)
     fk_free(&F);
 
     fk_init(&F);
+    fk_set(&F, "count", "3");
+    F.ports[0].full_for = 4;
+    make("gen", &g);
+    uint64_t t0 = F.now;
+    is_int(fk_run(&F, ops_of("gen"), g, 100), HG_PROCESS_DONE, "gen ends after its link was full");
+    is_int(F.ports[0].n, 3, "a full link delays frames, never drops them");
+    is_int(fk_counter(&F, "dropped"), 0, "and nothing is counted dropped");
+    ok(F.now - t0 >= 300000ull, "gen napped 20, 40, 80 and 160 us while the link was full (%llu us)",
+       (unsigned long long)((F.now - t0) / 1000));
+    drain(0);
+    finish("gen", g);
+    accounted("gen into a full link");
+    fk_free(&F);
+
+    fk_init(&F);
     F.ports[0].closed = 1;
     make("gen", &g);
     is_int(fk_run(&F, ops_of("gen"), g, 100), HG_PROCESS_DONE,
