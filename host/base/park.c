@@ -1,5 +1,5 @@
 /* park.c - park/wake on a futex (and optionally an eventfd): wakers skip the system call when
- * the waiter count is zero. */
+ * nobody waits, and FUTEX_WAKE when nobody sleeps yet. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +19,7 @@ void hg__park_init(hg__park *p)
 {
     __atomic_store_n(&p->seq, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&p->waiters, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->sleep, 0, __ATOMIC_RELAXED);
     p->fd = -1;
 }
 
@@ -34,9 +35,20 @@ void hg__park_cancel(hg__park *p)
     __atomic_fetch_sub(&p->waiters, 1, __ATOMIC_RELEASE);
 }
 
+/* Takes this sleeper out of the count of generation gen, unless a wake already reset it. */
+static void unsleep(hg__park *p, uint64_t gen)
+{
+    uint64_t cur = __atomic_load_n(&p->sleep, __ATOMIC_RELAXED);
+    while (cur >> 32 == gen && (uint32_t)cur != 0 &&
+           !__atomic_compare_exchange_n(&p->sleep, &cur, cur - 1, 1, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+        ;
+}
+
 int hg__park_wait(hg__park *p, uint32_t seq, uint64_t timeout_ns)
 {
     struct timespec ts, *tsp = NULL;
+    uint64_t gen;
     int rc = 0;
     if (timeout_ns == 0) {
         rc = HG_ETIMEDOUT;
@@ -49,9 +61,11 @@ int hg__park_wait(hg__park *p, uint32_t seq, uint64_t timeout_ns)
     }
     /* The kernel compares seq atomically with the word: a wake that bumped it since prepare
      * makes this return at once (EAGAIN). */
+    gen = __atomic_add_fetch(&p->sleep, 1, __ATOMIC_SEQ_CST) >> 32;
     if (syscall(SYS_futex, &p->seq, FUTEX_WAIT_PRIVATE, seq, tsp, NULL, 0) != 0 &&
         errno == ETIMEDOUT)
         rc = HG_ETIMEDOUT;
+    unsleep(p, gen);
 out:
     __atomic_fetch_sub(&p->waiters, 1, __ATOMIC_RELEASE);
     return rc;
@@ -59,8 +73,18 @@ out:
 
 static void wake_all(hg__park *p)
 {
-    __atomic_fetch_add(&p->seq, 1, __ATOMIC_RELEASE);
-    syscall(SYS_futex, &p->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    uint64_t cur;
+    /* seq first, then the sleepers: both sequentially consistent, so a sleeper that this load
+     * misses sees the new seq in the kernel (see park.h). */
+    __atomic_fetch_add(&p->seq, 1, __ATOMIC_SEQ_CST);
+    cur = __atomic_load_n(&p->sleep, __ATOMIC_SEQ_CST);
+    while ((uint32_t)cur != 0) {
+        if (__atomic_compare_exchange_n(&p->sleep, &cur, ((cur >> 32) + 1) << 32, 1,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+            syscall(SYS_futex, &p->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+            break;
+        }
+    }
     if (p->fd >= 0) {
         uint64_t one = 1;
         ssize_t n = write(p->fd, &one, sizeof one);

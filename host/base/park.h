@@ -32,8 +32,16 @@
 typedef struct hg__park {
     uint32_t seq;     /* the futex word: bumped by every wake that found a waiter */
     uint32_t waiters; /* threads between prepare and the end of their wait */
+    uint64_t sleep;   /* generation << 32 | threads inside (or entering) FUTEX_WAIT */
     int fd;           /* an eventfd written on every such wake, or -1 */
 } hg__park;
+/* A wake that finds waiters bumps seq, then swaps the sleeper count for 0 in a new generation and
+ * calls FUTEX_WAKE only if the count was not 0. So a waiter still re-checking its condition costs
+ * the waker no system call, and neither does a sleeper that an earlier wake already woke but that
+ * has not run yet (under a steady stream, one FUTEX_WAKE per sleep, not one per frame). A sleeper
+ * counts itself before the kernel compares seq: either the waker's swap sees it, or the kernel
+ * sees the new seq and does not put it to sleep. A sleeper that returns uncounts itself only if
+ * the generation is still its own (otherwise the waker already did). */
 
 /* Initializes p (no fd). [any-thread, never blocks] */
 void hg__park_init(hg__park *p);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cfgtree.h"
+#include "graph_host.h"
 #include "host_priv.h"
 
 typedef json_t *(*verb_fn)(hg__host *h, const char *arg);
@@ -233,22 +234,27 @@ static json_t *cmd_restart(hg__host *h, const char *arg)
     return r;
 }
 
-static json_t *cmd_pause(hg__host *h, const char *arg)
+static json_t *pause_verb(hg__host *h, const char *arg, int pause)
 {
-    json_t *err = NULL;
-    hg__entry *e = need_entry(h, arg, &err);
-    if (e == NULL)
+    json_t *err = NULL, *r;
+    hg__entry *e;
+    int handled = 0;
+    if ((r = hg__cmd_proc_pause(h, arg, pause, &handled)) != NULL || handled)
+        return r;
+    if ((e = need_entry(h, arg, &err)) == NULL)
         return err;
     return fail(HG_ENOTSUP, "'%s' has no pause gate: pause and resume act on graph processors",
                 arg);
 }
 
-static json_t *cmd_graph(hg__host *h, const char *arg)
+static json_t *cmd_pause(hg__host *h, const char *arg)
 {
-    (void)h;
-    (void)arg;
-    return fail(HG_ENOTSUP, "graph changes (add, remove, link, unlink) need graph processors, "
-                            "which this host does not run yet");
+    return pause_verb(h, arg, 1);
+}
+
+static json_t *cmd_resume(hg__host *h, const char *arg)
+{
+    return pause_verb(h, arg, 0);
 }
 
 static json_t *cmd_reload(hg__host *h, const char *arg)
@@ -298,11 +304,14 @@ static const struct {
     {"stop", cmd_stop, "stop [NAME]", ARGS_NAME_OPT, ON_CONTROL},
     {"restart", cmd_restart, "restart NAME", ARGS_NAME, ON_CONTROL},
     {"pause", cmd_pause, "pause NAME", ARGS_NAME, ON_HUB},
-    {"resume", cmd_pause, "resume NAME", ARGS_NAME, ON_HUB},
-    {"add", cmd_graph, "add YAML", ARGS_TEXT, ON_HUB},
-    {"remove", cmd_graph, "remove NAME", ARGS_TEXT, ON_HUB},
-    {"link", cmd_graph, "link FROM TO", ARGS_TEXT, ON_HUB},
-    {"unlink", cmd_graph, "unlink FROM TO", ARGS_TEXT, ON_HUB},
+    {"resume", cmd_resume, "resume NAME", ARGS_NAME, ON_HUB},
+    {"graph", hg__cmd_graph, "graph [dot]", ARGS_TEXT, ON_HUB},
+    {"commit", hg__cmd_commit, "commit CHANGE", ARGS_TEXT, ON_CONTROL},
+    {"add", hg__cmd_add, "add PROCESSOR", ARGS_TEXT, ON_CONTROL},
+    {"remove", hg__cmd_remove, "remove NAME", ARGS_TEXT, ON_CONTROL},
+    {"link", hg__cmd_link, "link FROM TO [policy=P] [capacity=N]", ARGS_TEXT, ON_CONTROL},
+    {"unlink", hg__cmd_unlink, "unlink FROM TO", ARGS_TEXT, ON_CONTROL},
+    {"step", hg__cmd_step, "step NAME", ARGS_NAME, ON_HUB},
     {"reload", cmd_reload, "reload [FILE]", ARGS_TEXT, ON_HUB},
     {"call", NULL, "call NAME JSON", ARGS_TEXT, ON_CONTROL},
     {"shutdown", cmd_shutdown, "shutdown", ARGS_NONE, ON_CONTROL},
@@ -312,11 +321,10 @@ static const struct {
 
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 
-/* 1 for a verb this host answers only with ENOTSUP today: pause and resume act on graph
- * processors, add to unlink change the graph, reload reloads; none of these runs yet. */
+/* 1 for a verb this host answers only with ENOTSUP today: reload. */
 static int not_yet(verb_fn fn)
 {
-    return fn == cmd_pause || fn == cmd_graph || fn == cmd_reload;
+    return fn == cmd_reload;
 }
 
 /* "commands": every usage, as before; "not_yet": the usages of the verbs that answer ENOTSUP in

@@ -233,17 +233,18 @@ static void wake_both(void *arg)
 static int wait_on(hg__link *l, hg__park *pk, int (*fn)(hg__link *, void *), void *arg,
                    uint64_t timeout_ns, hg_cancel *cancel)
 {
-    uint64_t deadline = hg__deadline(timeout_ns), sub = 0, left;
+    uint64_t deadline = hg__deadline(timeout_ns), sub = 0, left = 0;
     int rc = HG_EAGAIN, subscribed = 0;
     for (int i = 0; i < SPIN && (rc = fn(l, arg)) == HG_EAGAIN; i++)
         hg__cpu_relax();
     while (rc == HG_EAGAIN) {
         uint32_t s;
-        if (hg__cancel_is_set(cancel))
-            rc = HG_ECANCELED;
-        else if ((left = hg__time_left(deadline)) == 0)
-            rc = HG_ETIMEDOUT;
-        else if (cancel != NULL && !subscribed) {
+        int stop = hg__cancel_is_set(cancel) ? HG_ECANCELED
+                   : (left = hg__time_left(deadline)) == 0 ? HG_ETIMEDOUT : 0;
+        if (stop != 0) {
+            if ((rc = fn(l, arg)) == HG_EAGAIN) /* a last look first */
+                rc = stop;
+        } else if (cancel != NULL && !subscribed) {
             /* A token that already fired runs wake_both at once: harmless. */
             rc = hg__cancel_subscribe(cancel, wake_both, l, &sub);
             if (rc == 0) {

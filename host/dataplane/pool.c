@@ -184,17 +184,18 @@ static void wake_cb(void *arg)
 /* Waits for a buffer of class c; the exhaustion was counted by the caller. */
 static int wait_for(hg__pool *p, cls *c, uint64_t timeout_ns, hg_cancel *cancel, hg_buf **out)
 {
-    uint64_t deadline = hg__deadline(timeout_ns), sub = 0, left;
+    uint64_t deadline = hg__deadline(timeout_ns), sub = 0, left = 0;
     int subscribed = 0, rc;
     hg_buf *b;
     for (;;) {
         uint32_t s;
-        if (hg__cancel_is_set(cancel)) {
-            rc = HG_ECANCELED;
-            break;
-        }
-        if ((left = hg__time_left(deadline)) == 0) {
-            rc = HG_ETIMEDOUT;
+        rc = hg__cancel_is_set(cancel) ? HG_ECANCELED
+             : (left = hg__time_left(deadline)) == 0 ? HG_ETIMEDOUT : 0;
+        if (rc != 0) {
+            if ((b = take(c)) != NULL) { /* a last look first */
+                *out = b;
+                rc = 0;
+            }
             break;
         }
         if (cancel != NULL && !subscribed) {

@@ -101,6 +101,9 @@ static void read_add(hg__change *c, const hg__node *it)
         (hg__parse_duration(s, &a->interval_ns) != 0 || a->interval_ns == 0))
         ERR(pos(it, "interval"), "'interval' must be a duration above 0 (e.g. 10ms), got \"%.40s\"",
             s);
+    if ((s = scalar(c, it, "spin")) != NULL &&
+        (hg__parse_duration(s, &a->spin_ns) != 0 || a->spin_ns > 1000000000ull))
+        ERR(pos(it, "spin"), "'spin' must be a duration up to 1s (e.g. 50us), got \"%.40s\"", s);
     if ((s = scalar(c, it, "core")) != NULL && strcmp(s, "any") != 0) {
         if (hg__parse_int(s, &n) != 0 || n < 0 || n > INT32_MAX)
             ERR(pos(it, "core"), "'core' must be a core number (0 or more) or any, got \"%.40s\"",

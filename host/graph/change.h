@@ -17,6 +17,7 @@ typedef struct hg__chg_add {
     const char *name, *engine;   /* borrowed from item */
     uint32_t mode;               /* HG__MODE_*; 0: the default (reactive) */
     uint64_t interval_ns;        /* manual mode's timer; 0: none */
+    uint64_t spin_ns;            /* `spin:` look for input this long before sleeping */
     int32_t core;
     hg__proc_def def;            /* resolved */
     uint8_t resolved;

@@ -138,12 +138,9 @@ static int resolve_end(hg__graph *g, hg__change *c, hg__chg_link *l, int out)
     else if (p != NULL && is_removed(c, p))
         p = NULL;
     if (p == NULL && ai < 0) {
-        if (g->o.stream_link == NULL)
-            ERR(at(l->item, key), "link '%s' refers to unknown processor '%s'", key, node);
-        else
-            ERR(at(l->item, key), "link '%s' refers to unknown processor '%s' (connector "
-                "streams are linked by the stream connectors, which do not run here yet)", key,
-                node);
+        /* Connector streams (CONNECTOR.STREAM) are wired here once the stream connectors run
+         * (the host's hook hg__host.stream_link gives the link of a stream). */
+        ERR(at(l->item, key), "link '%s' refers to unknown processor '%s'", key, node);
         return -1;
     }
     if ((ops = ops_of(c, p, ai >= 0 ? (uint32_t)ai + 1 : 0)) == NULL)
@@ -263,6 +260,15 @@ static void check_cycles(hg__graph *g, hg__change *c)
     free(pairs);
 }
 
+static const char *type_name(uint32_t t, char buf[24])
+{
+    static const char *const names[] = { "any", "bytes", "text", "tick" };
+    if (t < 4)
+        return names[t];
+    snprintf(buf, 24, "type %u", t);
+    return buf;
+}
+
 static void check_links(hg__graph *g, hg__change *c)
 {
     for (uint32_t i = 0; i < c->n_link; i++) {
@@ -277,9 +283,11 @@ static void check_links(hg__graph *g, hg__change *c)
         }
         fo = ops_of(c, l->from, l->from_add), to = ops_of(c, l->to, l->to_add);
         uint32_t ft = fo->ports[l->fport].type, tt = to->ports[l->tport].type;
-        if (ft != HG_TYPE_ANY && tt != HG_TYPE_ANY && ft != tt)
-            ERR(l->item, "port type mismatch: %s.%s gives frames of type %u, %s.%s takes type %u",
-                l->fn, l->fp, ft, l->tn, l->tp, tt);
+        if (ft != HG_TYPE_ANY && tt != HG_TYPE_ANY && ft != tt) {
+            char a[24], b[24];
+            ERR(l->item, "port type mismatch: %s.%s gives %s frames, %s.%s takes %s", l->fn, l->fp,
+                type_name(ft, a), l->tn, l->tp, type_name(tt, b));
+        }
         if (!(fo->ports[l->fport].flags & HG_PORT_MULTI) &&
             port_links(g, c, l->from, l->from_add, l->fport, 1, i) > 0)
             ERR(l->item, "port %s.%s takes one link and already has one (a tee fans out)", l->fn,
@@ -315,6 +323,7 @@ static struct hg_proc *proc_new(hg__chg_add *a, hg__docref *doc)
     p->n_ports = p->ops->n_ports;
     p->mode = a->mode;
     p->interval_ns = a->interval_ns;
+    p->spin_ns = a->spin_ns;
     p->core = a->core;
     if ((p->doc = doc) != NULL)
         __atomic_fetch_add(&doc->refs, 1, __ATOMIC_RELAXED);
@@ -533,11 +542,7 @@ static int commit_doc(hg__graph *g, const hg__node *change, hg__docref *doc, cha
     if (caller != NULL && caller->g != g)
         caller = NULL;
     hg__diag_init(&c.d);
-    if (hg__change_read(&c, change) != 0) {
-        *reply = reply_errors(&c);
-        hg__change_free(&c);
-        return HG_ECONFIG;
-    }
+    hg__change_read(&c, change); /* its errors are reported with the validation's */
     if ((rc = hg__graph_begin(g, caller)) != 0) {
         *reply = NULL;
         if (asprintf(reply, "{\"ok\":false,\"errors\":[\"%s\"]}",
@@ -551,6 +556,25 @@ static int commit_doc(hg__graph *g, const hg__node *change, hg__docref *doc, cha
     rc = apply(g, &c, caller, doc);
     *reply = rc == 0 ? reply_ok(&c) : reply_errors(&c);
     hg__graph_end(g);
+    hg__change_free(&c);
+    return rc;
+}
+
+int hg__graph_check_node(hg__graph *g, const hg__node *change, hg__diag *out)
+{
+    hg__change c = { 0 };
+    int rc;
+
+    hg__diag_init(&c.d);
+    hg__change_read(&c, change);
+    pthread_mutex_lock(&g->mu);
+    validate(g, &c);
+    release_defs(g, &c);
+    pthread_mutex_unlock(&g->mu);
+    rc = c.d.n ? HG_ECONFIG : 0;
+    for (uint32_t i = 0; i < c.d.n; i++)
+        hg__diag_add(out, c.d.items[i].file, c.d.items[i].line, c.d.items[i].col, "%s",
+                     c.d.items[i].msg);
     hg__change_free(&c);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <hangar/processor.h>
 
 #include "cfgtree.h"
+#include "diag.h"
 
 typedef struct hg__graph hg__graph;
 typedef struct hg__link hg__link;
@@ -45,11 +46,12 @@ typedef struct hg__graph_opts {
                    hg__proc_def *out, char *err, uint32_t cap);
     /* Gives back a definition after its processor was destroyed. May be NULL. */
     void (*release)(void *ud, hg__proc_def *def);
-    /* The stream connectors' hook: a link end CONNECTOR.STREAM (dir HG_PORT_OUT: frames come
-     * from the stream's events; HG_PORT_IN: frames go to its actions) gives the link to use.
-     * NULL, or returning HG_ENOTSUP: such ends are refused with a clear error. */
-    int (*stream_link)(void *ud, const char *connector, const char *stream, int dir,
-                       hg__link **out);
+    /* Adds what the owner knows of a processor (e.g. its counters) to its `graph` JSON object
+     * (a json_t *). May be NULL. [any-thread, under the graph's lock] */
+    void (*describe)(void *ud, const hg__proc_def *def, void *json_obj);
+    /* Whose threads the processors' are (base/thread.h owner): create and destroy run marked
+     * as that owner's control thread, as the SDK allows them its [control-thread] services. */
+    const void *owner;
     void *ud;
     const char *file; /* the name of commit texts in messages; default "<commit>" */
 } hg__graph_opts;
@@ -81,6 +83,11 @@ int hg__graph_commit_node(hg__graph *g, const hg__node *change, char **reply);
 
 /* The config's graph section (processors, links) as one commit. */
 int hg__graph_commit_section(hg__graph *g, const hg__node *graph_section, char **reply);
+
+/* Validates without applying (`hangar check`, config at create): errors appended to d.
+ * Returns 0 or HG_ECONFIG. [any-thread] */
+int hg__graph_check_node(hg__graph *g, const hg__node *change, hg__diag *d);
+int hg__graph_check_section(hg__graph *g, const hg__node *graph_section, hg__diag *d);
 
 /* Pauses (1) or resumes (0) a processor. Returns 0, HG_ENOENT, HG_ESTATE (not running/paused).
  * [any-thread] */

@@ -72,6 +72,7 @@ struct hg_proc {
     uint32_t n_ports;
     uint32_t mode;
     uint64_t interval_ns;
+    uint64_t spin_ns;            /* asked for: spin this long before sleeping on inputs */
     int32_t core;
     hg__thread *th;
     uint32_t state;              /* atomic HG__PST_* */

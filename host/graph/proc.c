@@ -158,6 +158,16 @@ static void wait_for(struct hg_proc *p, int inputs, uint64_t deadline)
     uint32_t n = 0;
     int timeout = -1;
 
+    if (inputs && p->spin_ns != 0) { /* the processor asked to spin before it sleeps */
+        uint64_t until = hg__now_ns() + p->spin_ns;
+        while (hg__now_ns() < until && deadline > hg__now_ns())
+            for (int k = 0; k < 64; k++) {
+                if (wanted(p, inputs))
+                    return;
+                hg__cpu_relax();
+            }
+    }
+
     parks[n] = &p->ctl;
     fds[n].fd = p->ctl.fd, fds[n].events = POLLIN;
     hg__park_prepare(parks[n++]);
@@ -273,10 +283,13 @@ static void proc_main(void *arg)
 {
     struct hg_proc *p = arg;
     hg__graph *g = p->g;
+    hg__thread_mark mark;
     int rc;
 
     self = p;
+    mark = hg__thread_enter(HG__THREAD_CONTROL, g->o.owner);
     rc = p->ops->create(p->def.host, p->def.cfg, &p->inst);
+    hg__thread_leave(mark);
     pthread_mutex_lock(&g->mu);
     p->created = 1;
     if (rc != 0) {
@@ -306,8 +319,10 @@ static void proc_main(void *arg)
             p->ops->teardown(p->inst, p);
         finish_ports(p);
     }
+    mark = hg__thread_enter(HG__THREAD_CONTROL, g->o.owner);
     if (p->ops->destroy != NULL)
         p->ops->destroy(p->inst);
+    hg__thread_leave(mark);
     p->inst = NULL;
     if (LD(&p->state) != HG__PST_FAILED)
         set_state(p, HG__PST_STOPPED);
@@ -320,7 +335,7 @@ out:
 
 int hg__proc_start(hg__graph *g, struct hg_proc *p)
 {
-    hg__thread_opts to = { p->name, p->core, HG__THREAD_ENGINE, g, p->name, "processor" };
+    hg__thread_opts to = { p->name, p->core, HG__THREAD_ENGINE, g->o.owner, p->name, "processor" };
     int rc;
 
     hg__park_init(&p->ctl);

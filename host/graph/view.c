@@ -87,7 +87,7 @@ int hg__graph_step(hg__graph *g, const char *name)
     return rc;
 }
 
-static json_t *proc_json(struct hg_proc *p)
+static json_t *proc_json(hg__graph *g, struct hg_proc *p)
 {
     uint32_t st = LD(&p->state);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "name", p->name, "engine", p->engine,
@@ -98,6 +98,8 @@ static json_t *proc_json(struct hg_proc *p)
                           (json_int_t)__atomic_load_n(&p->frames_out, __ATOMIC_RELAXED));
     if (st == HG__PST_FAILED)
         json_object_set_new(o, "error", json_string(p->errmsg));
+    if (g->o.describe != NULL)
+        g->o.describe(g->o.ud, &p->def, o);
     return o;
 }
 
@@ -120,7 +122,7 @@ char *hg__graph_json(hg__graph *g)
     pthread_mutex_lock(&g->mu);
     acc = g->retired;
     for (struct hg_proc *p = g->procs; p != NULL; p = p->next)
-        json_array_append_new(ps, proc_json(p));
+        json_array_append_new(ps, proc_json(g, p));
     for (hg__edge *e = g->edges; e != NULL; e = e->next) {
         hg__link_stats s;
         hg__link_stats_get(e->link, &s);
@@ -205,20 +207,20 @@ char *hg__graph_dot(hg__graph *g)
     return s;
 }
 
-/* The config's section {processors, links} is the change {add: processors, link: links}. */
-int hg__graph_commit_section(hg__graph *g, const hg__node *section, char **reply)
+/* The config's section {processors, links} is the change {add: processors, link: links}: a map
+ * borrowing the section's lists, handed to fn, then freed shallowly. */
+static int as_change(const hg__node *section, int (*fn)(hg__graph *, const hg__node *, void *),
+                     hg__graph *g, void *arg)
 {
     hg__node *m = hg__node_new(HG_CFG_MAP, NULL);
     const hg__node *ps = hg__node_get(section, "processors"), *ls = hg__node_get(section, "links");
     int rc = HG_ENOMEM;
 
-    *reply = NULL;
     if (m == NULL)
         return rc;
-    /* Borrowed children: the map is freed shallowly below. */
     if ((ps == NULL || hg__node_append(m, hg__node_new(HG_CFG_SCALAR, "add"), (hg__node *)ps) == 0) &&
         (ls == NULL || hg__node_append(m, hg__node_new(HG_CFG_SCALAR, "link"), (hg__node *)ls) == 0))
-        rc = hg__graph_commit_node(g, m, reply);
+        rc = fn(g, m, arg);
     for (uint32_t i = 0; i < m->n; i++) {
         hg__node_free(m->keys[i]);
         m->items[i] = NULL;
@@ -226,4 +228,25 @@ int hg__graph_commit_section(hg__graph *g, const hg__node *section, char **reply
     m->n = 0;
     hg__node_free(m);
     return rc;
+}
+
+static int do_commit(hg__graph *g, const hg__node *m, void *arg)
+{
+    return hg__graph_commit_node(g, m, arg);
+}
+
+static int do_check(hg__graph *g, const hg__node *m, void *arg)
+{
+    return hg__graph_check_node(g, m, arg);
+}
+
+int hg__graph_commit_section(hg__graph *g, const hg__node *section, char **reply)
+{
+    *reply = NULL;
+    return as_change(section, do_commit, g, reply);
+}
+
+int hg__graph_check_section(hg__graph *g, const hg__node *section, hg__diag *d)
+{
+    return as_change(section, do_check, g, d);
 }

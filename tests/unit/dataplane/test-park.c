@@ -44,6 +44,34 @@ static void test_park_wake_without_waiter_is_free(void)
     is_int(p.seq, 0, "a wake with nobody parked changes nothing (no futex call is made)");
 }
 
+static void test_park_wakes_the_kernel_once_per_sleep(void)
+{
+    waiter_arg w = {0};
+    pthread_t t;
+    uint32_t s;
+    hg__park_init(&w.park);
+    s = hg__park_prepare(&w.park);
+    hg__park_wake(&w.park);
+    ok(w.park.seq == 1 && w.park.sleep == 0,
+       "a wake finding a waiter that is not asleep bumps seq and makes no FUTEX_WAKE");
+    hg__park_cancel(&w.park);
+    (void)s;
+    hg__park_init(&w.park);
+    pthread_create(&t, NULL, waiter, &w);
+    for (int i = 0; i < 100000 && (uint32_t)__atomic_load_n(&w.park.sleep, __ATOMIC_ACQUIRE) == 0; i++)
+        usleep(100);
+    ok((uint32_t)__atomic_load_n(&w.park.sleep, __ATOMIC_ACQUIRE) == 1,
+       "a parked thread counts itself asleep");
+    __atomic_store_n(&w.flag, 1, __ATOMIC_RELEASE);
+    hg__park_wake(&w.park);
+    hg__park_wake(&w.park); /* before or after the sleeper ran: it is not asleep again */
+    ok(dp_wait_nonzero(&w.done), "the sleeper woke");
+    pthread_join(t, NULL);
+    is_int(__atomic_load_n(&w.park.sleep, __ATOMIC_ACQUIRE) >> 32, 1,
+           "two wakes of one sleep made one FUTEX_WAKE (one new sleeper generation)");
+    is_int((uint32_t)__atomic_load_n(&w.park.sleep, __ATOMIC_ACQUIRE), 0, "and no sleeper is left counted");
+}
+
 static void test_park_wait_times_out(void)
 {
     hg__park p;
@@ -160,6 +188,7 @@ static void test_park_fd_becomes_readable_on_wake(void)
 int main(void)
 {
     test_park_wake_without_waiter_is_free();
+    test_park_wakes_the_kernel_once_per_sleep();
     test_park_wait_times_out();
     test_park_wake_between_prepare_and_wait_is_kept();
     test_park_wakes_a_parked_thread_and_it_uses_no_cpu();

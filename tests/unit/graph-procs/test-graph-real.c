@@ -67,7 +67,9 @@ static int resolve(void *ud, const char *name, const char *engine, const hg__nod
 
 static hg__graph *graph_new(uint32_t buffers)
 {
-    hg__graph_opts o = {buffers, 2048, 2000000000ull, resolve, NULL, NULL, NULL, "graph.yaml"};
+    hg__graph_opts o = {.pool_buffers = buffers, .pool_size = 2048,
+                        .shutdown_timeout_ns = 2000000000ull, .resolve = resolve,
+                        .file = "graph.yaml"};
     hg__graph *g = NULL;
     hg__diag_init(&diag);
     if (hg__graph_create(&o, &g) != 0)

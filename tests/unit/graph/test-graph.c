@@ -197,7 +197,8 @@ static int resolve(void *ud, const char *name, const char *engine, const hg__nod
 
 static hg__graph *mk(uint64_t timeout_ns)
 {
-    hg__graph_opts o = { 1024, 128, timeout_ns, resolve, NULL, NULL, NULL, "<test>" };
+    hg__graph_opts o = { .pool_buffers = 1024, .pool_size = 128, .shutdown_timeout_ns = timeout_ns,
+                         .resolve = resolve, .file = "<test>" };
     hg__graph *g = NULL;
     if (hg__graph_create(&o, &g) != 0)
         abort();
@@ -430,7 +431,8 @@ static void test_graph_failures(void)
 
 static void test_graph_commit_from_processor(void)
 {
-    hg__graph *g = mk(2000000000ull);
+    hg__graph *g = mk(5000000000ull);
+    uint64_t t0;
     commit(g, "{add: [{name: a, engine: tick, mode: manual, commit_setup: '{add: [{name: b, "
               "engine: tick, mode: manual}]}'}]}", NULL);
     WAIT_FOR(hg__graph_state(g, "b", NULL) == HG__PST_RUNNING);
@@ -439,8 +441,11 @@ static void test_graph_commit_from_processor(void)
     commit(g, "{add: [{name: s, engine: src, mode: continuous}, {name: me, engine: pass, "
               "commit_process: '{remove: [me]}'}, {name: k, engine: sink}], "
               "link: [{from: s.out, to: me.in}, {from: me.out, to: k.in}]}", NULL);
+    t0 = hg__now_ns();
     WAIT_FOR(hg__graph_state(g, "me", NULL) == 0);
     is_int(hg__graph_state(g, "me", NULL), 0, "a processor removes itself from process (no deadlock)");
+    ok(hg__now_ns() - t0 < 2500000000ull, "  at once, not after the 5 s drain bound (%llu ms)",
+       (unsigned long long)((hg__now_ns() - t0) / 1000000));
     WAIT_FOR(hg__graph_state(g, "k", NULL) == HG__PST_STOPPED);
     is_int(hg__graph_state(g, "k", NULL), HG__PST_STOPPED, "  its consumer sees end-of-stream");
     is_int(commit(g, "{remove: [s, a, b]}", NULL), 0, "the next commit reaps it and goes on");
