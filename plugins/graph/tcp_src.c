@@ -53,7 +53,7 @@ struct src {
     chunk *head, **tail;  /* under mu */
     uint64_t queued;      /* bytes in the queue, under mu */
     sconn *paused;        /* connections a worker paused, a reference each, under mu */
-    hg_counter *frames, *bytes, *split, *dropped;
+    hg_counter *frames, *bytes, *split, *dropped, *port;
 };
 
 static void sconn_unref(sconn *sc)
@@ -163,6 +163,8 @@ static int src_create(const hg_host *h, const hg_config *cfg, void **out)
         rc = gp_counter(h, "split", &s->split);
     if (rc == 0)
         rc = gp_counter(h, "dropped_bytes", &s->dropped);
+    if (rc == 0) /* the bound port, where a counter is all a reader sees (`graph`) */
+        rc = h->counter(h, "port", HG_COUNTER_GAUGE, &s->port);
     if (rc != 0) {
         free(s);
         return rc;
@@ -200,7 +202,10 @@ static int src_setup(void *inst, hg_proc *p)
         return gp_fail(&s->b, rc, msg);
     }
     if (s->net->listener_address(s->net, s->lst, addr, sizeof addr) == 0) {
+        const char *colon = strrchr(addr, ':');
         s->b.h->set_info(s->b.h, "address", addr);
+        if (colon != NULL)
+            hg_counter_set(s->port, strtoull(colon + 1, NULL, 10));
         hg_logf(s->b.h, HG_LOG_INFO, "tcp-source listening on %s", addr);
     }
     return 0;
