@@ -39,7 +39,9 @@ static void edge_free(hg__graph *g, hg__edge *e)
     pthread_mutex_unlock(&g->mu);
     hg__park_fini(hg__link_data_park(e->link));
     hg__link_destroy(e->link);
-    hg__pool_destroy(e->cells);
+    hg__ring_destroy(e->free);
+    free(e->cells);
+    free(e->stash);
     free(e->from_name);
     free(e->to_name);
     free(e);
@@ -51,44 +53,65 @@ void hg__edge_unref(hg__graph *g, hg__edge *e)
         edge_free(g, e);
 }
 
-/* A frame the link drops (policy, discard): its buffer and its cell go back. */
+/* A frame the link drops: its buffer goes back, and its cell: to the producer's stash when the
+ * producer evicted it (drop-oldest, on its own thread), else to the free ring (the consumer's
+ * discard, or the edge's end when nobody uses it any more). */
 static void cell_release(void *item, void *ud)
 {
-    hg__cell *c = (hg__cell *)((hg_buf *)item)->data;
-    (void)ud;
+    hg__cell *c = item;
+    hg__edge *e = ud;
     if (c->f.buf != NULL)
         hg__buf_unref(c->f.buf);
-    hg__buf_unref(item);
+    c->f.buf = NULL;
+    if (e->from != NULL && hg__proc_self() == e->from)
+        e->stash[e->n_stash++] = c;
+    else
+        hg__ring_try_push(e->free, c);
+}
+
+static void edge_undo(hg__edge *e)
+{
+    if (e->link != NULL) {
+        hg__park_fini(hg__link_data_park(e->link));
+        hg__link_destroy(e->link);
+    }
+    if (e->free != NULL)
+        hg__ring_destroy(e->free);
+    free(e->cells);
+    free(e->stash);
+    free(e->from_name);
+    free(e->to_name);
+    free(e);
 }
 
 int hg__edge_new(hg__graph *g, const hg__chg_link *l, struct hg_proc *from,
-                    struct hg_proc *to, hg__edge **out)
+                 struct hg_proc *to, hg__edge **out)
 {
     hg__link_opts lo = { l->capacity, l->policy, 0, cell_release, NULL };
     hg__edge *e = calloc(1, sizeof *e);
-    hg__pool_class pc = { sizeof(hg__cell), 0 };
     int rc;
 
+    (void)g;
     if (e == NULL)
         return HG_ENOMEM;
-    pc.count = l->capacity + 64; /* the consumer returns each cell as it pops; the producer holds
-                                  * one: room to spare whenever the link has room */
-    rc = hg__link_create(&lo, &e->link);
+    lo.release_ud = e;
+    /* the consumer returns each cell as it pops and the producer holds one: a cell to spare
+     * whenever the link has room */
+    e->n_cells = l->capacity + 64;
+    e->cells = calloc(e->n_cells, sizeof *e->cells);
+    e->stash = calloc(e->n_cells, sizeof *e->stash);
+    rc = e->cells == NULL || e->stash == NULL ? HG_ENOMEM : hg__link_create(&lo, &e->link);
     if (rc == 0)
-        rc = hg__pool_create(&pc, 1, &e->cells);
+        rc = hg__ring_create(e->n_cells, &e->free);
     if (rc == 0 && hg__park_fd(hg__link_data_park(e->link)) < 0)
         rc = HG_EIO;
     if (rc != 0 || asprintf(&e->from_name, "%s.%s", l->fn, l->fp) < 0 ||
         asprintf(&e->to_name, "%s.%s", l->tn, l->tp) < 0) {
-        if (e->link != NULL) {
-            hg__park_fini(hg__link_data_park(e->link));
-            hg__link_destroy(e->link);
-        }
-        if (e->cells != NULL)
-            hg__pool_destroy(e->cells);
-        free(e);
+        edge_undo(e);
         return rc != 0 ? rc : HG_ENOMEM;
     }
+    for (uint32_t i = 0; i < e->n_cells; i++)
+        hg__ring_try_push(e->free, &e->cells[i]);
     e->from = from, e->to = to;
     e->fport = (uint32_t)l->fport, e->tport = (uint32_t)l->tport;
     e->capacity = hg__link_capacity(e->link);

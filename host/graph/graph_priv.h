@@ -16,6 +16,7 @@
 #include "graph.h"
 #include "link.h"
 #include "pool.h"
+#include "ring.h"
 #include "thread.h"
 
 struct hg__chg_link;
@@ -26,7 +27,14 @@ struct hg__chg_link;
 typedef struct hg__edge {
     struct hg__edge *next;       /* g->edges (every edge not yet freed) */
     hg__link *link;
-    hg__pool *cells;             /* one hg__cell per frame in flight: capacity + slack */
+    /* The frame cells, capacity + 64 of them: a cell not in the link is in `free` (returned by
+     * the consumer as it pops: it is that ring's producer, the link's producer its consumer)
+     * or in `stash` (taken back by the producer's own drop-oldest evictions). */
+    struct hg__cell *cells;
+    uint32_t n_cells;
+    hg__ring *free;
+    struct hg__cell **stash;     /* producer only */
+    uint32_t n_stash;
     struct hg_proc *from, *to;   /* NULL for a stream end */
     uint32_t fport, tport;
     char *from_name, *to_name;   /* "proc.port" */
@@ -39,7 +47,7 @@ typedef struct hg__edge {
     double rate;
 } hg__edge;
 
-/* A frame in a link: the frame value in a cell from the link's own pool. */
+/* A frame in a link: the frame value in one of the link's own cells. */
 typedef struct hg__cell {
     hg_frame f;
 } hg__cell;

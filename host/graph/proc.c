@@ -2,6 +2,7 @@
  * in its mode, teardown, destroy) and the data-plane service "hangar.graph/1" it calls. */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,23 +399,25 @@ static void frame_in(hg_frame *dst, const hg_frame *src)
     dst->struct_size = sizeof *dst;
 }
 
-static int take(struct hg_proc *p, hg_buf *cb, hg_frame *out)
+/* The consumer copies the frame out and gives its cell back at once. */
+static int take(struct hg_proc *p, hg__edge *e, hg__cell *c, hg_frame *out)
 {
-    hg__cell *c = (hg__cell *)cb->data;
     frame_out(out, &c->f);
-    hg__buf_unref(cb);
+    hg__ring_try_push(e->free, c);
     __atomic_store_n(&p->frames_in, p->frames_in + 1, __ATOMIC_RELAXED);
     return 0;
 }
 
 static int api_pop(hg_proc *p, uint32_t port, hg_frame *out, uint64_t timeout_ns)
 {
-    uint64_t deadline = hg__now_ns() + timeout_ns;
+    uint64_t deadline = 0;
     void *item;
 
     if (p == NULL || out == NULL || port >= p->n_ports ||
         p->ops->ports[port].direction != HG_PORT_IN)
         return HG_EINVAL;
+    if (timeout_ns != 0) /* no clock read on the fast path */
+        deadline = timeout_ns >= UINT64_MAX - hg__now_ns() ? UINT64_MAX : hg__now_ns() + timeout_ns;
     for (;;) {
         hg__pport *pp = &p->lports[port];
         for (uint32_t k = 0; k < pp->n; k++) {
@@ -422,7 +425,7 @@ static int api_pop(hg_proc *p, uint32_t port, hg_frame *out, uint64_t timeout_ns
             int rc = hg__link_try_recv(pp->e[i]->link, &item);
             if (rc == 0) {
                 pp->rr = i + 1;
-                return take(p, item, out);
+                return take(p, pp->e[i], item, out);
             }
             if (rc == HG_ECLOSED) {
                 port_end(p, port, i);
@@ -438,9 +441,9 @@ static int api_pop(hg_proc *p, uint32_t port, hg_frame *out, uint64_t timeout_ns
         if (timeout_ns == 0 || hg__now_ns() >= deadline)
             return timeout_ns == 0 ? HG_EAGAIN : HG_ETIMEDOUT;
         if (pp->n == 1) {
-            int rc = hg__link_recv(pp->e[0]->link, &item, deadline - hg__now_ns(), p->cancel);
+            int rc = hg__link_recv(pp->e[0]->link, &item, hg__time_left(deadline), p->cancel);
             if (rc == 0)
-                return take(p, item, out);
+                return take(p, pp->e[0], item, out);
             if (rc == HG_ECANCELED)
                 return rc;
         } else {
@@ -450,21 +453,38 @@ static int api_pop(hg_proc *p, uint32_t port, hg_frame *out, uint64_t timeout_ns
     }
 }
 
+/* A free cell for the producer: its stash, then what the consumer gave back. With capacity + 64
+ * cells one is always free (at most capacity are queued and the consumer holds none for long);
+ * should one ever not be, the producer yields until it is, or until stopped. */
+static hg__cell *cell_get(struct hg_proc *p, hg__edge *e)
+{
+    void *c;
+    if (e->n_stash > 0)
+        return e->stash[--e->n_stash];
+    while (hg__ring_try_pop(e->free, &c) != 0) {
+        if (LD(&p->stop))
+            return NULL;
+        sched_yield();
+    }
+    return c;
+}
+
 /* Sends f (its reference moves on 0) into one edge, in a cell stamped with the edge's seq. */
 static int push_one(struct hg_proc *p, hg__edge *e, const hg_frame *f, uint64_t timeout_ns)
 {
-    hg_buf *cb;
-    int rc = hg__pool_alloc(e->cells, sizeof(hg__cell), timeout_ns, p->cancel, &cb);
+    hg__cell *c = cell_get(p, e);
+    int rc;
 
-    if (rc != 0)
-        return rc == HG_ETIMEDOUT && timeout_ns == 0 ? HG_EAGAIN : rc;
-    frame_in(&((hg__cell *)cb->data)->f, f);
-    ((hg__cell *)cb->data)->f.seq = e->seq++;
-    rc = hg__link_send(e->link, cb, timeout_ns, p->cancel);
+    if (c == NULL)
+        return HG_ECANCELED;
+    frame_in(&c->f, f);
+    c->f.seq = e->seq++;
+    rc = hg__link_send(e->link, c, timeout_ns, p->cancel);
     if (rc != 0) {
         if (!(rc == HG_EAGAIN && e->policy == HG_POLICY_DROP_NEWEST))
             e->seq--; /* refused, not pushed: no gap */
-        hg__buf_unref(cb);
+        c->f.buf = NULL;
+        e->stash[e->n_stash++] = c;
         return rc;
     }
     __atomic_store_n(&p->frames_out, p->frames_out + 1, __ATOMIC_RELAXED);
