@@ -324,7 +324,7 @@ static void test_real_throughput(void)
     const uint64_t n = env ? strtoull(env, NULL, 10) : 3000000;
     char yaml[256];
     snprintf(yaml, sizeof yaml, "{add: [{name: g, engine: gen, count: %llu, size: 64}, "
-             "{name: s, engine: count-sink}], link: [{from: g.out, to: s.in}]}",
+             "{name: s, engine: count-sink, spin: 50us}], link: [{from: g.out, to: s.in}]}",
              (unsigned long long)n);
     is_int(commit(g, yaml), 0, "gen -> count-sink of 64-byte frames commits");
     ok(wait_pst(g, "s", HG__PST_STOPPED, 60000), "the sink stops");
