@@ -43,9 +43,9 @@ static int allowed(const char *a, const char *const *allow)
 
 static const char run_usage[] =
     "usage: hangar run [CONFIG] [--set PATH=VALUE]... [--path DIR]... [--until-done] [--json]\n"
-    "  runs a host (with no CONFIG, a built-in demo) until SIGINT, SIGTERM, SIGHUP or SIGQUIT\n"
-    "  (a graceful shutdown within control.shutdown_timeout; a second one kills) or a\n"
-    "  `shutdown` command; SIGUSR1 and SIGUSR2 are logged and ignored.\n"
+    "  runs a host (with no CONFIG, a built-in demo) until SIGINT, SIGTERM or SIGHUP (a\n"
+    "  graceful shutdown within control.shutdown_timeout; a second one kills), SIGQUIT (kills\n"
+    "  at once, exit 1) or a `shutdown` command; SIGUSR1 and SIGUSR2 are logged and ignored.\n"
     "  --until-done  also end when no client pipeline (tcp-gen) runs any more\n"
     "  --json        print each pipeline's summary as one JSON object per line\n"
     "  --set PATH=VALUE  override one config value; --path DIR  search DIR for plugins first\n";

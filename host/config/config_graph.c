@@ -84,6 +84,12 @@ static const char *check_name(hg__checker *c, hg__cfgctx *ctx, const hg__node *i
     }
     if (scope) /* a stream: unique within its connector */
         return name;
+    if (strcmp(name, "host") == 0 || strcmp(name, "runtime") == 0) {
+        /* `counters` answers the host and the runtime mode under these keys */
+        hg__cfg_error(ctx, item, "name", "'host' and 'runtime' are reserved: `counters` names "
+                                         "the host and the runtime mode so; choose another name");
+        return NULL;
+    }
     prev = name_taken(c, name);
     if (prev) {
         if (asprintf(&full, "name '%s' is already used (line %u)", name, prev->line) >= 0) {

@@ -1,10 +1,13 @@
 /* ctl_socket.c - the optional control socket (`control.socket`): a Unix stream socket created
  * 0600; each line in is a command (plain text, or a JSON object {"cmd": "...", "name": ...,
  * "args": ...}), each line out the JSON reply. One thread serves every client with poll(2) on
- * non-blocking sockets; a pipe wakes it to stop. A client that does not read its replies only
- * stops itself: its next line waits until its last reply is written. Commands run one at a
- * time on the host's hub, each waiting at most its bound (hub.h): a hub stuck in an engine
- * delays the other clients by that bound at most, then they are answered ETIMEDOUT at once. */
+ * non-blocking sockets; each command then runs on a short-lived thread of its own, so a client
+ * waiting for a slow command (a `stop`, a hung engine `call`) never delays another client's
+ * `counters` or `kill`. One command at a time per client, in order: its next line is taken once
+ * the last reply is written, so a client that does not read its replies only stops itself. A
+ * client that closes (or resets) its end still has every complete line it sent run, in order;
+ * the replies it can no longer read are dropped. A pipe wakes the poll thread to stop, another
+ * when a command's reply is ready. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -31,13 +34,18 @@
 #define MAX_CLIENTS 64
 #define MAX_LINE (64 * 1024)
 
+/* A client slot. Everything but `ready` is the poll thread's; `ready` is written by the
+ * command's thread and taken by the poll thread, both under ctl->mu. */
 typedef struct client {
-    int fd;
+    int fd;      /* -1: free slot; -2: gone while its command still runs */
     char *buf;   /* input not yet answered (at most MAX_LINE) */
     size_t len;
     char *out;   /* the reply still to be written, with its newline */
     size_t out_len, out_off;
     int eof;     /* the client has shut down its side: answer what is left, then drop */
+    int deaf;    /* its end is closed: lines still run, replies are dropped */
+    int busy;    /* a command of this client is running on its own thread */
+    char *ready; /* that command's reply, once it has one */
 } client;
 
 struct hg__ctl {
@@ -45,15 +53,26 @@ struct hg__ctl {
     char *path;
     int lfd;
     int wake[2];
+    int done[2];          /* a byte each time a command's reply is ready */
     pthread_t tid;
+    pthread_mutex_t mu;   /* clients' `ready`, running */
+    pthread_cond_t idle;  /* running reached 0 */
+    int running;          /* command threads not finished */
     client cl[MAX_CLIENTS];
 };
 
 static void drop(client *c)
 {
-    close(c->fd);
+    if (c->fd >= 0)
+        close(c->fd);
     free(c->buf);
     free(c->out);
+    if (c->busy) { /* its command's thread still writes `ready`: keep the slot until then */
+        c->fd = -2;
+        c->buf = c->out = NULL;
+        c->len = c->out_len = c->out_off = 0;
+        return;
+    }
     memset(c, 0, sizeof *c);
     c->fd = -1;
 }
@@ -173,39 +192,116 @@ static char *run_line(hg__ctl *ctl, const char *line)
     return reply;
 }
 
-/* Writes what the kernel takes of the pending reply. Returns -1 to drop the client. */
-static int flush(client *c)
+/* Writes what the kernel takes of the pending reply. A client whose end is closed becomes deaf:
+ * its reply is dropped and it reads no more, but its remaining lines still run. */
+static void flush(client *c)
 {
-    while (c->out_off < c->out_len) {
+    while (!c->deaf && c->out_off < c->out_len) {
         ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
-        if (w <= 0)
-            return -1;
+            return;
+        if (w <= 0) {
+            c->deaf = c->eof = 1;
+            break;
+        }
         c->out_off += (size_t)w;
     }
     free(c->out);
     c->out = NULL;
     c->out_len = c->out_off = 0;
+}
+
+/* Sets the reply (taken) as the client's output, with its newline, and writes what it can.
+ * Returns -1 on OOM. */
+static int put_reply(client *c, char *reply)
+{
+    size_t n;
+    char *grown;
+    if (reply == NULL)
+        return -1;
+    n = strlen(reply);
+    grown = realloc(reply, n + 1);
+    if (grown == NULL) {
+        free(reply);
+        return -1;
+    }
+    c->out = grown;
+    c->out[n] = '\n';
+    c->out_len = n + 1;
+    c->out_off = 0;
+    flush(c);
     return 0;
 }
 
-/* Answers the complete lines in the input, one at a time: the next only once the reply to the
- * last has been written, so memory stays at one line in and one reply out per client. An empty
- * or blank line goes to the host too, which answers it with an `empty command` error; a line
- * with a NUL byte in it is refused whole (EINVAL), none of it run. Returns
- * -1 to drop the client: on an error, or once a client at EOF has had every answer. */
+typedef struct job {
+    hg__ctl *ctl;
+    client *c;
+    char line[];
+} job;
+
+static void *command_main(void *arg)
+{
+    job *j = arg;
+    hg__ctl *ctl = j->ctl;
+    char *reply = run_line(ctl, j->line);
+    if (reply == NULL)
+        reply = reply_fail(HG_ENOMEM, "out of memory");
+    pthread_mutex_lock(&ctl->mu);
+    j->c->ready = reply;
+    if (write(ctl->done[1], "r", 1) < 0) {
+        /* the pipe holds one byte per running command at most: it cannot be full */
+    }
+    if (--ctl->running == 0)
+        pthread_cond_broadcast(&ctl->idle);
+    pthread_mutex_unlock(&ctl->mu);
+    free(j);
+    return NULL;
+}
+
+/* Runs line (n bytes, NUL-terminated) for the client on a thread of its own. Returns -1 when
+ * no thread could be started (the client is then told and dropped). */
+static int start_command(hg__ctl *ctl, client *c, const char *line, size_t n)
+{
+    const hg__thread_opts o = {.name = "hangar-ctl-cmd", .core = HG_CORE_ANY};
+    job *j = malloc(sizeof *j + n + 1);
+    pthread_t tid;
+    if (j == NULL)
+        return -1;
+    j->ctl = ctl;
+    j->c = c;
+    memcpy(j->line, line, n + 1);
+    pthread_mutex_lock(&ctl->mu);
+    ctl->running++;
+    pthread_mutex_unlock(&ctl->mu);
+    c->busy = 1;
+    if (hg__thread_start(&o, command_main, j, &tid) != 0) {
+        pthread_mutex_lock(&ctl->mu);
+        ctl->running--;
+        pthread_mutex_unlock(&ctl->mu);
+        c->busy = 0;
+        free(j);
+        return put_reply(c, reply_fail(HG_EAGAIN, "no thread for the command")) == 0 ? -1 : -1;
+    }
+    pthread_detach(tid);
+    return 0;
+}
+
+/* Takes the next complete line of the input, if the client has no command running and no reply
+ * to write, and starts it (a line with a NUL byte is refused whole at once, none of it run; an
+ * empty or blank one goes to the host, which answers `empty command`). Returns -1 to drop the
+ * client: on an error, or once a client at EOF has had every answer. */
 static int answer(hg__ctl *ctl, client *c)
 {
-    for (;;) {
-        char *nl = c->out == NULL && c->len > 0 ? memchr(c->buf, '\n', c->len) : NULL;
+    while (!c->busy && c->out == NULL) {
+        char *nl = c->len > 0 ? memchr(c->buf, '\n', c->len) : NULL;
         size_t used, n;
-        char *reply, *grown, *nul;
+        char *nul;
+        int rc;
         if (nl == NULL)
-            break;
+            return c->eof ? -1 : 0;
         used = (size_t)(nl - c->buf) + 1;
         n = used - 1;
         if (n > 0 && c->buf[n - 1] == '\r')
@@ -213,25 +309,31 @@ static int answer(hg__ctl *ctl, client *c)
         c->buf[n] = '\0';
         /* a NUL would end the C string early and run its first part: refused whole */
         nul = memchr(c->buf, '\0', n);
-        reply = nul ? hg__ctl_nul_reply((size_t)(nul - c->buf)) : run_line(ctl, c->buf);
-        if (reply == NULL)
-            return -1;
-        n = strlen(reply);
-        grown = realloc(reply, n + 1);
-        if (grown == NULL) {
-            free(reply);
-            return -1;
-        }
-        c->out = grown;
-        c->out[n] = '\n';
-        c->out_len = n + 1;
-        c->out_off = 0;
+        if (nul != NULL)
+            rc = put_reply(c, hg__ctl_nul_reply((size_t)(nul - c->buf)));
+        else
+            rc = start_command(ctl, c, c->buf, n);
         memmove(c->buf, c->buf + used, c->len - used);
         c->len -= used;
-        if (flush(c) != 0)
+        if (rc != 0)
             return -1;
     }
-    return c->eof && c->out == NULL ? -1 : 0;
+    return 0;
+}
+
+/* A command's reply is ready: write it and go on with the client's next line. */
+static int answered(hg__ctl *ctl, client *c, char *reply)
+{
+    c->busy = 0;
+    if (c->fd == -2) { /* gone meanwhile */
+        free(reply);
+        c->fd = -1;
+        drop(c);
+        return 0;
+    }
+    if (put_reply(c, reply) != 0)
+        return -1;
+    return answer(ctl, c);
 }
 
 /* Appends bytes to the client's input, at most MAX_LINE pending. Returns -1 to drop it. */
@@ -278,18 +380,39 @@ static int serve(hg__ctl *ctl, client *c)
     ssize_t r;
     /* With a reply pending only POLLOUT is asked for: any event (a hang-up too) means flush. */
     if (c->out != NULL) {
-        if (flush(c) != 0)
-            return -1;
+        flush(c);
         return answer(ctl, c);
     }
     r = recv(c->fd, tmp, sizeof tmp, MSG_DONTWAIT);
     if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
         return 0;
-    if (r == 0)
+    if (r < 0) /* a reset: what it sent before still runs, unanswered */
+        c->deaf = 1;
+    if (r <= 0)
         return at_eof(ctl, c);
-    if (r < 0 || append(c, tmp, (size_t)r) != 0)
+    if (append(c, tmp, (size_t)r) != 0)
         return -1;
     return answer(ctl, c);
+}
+
+/* Takes every reply that is ready (the done pipe woke us). */
+static void take_ready(hg__ctl *ctl)
+{
+    char drain[64];
+    while (read(ctl->done[0], drain, sizeof drain) > 0) {
+    }
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        client *c = &ctl->cl[i];
+        char *reply;
+        if (!c->busy)
+            continue;
+        pthread_mutex_lock(&ctl->mu);
+        reply = c->ready;
+        c->ready = NULL;
+        pthread_mutex_unlock(&ctl->mu);
+        if (reply != NULL && answered(ctl, c, reply) != 0)
+            drop(c);
+    }
 }
 
 static void *ctl_main(void *arg)
@@ -297,15 +420,19 @@ static void *ctl_main(void *arg)
     hg__ctl *ctl = arg;
     pthread_setname_np(pthread_self(), "hangar-ctl");
     for (;;) {
-        struct pollfd p[MAX_CLIENTS + 2];
-        int idx[MAX_CLIENTS + 2];
+        struct pollfd p[MAX_CLIENTS + 3];
+        int idx[MAX_CLIENTS + 3];
         nfds_t n = 0;
         p[n].fd = ctl->wake[0];
         p[n++].events = POLLIN;
         p[n].fd = ctl->lfd;
         p[n++].events = POLLIN;
+        p[n].fd = ctl->done[0];
+        p[n++].events = POLLIN;
         for (int i = 0; i < MAX_CLIENTS; i++) {
-            if (ctl->cl[i].fd >= 0) {
+            /* a client whose command runs is not polled: it is served when the reply is ready
+             * (its hang-up would otherwise wake poll again and again) */
+            if (ctl->cl[i].fd >= 0 && !ctl->cl[i].busy) {
                 idx[n] = i;
                 p[n].fd = ctl->cl[i].fd;
                 p[n++].events = ctl->cl[i].out ? POLLOUT : POLLIN;
@@ -315,11 +442,13 @@ static void *ctl_main(void *arg)
             break;
         if (p[0].revents)
             break;
+        if (p[2].revents & POLLIN)
+            take_ready(ctl);
         if (p[1].revents & POLLIN) {
             int fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
             int slot = -1;
             for (int i = 0; fd >= 0 && i < MAX_CLIENTS && slot < 0; i++)
-                if (ctl->cl[i].fd < 0)
+                if (ctl->cl[i].fd == -1)
                     slot = i;
             if (slot >= 0) {
                 ctl->cl[slot].fd = fd;
@@ -332,8 +461,9 @@ static void *ctl_main(void *arg)
                 close(fd);
             }
         }
-        for (nfds_t k = 2; k < n; k++)
-            if (p[k].revents && serve(ctl, &ctl->cl[idx[k]]) != 0)
+        for (nfds_t k = 3; k < n; k++)
+            if (p[k].revents && !ctl->cl[idx[k]].busy && ctl->cl[idx[k]].fd >= 0 &&
+                serve(ctl, &ctl->cl[idx[k]]) != 0)
                 drop(&ctl->cl[idx[k]]);
     }
     return NULL;
@@ -424,12 +554,16 @@ int hg__ctl_open(hg__host *h, const char *path, hg__ctl **out, char *err, size_t
         return HG_ENOMEM;
     ctl->host = h;
     ctl->wake[0] = ctl->wake[1] = -1;
+    ctl->done[0] = ctl->done[1] = -1;
+    pthread_mutex_init(&ctl->mu, NULL);
+    pthread_cond_init(&ctl->idle, NULL);
     for (int i = 0; i < MAX_CLIENTS; i++)
         ctl->cl[i].fd = -1;
     ctl->path = strdup(path);
     ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     rc = HG_EIO;
-    if (ctl->path == NULL || ctl->lfd < 0 || pipe2(ctl->wake, O_CLOEXEC) != 0) {
+    if (ctl->path == NULL || ctl->lfd < 0 || pipe2(ctl->wake, O_CLOEXEC) != 0 ||
+        pipe2(ctl->done, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(err, cap, "cannot create a socket: %s", strerror(errno));
         goto fail;
     }
@@ -462,6 +596,12 @@ fail:
         close(ctl->wake[0]);
         close(ctl->wake[1]);
     }
+    if (ctl->done[0] >= 0) {
+        close(ctl->done[0]);
+        close(ctl->done[1]);
+    }
+    pthread_cond_destroy(&ctl->idle);
+    pthread_mutex_destroy(&ctl->mu);
     free(ctl->path);
     free(ctl);
     return rc;
@@ -478,14 +618,27 @@ void hg__ctl_close(hg__ctl *ctl)
         ctl->wake[1] = -1;
     }
     pthread_join(ctl->tid, NULL);
-    for (int i = 0; i < MAX_CLIENTS; i++)
-        if (ctl->cl[i].fd >= 0)
+    /* commands still running: each ends within its bound (hub.h) */
+    pthread_mutex_lock(&ctl->mu);
+    while (ctl->running > 0)
+        pthread_cond_wait(&ctl->idle, &ctl->mu);
+    pthread_mutex_unlock(&ctl->mu);
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        free(ctl->cl[i].ready);
+        ctl->cl[i].ready = NULL;
+        ctl->cl[i].busy = 0;
+        if (ctl->cl[i].fd != -1)
             drop(&ctl->cl[i]);
+    }
     close(ctl->lfd);
     unlink(ctl->path);
     close(ctl->wake[0]);
     if (ctl->wake[1] >= 0)
         close(ctl->wake[1]);
+    close(ctl->done[0]);
+    close(ctl->done[1]);
+    pthread_cond_destroy(&ctl->idle);
+    pthread_mutex_destroy(&ctl->mu);
     free(ctl->path);
     free(ctl);
 }

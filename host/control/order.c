@@ -38,6 +38,13 @@ static uint32_t section_of(const hg__entry *e)
     return e->cfg ? e->cfg->section : 0;
 }
 
+/* 1 for an entry others can name as an address: a pipeline that listens. A value that equals
+ * the name of anything else (`pattern: stream` in a pipeline named stream) is no reference. */
+static int serves(const hg__entry *e)
+{
+    return section_of(e) == HG__SEC_PIPELINE && hg__node_get(e->cfg->node, "listen") != NULL;
+}
+
 static int add_edge(graph *g, uint32_t from, uint32_t to, const hg__node *at, uint8_t is_link)
 {
     for (uint32_t i = 0; i < g->n; i++)
@@ -63,6 +70,17 @@ static int scan(graph *g, const hg__engines *reg, uint32_t i, const hg__node *no
         return 0;
     if (node->type == HG_CFG_SCALAR) {
         int j = node->value && !node->is_null ? index_of(g, reg, node->value) : -1;
+        if (j >= 0 && !serves(g->v[j]))
+            return 0;
+        if (j >= 0 && (uint32_t)j == i) {
+            /* a proxy whose upstream is itself connects to itself for ever */
+            g->rc = HG_ECONFIG;
+            if (g->d != NULL)
+                hg__diag_add(g->d, node->file, node->line, node->col,
+                             "%s: a pipeline names itself ('%s'): connections would go round "
+                             "for ever", node->value, node->value);
+            return 0;
+        }
         return j >= 0 && (uint32_t)j != i ? add_edge(g, i, (uint32_t)j, node, 0) : 0;
     }
     for (uint32_t k = 0; k < node->n && rc == 0; k++) {

@@ -1,6 +1,7 @@
 /* order.h - the order in which a host starts and stops its engines, computed from the wiring of
  * the configuration: an engine that names another (a generator's `connect: echo`, a proxy's
  * `upstream: echo`) depends on it, and so does the producer end of a graph link on its consumer.
+ * A reference is a value that is exactly the name of a pipeline that listens (has `listen:`).
  * Dependencies start first and stop last; within that, engines that originate traffic (clients,
  * sources) start after and stop before the ones that serve it. */
 #ifndef HG_ORDER_H

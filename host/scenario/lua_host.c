@@ -11,6 +11,7 @@
 
 #include "ctl_socket.h"
 #include "host_api.h"
+#include "hub.h"
 #include "scenario.h"
 
 #define HOST_MT "hangar.host"
@@ -319,6 +320,27 @@ static void command(lua_State *L, hg__scn_host *sh, const char *text, const char
     hg__scn_host_enter();
     rc = name ? hg__host_call(sh->h, name, args, &reply) : hg__host_command(sh->h, text, &reply);
     hg__scn_host_leave();
+    if (rc == HG_ETIMEDOUT) {
+        /* the same reply the control socket gives: a table, not an error */
+        hg__hub_busy b = hg__host_busy(sh->h);
+        char msg[256];
+        free(reply);
+        hg__scn_check(L);
+        if (b.engine != NULL)
+            snprintf(msg, sizeof msg, "the host did not answer: its control thread has been "
+                     "inside engine '%s' (%s) for %.1fs, over this command's bound", b.engine,
+                     b.what, (double)(hg__scn_now_ns() - b.since_ns) / 1e9);
+        else
+            snprintf(msg, sizeof msg, "the host did not answer within this command's bound");
+        lua_createtable(L, 0, 3);
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "ok");
+        lua_pushstring(L, msg);
+        lua_setfield(L, -2, "error");
+        lua_pushstring(L, "ETIMEDOUT");
+        lua_setfield(L, -2, "code");
+        return;
+    }
     if (rc < 0) {
         free(reply);
         hg__scn_check(L);

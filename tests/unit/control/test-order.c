@@ -111,6 +111,20 @@ static void test_order_cycle(void)
     unload(&f);
 }
 
+static void test_order_self(void)
+{
+    fixture f;
+    int rc = load(&f, "hangar: 1\n"
+                      "pipelines:\n"
+                      "  - {name: a, engine: tcp-proxy, listen: '127.0.0.1:0', upstream: a}\n");
+    is_int(rc, HG_ECONFIG, "a proxy whose upstream is itself is a config error");
+    ok(f.d.n == 1 && strstr(f.d.items[0].msg, "a: a pipeline names itself ('a')") != NULL &&
+           f.d.items[0].line == 3,
+       "  reported at the reference (%s at line %u)", f.d.n ? f.d.items[0].msg : "none",
+       f.d.n ? f.d.items[0].line : 0);
+    unload(&f);
+}
+
 static void test_order_links(void)
 {
     fixture f;
@@ -137,10 +151,14 @@ static void test_order_not_a_reference(void)
     int rc = load(&f, "hangar: 1\n"
                       "pipelines:\n"
                       "  - {name: echo, engine: tcp-echo, listen: '127.0.0.1:0'}\n"
-                      "  - {name: other, engine: tcp-echo, listen: '127.0.0.1:0'}\n");
+                      "  - {name: other, engine: tcp-echo, listen: '127.0.0.1:0'}\n"
+                      "  - {name: stream, engine: tcp-gen, connect: echo, pattern: stream}\n"
+                      "  - {name: g2, engine: tcp-gen, connect: echo, pattern: stream}\n");
     is_int(rc, 0, "instances that name no other order without error");
     ok(level_of(&f, "echo") == 0 && level_of(&f, "other") == 0,
        "  all at level 0 (a name or engine key is not a reference)");
+    ok(level_of(&f, "stream") == 1 && level_of(&f, "g2") == 1,
+       "a value naming a pipeline that does not listen is no reference ('pattern: stream')");
     unload(&f);
 }
 
@@ -148,6 +166,7 @@ int main(void)
 {
     test_order_chain();
     test_order_cycle();
+    test_order_self();
     test_order_links();
     test_order_not_a_reference();
     return tap_done();
