@@ -84,8 +84,6 @@ void hg__park_fd_ack(hg__park *p);
 /* Closes the fd if one was opened. [one thread, at tear-down] */
 void hg__park_fini(hg__park *p);
 
-/* The monotonic clock is hg__now_ns in clock.h (included here for the data plane's users). */
-
 /* The deadline timeout_ns from now (HG__WAIT_FOREVER stays so), and the time left until a
  * deadline (0 when passed). [any-thread, never blocks] */
 uint64_t hg__deadline(uint64_t timeout_ns);

@@ -13,6 +13,7 @@
 #include "crash.h"
 #include "host_api.h"
 #include "log.h"
+#include "metrics.h"
 
 static int takes_value(const char *a, const char *name, int *i, int argc, char **argv,
                        const char **val)
@@ -45,7 +46,8 @@ static const char run_usage[] =
     "usage: hangar run [CONFIG] [--set PATH=VALUE]... [--path DIR]... [--until-done] [--json]\n"
     "  runs a host (with no CONFIG, a built-in demo) until SIGINT, SIGTERM or SIGHUP (a\n"
     "  graceful shutdown within control.shutdown_timeout; a second one kills), SIGQUIT (kills\n"
-    "  at once, exit 1) or a `shutdown` command; SIGUSR1 and SIGUSR2 are logged and ignored.\n"
+    "  at once, exit 1) or a `shutdown` command; SIGUSR1 reopens log.file, SIGUSR2 is logged\n"
+    "  and ignored.\n"
     "  --until-done  also end when no client pipeline (tcp-gen) runs any more\n"
     "  --json        print each pipeline's summary as one JSON object per line\n"
     "  --set PATH=VALUE  override one config value; --path DIR  search DIR for plugins first\n";
@@ -118,6 +120,18 @@ void hg__cli_opts_free(hg__cli_opts *o)
     memset(o, 0, sizeof *o);
 }
 
+/* control.metrics names a port that something listens on already: `run` would fail to start,
+ * so check says so now, at the key (a trial bind, closed at once). Returns 1 when it did. */
+static int metrics_port_taken(const hg__config *cfg)
+{
+    char err[512];
+    const hg__node *v = cfg->metrics_node;
+    if (cfg->metrics_addr == NULL || hg__metrics_addr_probe(cfg->metrics_addr, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "%s:%u:%u: control: %s\n", cfg->file, v ? v->line : 0, v ? v->col : 0, err);
+    return 1;
+}
+
 int hg__cli_check(int argc, char **argv)
 {
     hg__cli_opts o;
@@ -144,6 +158,9 @@ int hg__cli_check(int argc, char **argv)
     hg__crash_install(); /* engines' create runs here: a crash in it is named */
     if (hg__host_create(&ho, &d, &h) != 0) {
         hg__diag_print(&d, stderr);
+        rc = HG_EXIT_USAGE;
+    } else if (metrics_port_taken(hg__host_config(h))) {
+        hg__host_destroy(h);
         rc = HG_EXIT_USAGE;
     } else {
         const hg__config *cfg = hg__host_config(h);

@@ -165,6 +165,21 @@ static void print_summaries(hg__host *h, int as_json)
     fflush(stdout);
 }
 
+/* SIGUSR1: the log file opened again by its path (logrotate moved it); without log.file it is
+ * ignored, as before. */
+static void reopen_log(hg__host *h)
+{
+    char err[400];
+    hg__logger *lg = hg__host_logger(h);
+    int rc = hg__logger_reopen(lg, err, sizeof err);
+    if (rc == HG_ENOENT)
+        hg__log(lg, HG_LOG_WARN, "host", "SIGUSR1: ignored (no log.file: lines go to stderr)");
+    else if (rc != 0)
+        hg__log(lg, HG_LOG_ERROR, "host", "SIGUSR1: %s; logging on to the old file", err);
+    else
+        hg__log(lg, HG_LOG_INFO, "host", "SIGUSR1: log file reopened");
+}
+
 /* Waits for signals and for the host to stop or finish; returns the exit status. */
 static int supervise(hg__host *h, int until_done, const sigset_t *sigs, char **graph)
 {
@@ -174,7 +189,9 @@ static int supervise(hg__host *h, int until_done, const sigset_t *sigs, char **g
 
     for (;;) {
         int sig = sigtimedwait(sigs, NULL, &tick);
-        if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_LOG) {
+        if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_REOPEN) {
+            reopen_log(h);
+        } else if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_LOG) {
             char name[32];
             hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "%s: ignored (it has no use yet)",
                     hg__cli_signal_name(sig, name, sizeof name));

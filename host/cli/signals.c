@@ -1,6 +1,7 @@
 /* signals.c - the signals `hangar run` handles and what each does: the stop signals (and
  * the ones whose default would end the process without a word) shut down gracefully, SIGQUIT
- * kills, SIGUSR1/SIGUSR2 are logged and ignored; SIGPIPE and SIGXFSZ are ignored. */
+ * kills, SIGUSR1 reopens the log file (log.file), SIGUSR2 is logged and ignored; SIGPIPE and
+ * SIGXFSZ are ignored. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -52,7 +53,9 @@ int hg__cli_signal_action(int sig)
 {
     if (sig == SIGQUIT)
         return HG__SIG_KILL;
-    if (sig == SIGUSR1 || sig == SIGUSR2)
+    if (sig == SIGUSR1)
+        return HG__SIG_REOPEN;
+    if (sig == SIGUSR2)
         return HG__SIG_LOG;
     return HG__SIG_SHUTDOWN;
 }

@@ -8,7 +8,8 @@
 enum {
     HG__SIG_SHUTDOWN = 1, /* a graceful shutdown; a second signal kills */
     HG__SIG_KILL,         /* every engine stopped at once, exit 1 (SIGQUIT) */
-    HG__SIG_LOG,          /* logged and ignored (SIGUSR1, SIGUSR2) */
+    HG__SIG_LOG,          /* logged and ignored (SIGUSR2) */
+    HG__SIG_REOPEN,       /* the log file reopened (SIGUSR1; logged and ignored without one) */
 };
 
 /* Fills set with the signals run takes itself (block them before any thread exists, then

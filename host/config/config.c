@@ -38,8 +38,8 @@ const char *const hg__stream_host_keys[] = { "name", "max_pending_events", "max_
 
 static const char *const top_keys[] = { "hangar", "plugin_path", "log", "runtime", "control",
                                         "pipelines", "connectors", "graph", NULL };
-static const char *const log_keys[] = { "level", NULL };
-static const char *const control_keys[] = { "socket", "shutdown_timeout", NULL };
+static const char *const log_keys[] = { "level", "engines", "format", "file", NULL };
+static const char *const control_keys[] = { "socket", "shutdown_timeout", "metrics", NULL };
 static const char *const log_levels[] = { "error", "warn", "info", "debug", "trace" };
 
 /* ---- did you mean ---- */
@@ -173,7 +173,7 @@ const hg__node *hg__config_get_map(hg__cfgctx *ctx, const hg__node *map, const c
 /* ---- top-level sections ---- */
 
 /* p relative to the config file's directory (absolute paths stay as they are). */
-static char *resolve_path(hg__checker *c, const char *p)
+char *hg__config_resolve_path(hg__checker *c, const char *p)
 {
     char *out = NULL;
 
@@ -228,7 +228,7 @@ static void check_plugin_path(hg__checker *c, const hg__node *root)
         const hg__node *item = v->type == HG_CFG_SEQ ? v->items[i] : v;
         if (hg__cfg_string(&ctx, item, NULL, &s) != 0)
             continue;
-        c->cfg->plugin_path[c->cfg->n_plugin_path++] = resolve_path(c, s);
+        c->cfg->plugin_path[c->cfg->n_plugin_path++] = hg__config_resolve_path(c, s);
     }
 }
 
@@ -247,6 +247,7 @@ static void check_log(hg__checker *c, const hg__node *root)
                                   "error, warn, info, debug or trace");
     if (level >= 0)
         c->cfg->log_level = (uint32_t)level + HG_LOG_ERROR;
+    hg__config_check_log_ops(c, &ctx, log);
 }
 
 static void check_cores(hg__checker *c, hg__cfgctx *ctx, const hg__node *rt)
@@ -385,10 +386,11 @@ static void check_control(hg__checker *c, const hg__node *root)
     if (hg__cfg_check_keys(&ctx, ctl, control_keys, NULL) == HG_ENOMEM)
         c->oom = 1;
     if (hg__cfg_string(&ctx, ctl, "socket", &sock) == 0) {
-        c->cfg->control_socket = resolve_path(c, sock);
+        c->cfg->control_socket = hg__config_resolve_path(c, sock);
         check_socket_path(&ctx, ctl, c->cfg->control_socket);
     }
     hg__cfg_duration(&ctx, ctl, "shutdown_timeout", &c->cfg->shutdown_timeout_ns);
+    hg__config_check_metrics(c, &ctx, ctl);
 }
 
 static void check_root(hg__checker *c, const hg__node *root)
@@ -588,6 +590,7 @@ void hg__config_free(hg__config *cfg)
     free(cfg->cores);
     free(cfg->runtime_mode);
     free(cfg->control_socket);
+    hg__config_ops_free(cfg);
     free(cfg->file);
     free(cfg->dir);
     hg__doc_free(cfg->doc);

@@ -5,6 +5,7 @@
 #define HG_CONFIG_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "cfgtree.h"
 #include "diag.h"
@@ -66,6 +67,13 @@ typedef struct hg__config {
     uint32_t n_cores;
     const hg__node *runtime_node; /* the `runtime:` map, or NULL */
     char *control_socket;       /* NULL: none; resolved against dir */
+    char *metrics_addr;         /* control.metrics HOST:PORT; NULL: not served */
+    const hg__node *metrics_node; /* its value node, for positions */
+    uint32_t log_format;        /* HG__LOG_FORMAT_* (log.h); default text */
+    char *log_file;             /* log.file resolved against dir; NULL: stderr */
+    char **log_engine_names;    /* log.engines: an instance name and its level each */
+    uint32_t *log_engine_levels;
+    uint32_t n_log_engines;
     uint64_t shutdown_timeout_ns; /* default 5 s */
     hg__instance_cfg *instances;  /* pipelines, then connectors, then processors, in file order */
     uint32_t n_instances;
@@ -97,6 +105,12 @@ int hg__config_load_partial(const hg__config_src *src, hg__config **out, hg__dia
 void hg__config_free(hg__config *cfg);
 /* The instance named name, or NULL. */
 const hg__instance_cfg *hg__config_find(const hg__config *cfg, const char *name);
+
+/* Reads a control.metrics address: IPv4 "A.B.C.D:PORT", "[IPv6]:PORT" or "localhost:PORT"
+ * (127.0.0.1), PORT 0..65535. Returns 0 with *ss and *len set, or -1. [any-thread] */
+int hg__metrics_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len);
+/* The port of an AF_INET or AF_INET6 address. */
+unsigned hg__sockaddr_port(const struct sockaddr_storage *ss);
 
 /* The built-in default configuration (echo + generator; later a small graph). */
 extern const char hg__default_config_yaml[];

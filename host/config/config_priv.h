@@ -50,6 +50,15 @@ void hg__config_check_graph(hg__checker *c, const hg__node *root);
  * on overlapping addresses, which `run` would refuse (EADDRINUSE), reported at the later one. */
 void hg__config_check_ports(hg__checker *c);
 
+/* A path of the config resolved against its directory (malloc'd; NULL and c->oom on OOM). */
+char *hg__config_resolve_path(hg__checker *c, const char *p);
+
+/* config_ops.c: log.engines, log.format, log.file (from check_log) and control.metrics (from
+ * check_control), into c->cfg; hg__config_ops_free frees what they set. */
+void hg__config_check_log_ops(hg__checker *c, hg__cfgctx *ctx, const hg__node *log);
+void hg__config_check_metrics(hg__checker *c, hg__cfgctx *ctx, const hg__node *ctl);
+void hg__config_ops_free(hg__config *cfg);
+
 /* One `--set PATH=VALUE` (config_set.c): the value is read as YAML and grafted into cfg->doc.
  * Returns 0, HG_ECONFIG (reported as "--set PATH: ...") or HG_ENOMEM. */
 int hg__config_apply_set(hg__config *cfg, const char *spec, const hg__cfg_limits *lim,

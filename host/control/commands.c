@@ -12,6 +12,7 @@
 #include "cfgtree.h"
 #include "graph_host.h"
 #include "host_priv.h"
+#include "metrics.h"
 
 typedef json_t *(*verb_fn)(hg__host *h, const char *arg);
 
@@ -87,10 +88,11 @@ static json_t *host_json(hg__host *h)
         h->runtime->ad->show(h->runtime, o, &h->actx);
     }
     json_object_set_new(o, "connections_cut", json_integer(cut));
+    hg__host_ops_show(h, o);
     return o;
 }
 
-static json_t *entry_json(hg__host *h, hg__entry *e)
+json_t *hg__entry_json(hg__host *h, hg__entry *e)
 {
     json_t *o = hg__inst_json(e->in, e->def->name, hg__kind_name(e->def->kind));
     if (e->ad->show != NULL && e != h->runtime)
@@ -108,15 +110,15 @@ static json_t *cmd_counters(hg__host *h, const char *arg)
             json_decref(all);
             return err;
         }
-        json_object_set_new(all, arg, entry_json(h, e));
+        json_object_set_new(all, arg, hg__entry_json(h, e));
     } else {
         uint32_t n = 0;
         hg__entry **v = hg__host_entries(h, &n);
         for (uint32_t i = 0; i < n; i++)
-            json_object_set_new(all, hg__inst_name(v[i]->in), entry_json(h, v[i]));
+            json_object_set_new(all, hg__inst_name(v[i]->in), hg__entry_json(h, v[i]));
         free(v);
         if (h->runtime)
-            json_object_set_new(all, "runtime", entry_json(h, h->runtime));
+            json_object_set_new(all, "runtime", hg__entry_json(h, h->runtime));
         json_object_set_new(all, "host", host_json(h));
     }
     json_object_set_new(o, "counters", all);
@@ -130,7 +132,7 @@ static json_t *cmd_state(hg__host *h, const char *arg)
     if (e == NULL)
         return err;
     o = okay();
-    inst = entry_json(h, e);
+    inst = hg__entry_json(h, e);
     json_object_set_new(o, "name", json_string(arg));
     json_object_set(o, "state", json_object_get(inst, "state"));
     json_object_set(o, "error", json_object_get(inst, "error"));
@@ -222,7 +224,10 @@ static json_t *cmd_stop(hg__host *h, const char *arg)
 /* `restart NAME`: stop's reply (with its cut) once the start succeeded, or the start's error. */
 static json_t *cmd_restart(hg__host *h, const char *arg)
 {
-    json_t *r = cmd_stop(h, arg), *started;
+    json_t *r, *started;
+    if (hg__host_find(h, arg) != NULL)
+        hg__log(h->lg, HG_LOG_INFO, arg, "restart: stop, then start");
+    r = cmd_stop(h, arg);
     if (!json_is_true(json_object_get(r, "ok")))
         return r;
     started = cmd_start(h, arg);
@@ -289,6 +294,16 @@ static json_t *cmd_kill(hg__host *h, const char *arg)
 
 static json_t *cmd_help(hg__host *h, const char *arg);
 
+static json_t *cmd_metrics(hg__host *h, const char *arg)
+{
+    return hg__ops_metrics(h, arg);
+}
+
+static json_t *cmd_log_level(hg__host *h, const char *arg)
+{
+    return hg__ops_log_level(h, arg);
+}
+
 static const struct {
     const char *verb;
     verb_fn fn;
@@ -300,6 +315,8 @@ static const struct {
     {"state", cmd_state, "state NAME", ARGS_NAME, ON_HUB},
     {"records", cmd_records, "records NAME", ARGS_NAME, ON_HUB},
     {"perf", cmd_perf, "perf", ARGS_NONE, ON_HUB},
+    {"metrics", cmd_metrics, "metrics", ARGS_NONE, ON_HUB},
+    {"log-level", cmd_log_level, "log-level [NAME] LEVEL", ARGS_TEXT, ON_HUB},
     {"start", cmd_start, "start [NAME]", ARGS_NAME_OPT, ON_CONTROL},
     {"stop", cmd_stop, "stop [NAME]", ARGS_NAME_OPT, ON_CONTROL},
     {"restart", cmd_restart, "restart NAME", ARGS_NAME, ON_CONTROL},

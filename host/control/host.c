@@ -10,6 +10,7 @@
 #include "crash.h"
 #include "graph_host.h"
 #include "host_priv.h"
+#include "metrics.h"
 #include "order.h"
 
 static uint32_t section_kind(uint32_t section)
@@ -490,6 +491,8 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
         goto fail;
     h->actx.cfg = h->cfg;
     schema_rc = rc;
+    if (hg__host_ops_setup(h, d) != 0 && schema_rc == 0)
+        schema_rc = HG_ECONFIG;
     /* Precedence: the caller's level, then -v/-q/HANGAR_LOG, then the config's log.level. */
     if (opts->log_level <= 0 && !hg__log_default_explicit() && h->cfg->doc->root != NULL &&
         hg__node_get(h->cfg->doc->root, "log") != NULL)
@@ -524,6 +527,7 @@ void hg__host_destroy(hg__host *h)
         return;
     hg__ctl_close(h->ctl);
     h->ctl = NULL;
+    hg__host_ops_stop(h);
     if (h->hub_running) {
         int running;
         pthread_mutex_lock(&h->mu);

@@ -11,6 +11,8 @@
  *                   destroy, the runtime's net_open/net_close/join): the SDK's [control-thread].
  *                   Runs one job at a time, including the bounded waits of stop and shutdown.
  *   any thread      clients: queue a message and wait for its reply, each with its own bound.
+ *   metrics thread  libmicrohttpd's (metrics_http.c): reads entries for /metrics as the hub's read
+ *                   verbs do, under list_mu; /healthz is a client of the hub.
  *
  * Locks, in the order they may be taken:
  *   hub_mu    the message queue, each message's reply/done/abandoned, hub_quit.
@@ -128,6 +130,7 @@ struct hg__host {
      * NULL until the connectors set it; the graph then refuses such ends. */
     int (*stream_link)(hg__host *h, const char *connector, const char *stream, int dir,
                        hg__link **out);
+    struct hg__metrics_http *metrics; /* control.metrics, when configured (host_ops.c) */
     pthread_mutex_t net_mu;    /* the runtime mode's net_open/net_close, whoever calls */
     hg__net_ext net_ext;
 };

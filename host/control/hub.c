@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "host_priv.h"
+#include "metrics.h"
 #include "hub.h"
 #include "order.h"
 #include "thread.h"
@@ -307,6 +308,9 @@ int hg__host_start(hg__host *h)
         }
         hg__log(h->lg, HG_LOG_DEBUG, "host", "control socket at %s", h->cfg->control_socket);
     }
+    rc = hg__host_ops_start(h);
+    if (rc != 0)
+        return rc;
     rc = send_msg(h, "start", NULL, COMMAND_WAIT_NS, &reply);
     if (rc != 0)
         return rc;

@@ -53,6 +53,8 @@ int hg__lc_start_entry(hg__host *h, hg__entry *e)
         char addr[128];
         if (hg__inst_info(e->in, "address", addr, sizeof addr) == 0)
             hg__log(h->lg, HG_LOG_INFO, name_of(e), "%s listening on %s", e->def->name, addr);
+        else
+            hg__log(h->lg, HG_LOG_INFO, name_of(e), "%s started", e->def->name);
         return 0;
     }
     if (hg__inst_state(e->in, NULL) != HG_STATE_FAILED) {
@@ -185,6 +187,8 @@ uint32_t hg__lc_stop_entry(hg__host *h, hg__entry *e)
     dl = hg__deadline_after(h->cfg->shutdown_timeout_ns);
     wait_final(h, &e, 1, &dl);
     cut = cut_group(h, &e, 1, NULL);
+    hg__log(h->lg, HG_LOG_INFO, name_of(e), "stopped (%u connection%s cut)", cut,
+            cut == 1 ? "" : "s");
     return cut;
 }
 
@@ -216,9 +220,8 @@ static void report_late(hg__host *h, json_t *late, uint32_t cut)
                     "%.3gs: %s", (double)h->cfg->shutdown_timeout_ns / 1e9, names);
         free(names);
     }
-    if (cut > 0)
-        hg__log(h->lg, HG_LOG_INFO, "host", "shutdown: %u connection%s cut", cut,
-                cut == 1 ? "" : "s");
+    hg__log(h->lg, HG_LOG_INFO, "host", "shutdown: %u connection%s cut", cut,
+            cut == 1 ? "" : "s");
 }
 
 /* Stops v[0..n) (start order) group by group, backwards: each group is asked to stop gracefully,
@@ -265,6 +268,11 @@ void hg__lc_shutdown(hg__host *h, int immediate)
     h->stopping = 1;
     h->shutdown_since_ns = hg__now_ns();
     pthread_mutex_unlock(&h->mu);
+    if (immediate)
+        hg__log(h->lg, HG_LOG_INFO, "host", "kill: every engine stops at once");
+    else
+        hg__log(h->lg, HG_LOG_INFO, "host", "shutdown: engines stop in dependency order within "
+                "%.3gs", (double)h->cfg->shutdown_timeout_ns / 1e9);
     /* The graph drains first: its sources stop, its links empty into their consumers. */
     cut = hg__host_graph_shutdown(h, immediate);
     hg__cancel_fire(h->root);

@@ -46,7 +46,7 @@ static void svc_log(const hg_host *h, uint32_t level, const char *msg)
 
 static uint32_t svc_log_level(const hg_host *h)
 {
-    return hg__logger_level(self_of(h)->lg);
+    return hg__logger_level_for(self_of(h)->lg, self_of(h)->name);
 }
 
 static uint64_t svc_now_ns(const hg_host *h)
@@ -517,6 +517,8 @@ static int svc_resolve_address(const hg_host *h, const char *text, char *buf, ui
 static const void *svc_get_extension(const hg_host *h, const char *id)
 {
     hg__inst *in = self_of(h);
+    if (id != NULL && strcmp(id, HG_HISTOGRAM_EXT) == 0)
+        return hg__inst_hist_api(); /* every kind, standalone instances too */
     if (id == NULL || in->hooks.extension == NULL)
         return NULL;
     return in->hooks.extension(in->hooks.ud, in, id);
@@ -642,6 +644,7 @@ void hg__inst_free(hg__inst *in)
         free(in->perf[i].thread);
         free(in->perf[i].cell);
     }
+    hg__inst_hists_free(in);
     free(in->counters);
     free(in->info);
     free(in->perf);

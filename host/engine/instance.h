@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include <hangar/histogram.h>
 #include <hangar/host.h>
 
 #include "cfgtree.h"
@@ -77,6 +78,15 @@ uint32_t hg__inst_state(hg__inst *in, int *status);
 /* Number of records kept, and record i (0 = oldest). */
 uint32_t hg__inst_records(hg__inst *in);
 int hg__inst_record_at(hg__inst *in, uint32_t i, hg_conn_record *out);
+/* Calls fn for every counter of the instance with its type (HG_COUNTER_*) and value, in
+ * registration order, under the instance's lock: fn must not call back into the instance.
+ * [any-thread] */
+void hg__inst_counter_each(hg__inst *in, void (*fn)(void *ud, const char *name, uint32_t type,
+                                                    uint64_t value), void *ud);
+/* Calls fn for every histogram registered through "hangar.histogram/1" (histogram.h), under the
+ * instance's lock; fn reads the cells with atomic loads. [any-thread] */
+void hg__inst_hist_each(hg__inst *in, void (*fn)(void *ud, const char *name, double scale,
+                                                 const hg_histogram *cell), void *ud);
 /* Turns the records ring on with room for max records (standalone tests). */
 void hg__inst_enable_records(hg__inst *in, uint32_t max);
 

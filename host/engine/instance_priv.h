@@ -17,6 +17,12 @@ typedef struct info_entry {
     char *value;
 } info_entry;
 
+typedef struct hist_entry {
+    char *name;
+    double scale;
+    hg_histogram *cell; /* with its bounds and counts in the same allocation */
+} hist_entry;
+
 typedef struct perf_entry {
     char *thread;
     hg_perf *cell;
@@ -47,6 +53,8 @@ struct hg__inst {
     uint32_t n_info, cap_info;
     perf_entry *perf;
     uint32_t n_perf, cap_perf;
+    hist_entry *hists;  /* instance_hist.c */
+    uint32_t n_hists, cap_hists;
     uint32_t state;
     int status;
     char *error;
@@ -62,6 +70,10 @@ struct hg__inst {
 /* The keys hg__inst_json writes itself into an instance's object (instance_read.c), NULL-terminated: a
  * plugin's fact or counter of one of these names is refused (instance.c). */
 extern const char *const hg__inst_host_keys[];
+
+/* instance_hist.c: the "hangar.histogram/1" service table, and freeing the histograms. */
+const void *hg__inst_hist_api(void);
+void hg__inst_hists_free(hg__inst *in);
 
 /* instance_thread.c: thread_spawn and thread_join behind the table. */
 int hg__inst_svc_thread_spawn(const hg_host *h, const char *name, int32_t core,

@@ -95,6 +95,22 @@ static int read_config(const hg_host *h, const hg_config *cfg, gen_cfg *c)
     return bad ? HG_ECONFIG : reserve_fds(h, cfg, c);
 }
 
+/* The request latency as a histogram the host exports (hangar.histogram/1), when the host has
+ * the service; bounds from 50 us to 10 s, in ns, exported in seconds. */
+static int register_histogram(gen *g)
+{
+    static const uint64_t bounds[] = {
+        50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 25000000,
+        50000000, 100000000, 250000000, 500000000, 1000000000, 2500000000ull, 5000000000ull,
+        10000000000ull};
+    const hg_host *h = g->host;
+    const hg_histogram_api *api = h->get_extension(h, HG_HISTOGRAM_EXT);
+    if (api == NULL || !HG_HAS_FIELD(api, hg_histogram_api, histogram))
+        return 0;
+    return api->histogram(h, "request_latency_seconds", bounds,
+                          sizeof bounds / sizeof bounds[0], 1e-9, &g->h_latency);
+}
+
 static int register_counters(gen *g)
 {
     const hg_host *h = g->host;
@@ -117,7 +133,7 @@ static int register_counters(gen *g)
         snprintf(name, sizeof name, "failed_%s", hg__gen_fail_names[i]);
         rc = h->counter(h, name, HG_COUNTER_SUM, &g->c_fail[i]);
     }
-    return rc;
+    return rc == 0 ? register_histogram(g) : rc;
 }
 
 static int gen_create(const hg_host *h, const hg_config *cfg, void **out)

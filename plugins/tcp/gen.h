@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include <hangar/histogram.h>
+
 #include "hist.h"
 #include "tcp.h"
 
@@ -139,6 +141,7 @@ typedef struct gen {
     hg_counter *c_requests, *c_responses, *c_errors;
     hg_counter *c_p50, *c_p99, *c_p999, *c_max;
     hg_counter *c_fail[GEN_FAIL_N];
+    hg_histogram *h_latency; /* the host's histogram of request latency; NULL: none */
 } gen;
 
 /* gen_conn.c [engine-thread: the worker's] */

@@ -137,6 +137,18 @@ static void publish_outcome(gen *g)
                 (unsigned long long)g->total.requests, (unsigned long long)g->total.errors);
 }
 
+/* The worker's latencies since the last flush into the host's histogram: each bucket of its
+ * own at its upper end (so an observation is never counted under a bound it is above). */
+static void export_latency(gen *g, const tcp_hist *wh)
+{
+    if (g->h_latency == NULL || wh->total == 0)
+        return;
+    for (uint32_t i = wh->lo; i < wh->hi; i++)
+        if (wh->counts[i] != 0)
+            hg_histogram_add(g->h_latency, hg__tcp_hist_bucket_top(i), wh->counts[i]);
+    hg_histogram_add_sum(g->h_latency, wh->sum);
+}
+
 void hg__gen_flush(gen_worker *w, int final)
 {
     gen *g = w->g;
@@ -162,6 +174,7 @@ void hg__gen_flush(gen_worker *w, int final)
     }
     pthread_mutex_unlock(&g->mu);
     memset(&w->d, 0, sizeof w->d);
+    export_latency(g, &w->hist);
     hg__tcp_hist_clear(&w->hist);
     if (last) {
         publish_outcome(g);

@@ -11,6 +11,7 @@
 #include "pipeline.h"
 #include "connector.h"
 #include "processor.h"
+#include "histogram.h"
 #include "net_ext.h"
 
 #endif /* HANGAR_HANGAR_H */
