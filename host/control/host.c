@@ -57,7 +57,8 @@ static int hook_resolve(void *ud, const char *text, char *buf, uint32_t cap)
     }
     if (e != NULL && hg__inst_info(e->in, "address", buf, cap) == 0)
         return 0;
-    return HG_EAGAIN;
+    /* Only a pipeline with `listen:` serves (as e->originates says): the others never will. */
+    return hg__node_get(ic->node, "listen") != NULL ? HG_EAGAIN : HG_ENOTSUP;
 }
 
 static int32_t hook_auto_core(void *ud, hg__inst *in)
@@ -563,5 +564,10 @@ uint32_t hg__host_failed_count(hg__host *h)
     pthread_mutex_unlock(&h->list_mu);
     if (h->runtime && hg__inst_state(h->runtime->in, NULL) == HG_STATE_FAILED)
         n++;
+    {
+        uint32_t procs, failed;
+        hg__host_graph_counts(h, &procs, &failed);
+        n += failed;
+    }
     return n;
 }

@@ -28,6 +28,25 @@ check() { # STATUS DESCRIPTION [FILE to show on failure]
     fi
 }
 ms() { date +%s%3N; }
+# Keeps a tcp-echo busy through fd 3 (connected to it): writes to it in the background and never
+# reads, until the echo pauses and the writer blocks (seen twice in a row). A graceful stop closes
+# idle connections at once; this one must wait. Sets wpid (killed by PID, also at exit).
+stall_echo() {
+    local seen=0
+    head -c 256M /dev/zero >&3 2>/dev/null &
+    wpid=$!
+    pids+=("$wpid")
+    for _ in $(seq 1 100); do
+        if [ "$(cat "/proc/$wpid/wchan" 2>/dev/null)" = wait_woken ]; then
+            seen=$((seen + 1))
+            [ "$seen" -ge 2 ] && return 0
+        else
+            seen=0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
 # Waits (bounded) until FILE contains PATTERN; prints the match.
 wait_log() {
     local m
@@ -145,7 +164,8 @@ wait_pid "$pid" 10
 [ "$st" -eq 0 ] && grep -q "Hangup: shutting down" "$TMP/run.err"
 check $? "SIGHUP shuts down gracefully too: exit 0 (got $st)" "$TMP/run.err"
 
-# An idle client keeps echo busy: the first SIGTERM waits (bounded), a second one kills.
+# A client that does not read keeps echo busy: the first SIGTERM waits (bounded), a second one
+# kills.
 sed -i 's/shutdown_timeout: 2s/shutdown_timeout: 20s/' "$TMP/echo.yaml"
 rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
 "$HANGAR" run "$TMP/echo.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
@@ -157,8 +177,8 @@ exec 3<>"/dev/tcp/127.0.0.1/$port"
 check $? "a client connects to the listener"
 # one echoed byte: the pipeline has accepted the connection, not only the kernel
 printf x >&3 && read -r -n 1 -t 5 echoed <&3
-[ "${echoed:-}" = x ]
-check $? "and gets its byte echoed"
+[ "${echoed:-}" = x ] && stall_echo
+check $? "and gets its byte echoed, then fills the echo without reading"
 t0=$(ms)
 kill -TERM "$pid"
 sleep 0.3
@@ -172,6 +192,8 @@ t1=$(ms)
 check $? "a second SIGTERM kills: exit 1 after $((t1 - t0)) ms, far under the 20 s bound" "$TMP/run.err"
 grep -q "again: killing" "$TMP/run.err"
 check $? "and says so on stderr" "$TMP/run.err"
+kill -KILL "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
 exec 3>&-
 
 # With --until-done, run ends when the generator does and prints its summary.
@@ -348,6 +370,7 @@ YAML
             ctl "$TMP/ctl.sock" $'counters echo\n' | grep -q '"connections_open":1' && break
             sleep 0.05
         done
+        stall_echo # busy: a graceful stop waits for it
         if [ "$how" = command ]; then
             reply=$(ctl "$TMP/ctl.sock" $'shutdown\n')
         else
@@ -356,6 +379,8 @@ YAML
         fi
         wait "$pid"
         st=$?
+        kill -KILL "$wpid" 2>/dev/null
+        wait "$wpid" 2>/dev/null
         exec 3>&-
         [ "$st" -eq 1 ] && grep -q "did not stop within 1s" "$TMP/run.err" &&
             { [ "$how" = SIGTERM ] || [ "$reply" = '{"ok":true,"cut":1,"not_stopped":["echo"]}' ]; }
