@@ -427,8 +427,8 @@ fi
 
 # plugins says which kinds this host runs, in text and JSON, and marks the engines it does not.
 HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" plugins >"$TMP/out" 2>/dev/null
-grep -qx "this host runs: runtime_mode, pipeline; not yet: connector, processor" "$TMP/out" &&
-    grep -q "^  connector    fixture-ticker .*(this host does not run it yet)$" "$TMP/out" &&
+grep -qx "this host runs: runtime_mode, pipeline, connector; not yet: processor" "$TMP/out" &&
+    ! grep -q "^  connector    fixture-ticker .*(this host does not run it yet)$" "$TMP/out" &&
     grep -q "^  processor    fixture-pass .*(this host does not run it yet)$" "$TMP/out" &&
     ! grep -q "fixture-oneshot .*not run" "$TMP/out"
 check $? "plugins says which kinds this host runs and marks the engines it does not" "$TMP/out"
@@ -437,8 +437,8 @@ python3 - "$TMP/out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 runs = {e["name"]: e["runs"] for p in d["plugins"] for e in p["engines"]}
-ok = (d["runs"] == ["runtime_mode", "pipeline"] and d["not_yet"] == ["connector", "processor"]
-      and runs["fixture-ticker"] is False and runs["fixture-pass"] is False
+ok = (d["runs"] == ["runtime_mode", "pipeline", "connector"] and d["not_yet"] == ["processor"]
+      and runs["fixture-ticker"] is True and runs["fixture-pass"] is False
       and runs["fixture-oneshot"] is True and runs["fixture-idle"] is True)
 sys.exit(0 if ok else 1)
 PY
@@ -446,11 +446,10 @@ check $? "plugins --json says it too: \"runs\", \"not_yet\", and \"runs\" per en
 cat >"$TMP/conn.yaml" <<'YAML'
 hangar: 1
 connectors:
-  - { name: tick, engine: fixture-ticker }
+  - { name: tick, engine: fixture-ticker, streams: [ { name: t } ] }
 YAML
 HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" check "$TMP/conn.yaml" >/dev/null 2>"$TMP/err"
-[ $? -eq 2 ] && grep -q "this host does not run connectors yet" "$TMP/err"
-check $? "  and a config with a kind listed as not yet is refused by check, as plugins said" "$TMP/err"
+check $? "  and a config with a connector, a kind it runs, passes check, as plugins said" "$TMP/err"
 # Plugin path safety: a search directory anyone may write (mode 0777) is refused with its path
 # and mode, so is a plugin file anyone may write (0666); a sticky directory (1777, like /tmp)
 # holding an owner-only plugin is used.
