@@ -1,0 +1,52 @@
+/* ur.h - internals of the uring runtime mode: one io_uring per worker thread drives the blocking
+ * mode's connection engine (../blocking/bk_conn.c, bk_open.c, bk_net.c: the same close causes,
+ * resets, water marks and timeouts); the ring replaces the poll(2) loop of bk_worker.c. */
+#ifndef HG_UR_H
+#define HG_UR_H
+
+#include <liburing.h>
+
+#include "../blocking/bk.h"
+
+/* What a poll on the ring is for. */
+enum { UR_EFD = 1, UR_SLOT, UR_CONN };
+
+/* One poll in flight on the ring; its address is the request's user_data. obj is NULL once the
+ * object let go of it (closed or re-armed with other events): its completion is then dropped.
+ * Every token is on its worker's `toks` list until its completion is read. */
+typedef struct urtok {
+    rt_link link;
+    void *obj;
+    uint32_t mask;
+    uint8_t kind;
+} urtok;
+
+/* A listener slot: the rt_slot and its armed poll. */
+typedef struct urslot {
+    rt_slot s;
+    urtok *tok;
+} urslot;
+
+/* One worker: the blocking worker (conns, timers, reap, fd-limit state) and its ring. Touched by
+ * its thread only, except the eventfd (wake) and what rt_worker says. */
+typedef struct urw {
+    bkw bk;
+    struct io_uring ring;
+    int ring_ok;
+    urtok *efd_tok;
+    rt_link toks;
+    uint64_t submits; /* io_uring_enter calls (stats) */
+} urw;
+
+/* ur_worker.c: rt_mode's worker_init, worker_fini, worker_run, wake, slot_adopt, slot_close. */
+int urw_init(rt_base *b, rt_worker *rw, int32_t index);
+void urw_fini(rt_worker *rw);
+void urw_run(rt_worker *rw);
+void urw_wake(rt_worker *rw);
+void urw_slot_close(rt_slot *s);
+
+/* ur_probe.c: whether this process may use io_uring. Returns 0, or a negative errno and a
+ * sentence saying why not into why (cap bytes). [any-thread] */
+int ur_probe(char *why, size_t cap);
+
+#endif
