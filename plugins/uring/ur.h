@@ -45,6 +45,11 @@ void urw_run(rt_worker *rw);
 void urw_wake(rt_worker *rw);
 void urw_slot_close(rt_slot *s);
 
+/* ur_probe.c: runs fn(ring) on a thread made for it and gone when this returns, so that no
+ * thread of the host's becomes a task of the ring: the kernel interrupts the tasks of a ring
+ * that is torn down (TWA_SIGNAL), and a blocking call with a timeout on such a thread returns
+ * EINTR. Returns fn's result, or -errno when the thread cannot start. [control-thread] */
+int ur_on_own_thread(int (*fn)(struct io_uring *ring), struct io_uring *ring);
 /* ur_probe.c: whether this process may use io_uring. Returns 0, or a negative errno and a
  * sentence saying why not into why (cap bytes). [any-thread] */
 int ur_probe(char *why, size_t cap);

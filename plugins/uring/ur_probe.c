@@ -5,6 +5,7 @@
 #include "ur.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,15 +23,49 @@ static int disabled_sysctl(void)
     return v;
 }
 
+typedef struct own_job {
+    int (*fn)(struct io_uring *ring);
+    struct io_uring *ring;
+    int rc;
+} own_job;
+
+static void *own_main(void *arg)
+{
+    own_job *j = arg;
+
+    j->rc = j->fn(j->ring);
+    return NULL;
+}
+
+int ur_on_own_thread(int (*fn)(struct io_uring *ring), struct io_uring *ring)
+{
+    own_job j = { fn, ring, 0 };
+    pthread_t t;
+    int err = pthread_create(&t, NULL, own_main, &j);
+
+    if (err != 0)
+        return -err;
+    pthread_join(t, NULL);
+    return j.rc;
+}
+
+/* A ring of two entries, set up and torn down at once. */
+static int tiny_ring(struct io_uring *ring)
+{
+    int rc = io_uring_queue_init(2, ring, 0);
+
+    if (rc == 0)
+        io_uring_queue_exit(ring);
+    return rc;
+}
+
 int ur_probe(char *why, size_t cap)
 {
     struct io_uring ring;
-    int rc = io_uring_queue_init(2, &ring, 0), sys;
+    int rc = ur_on_own_thread(tiny_ring, &ring), sys;
 
-    if (rc == 0) {
-        io_uring_queue_exit(&ring);
+    if (rc == 0)
         return 0;
-    }
     sys = disabled_sysctl();
     if (sys != 0)
         snprintf(why, cap, "io_uring is disabled on this machine (/proc/sys/kernel/"

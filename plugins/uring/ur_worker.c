@@ -302,7 +302,7 @@ int urw_init(rt_base *b, rt_worker *rw, int32_t index)
         urw_fini(rw);
         return HG_ENOMEM;
     }
-    rc = ring_init(&w->ring);
+    rc = ur_on_own_thread(ring_init, &w->ring);
     if (rc < 0) {
         urw_fini(rw);
         return rt_status_from_errno(-rc);
