@@ -12,6 +12,7 @@
 
 #include <hangar/status.h>
 
+#include "clock.h"
 #include "park.h"
 
 void hg__park_init(hg__park *p)

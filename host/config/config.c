@@ -31,7 +31,8 @@
 const char *const hg__pipeline_host_keys[] = { "name", "engine", "records", "records_max", "core",
                                                NULL };
 const char *const hg__connector_host_keys[] = { "name", "engine", "streams", "core", NULL };
-const char *const hg__processor_host_keys[] = { "name", "engine", "core", NULL };
+const char *const hg__processor_host_keys[] = { "name", "engine", "core", "mode", "interval",
+                                                "spin", NULL };
 const char *const hg__stream_host_keys[] = { "name", "max_pending_events", "max_pending_actions",
                                              "policy", "core", "healthy_at_start", NULL };
 

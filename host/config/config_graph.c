@@ -13,7 +13,8 @@
 #include "config_priv.h"
 #include "units.h"
 
-static const char *const graph_keys[] = { "processors", "links", NULL };
+static const char *const graph_keys[] = { "processors", "links", "pool", NULL };
+static const char *const pool_keys[] = { "buffers", "size", NULL };
 static const char *const link_keys[] = { "from", "to", "capacity", "policy", NULL };
 static const char *const policies[] = { "block", "drop_newest", "drop_oldest" };
 /* ---- instances ---- */
@@ -363,6 +364,24 @@ static void check_link(hg__checker *c, const hg__node *item, uint32_t i)
         l->policy = (uint32_t)pol + HG_POLICY_BLOCK;
 }
 
+/* graph.pool: {buffers: 1 .. 2^24, size: 1 byte .. 1 GiB}: the graph's whole buffer budget. */
+static void check_pool(hg__checker *c, const hg__node *pool)
+{
+    hg__cfgctx ctx = { c->d, "graph.pool" };
+    uint32_t n = 0;
+    uint64_t size = 0;
+    const hg__node *v;
+
+    if (pool == NULL)
+        return;
+    if (hg__cfg_check_keys(&ctx, pool, pool_keys, NULL) == HG_ENOMEM)
+        c->oom = 1;
+    hg__config_get_int_range(&ctx, pool, "buffers", 1, 1 << 24, &n);
+    if (hg__cfg_size(&ctx, pool, "size", &size) == 0 && (size == 0 || size > (1u << 30)) &&
+        (v = hg__node_get(pool, "size")) != NULL)
+        hg__cfg_error(&ctx, pool, "size", "'size' must be 1 byte to 1 GiB");
+}
+
 void hg__config_check_graph(hg__checker *c, const hg__node *root)
 {
     hg__cfgctx ctx = { c->d, NULL };
@@ -374,6 +393,7 @@ void hg__config_check_graph(hg__checker *c, const hg__node *root)
     if (hg__cfg_check_keys(&ctx, graph, graph_keys, NULL) == HG_ENOMEM)
         c->oom = 1;
     check_processors(c, hg__config_get_list(&ctx, graph, "processors"));
+    check_pool(c, hg__config_get_map(&ctx, graph, "pool"));
     links = hg__config_get_list(&ctx, graph, "links");
     if (!links || links->n == 0)
         return;

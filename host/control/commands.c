@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cfgtree.h"
+#include "graph_host.h"
 #include "host_priv.h"
 #include "metrics.h"
 
@@ -76,7 +77,11 @@ static json_t *host_json(hg__host *h)
     json_object_set_new(o, "kind", json_string("host"));
     json_object_set_new(o, "state", json_string(state));
     pthread_mutex_lock(&h->list_mu);
-    json_object_set_new(o, "instances", json_integer(hg__engines_count(h->engines)));
+    {
+        uint32_t procs, failed;
+        hg__host_graph_counts(h, &procs, &failed);
+        json_object_set_new(o, "instances", json_integer(hg__engines_count(h->engines) + procs));
+    }
     pthread_mutex_unlock(&h->list_mu);
     json_object_set_new(o, "failed", json_integer(hg__host_failed_count(h)));
     json_object_set_new(o, "uptime_ns",
@@ -99,23 +104,65 @@ json_t *hg__entry_json(hg__host *h, hg__entry *e)
     return o;
 }
 
+/* The graph's processors as `counters` shows instances: {name: {engine, kind, state, mode,
+ * frames_in, frames_out, error, ...its counters}} (a new object; empty without a graph). */
+static json_t *processors_json(hg__host *h)
+{
+    hg__graph *g = __atomic_load_n(&h->graph, __ATOMIC_ACQUIRE);
+    json_t *all = json_object(), *j, *procs;
+    char *text;
+    size_t i;
+    json_t *p;
+    if (g == NULL)
+        return all;
+    text = hg__graph_json(g);
+    j = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    procs = json_object_get(j, "processors");
+    json_array_foreach(procs, i, p) {
+        json_t *o = json_object(), *c = json_object_get(p, "counters");
+        const char *name = json_string_value(json_object_get(p, "name"));
+        if (name == NULL) {
+            json_decref(o);
+            continue;
+        }
+        json_object_set(o, "engine", json_object_get(p, "engine"));
+        json_object_set_new(o, "kind", json_string("processor"));
+        json_object_set(o, "state", json_object_get(p, "state"));
+        json_object_set(o, "error", json_object_get(p, "error") ? json_object_get(p, "error")
+                                                                 : json_null());
+        json_object_set(o, "mode", json_object_get(p, "mode"));
+        json_object_set(o, "frames_in", json_object_get(p, "frames_in"));
+        json_object_set(o, "frames_out", json_object_get(p, "frames_out"));
+        if (json_is_object(c))
+            json_object_update_missing(o, c);
+        json_object_set_new(all, name, o);
+    }
+    json_decref(j);
+    return all;
+}
+
 static json_t *cmd_counters(hg__host *h, const char *arg)
 {
     json_t *o = okay(), *all = json_object(), *err = NULL;
     if (arg && *arg) {
-        hg__entry *e = need_entry(h, arg, &err);
-        if (e == NULL) {
+        json_t *procs = processors_json(h), *p = json_object_get(procs, arg);
+        hg__entry *e = p == NULL ? need_entry(h, arg, &err) : NULL;
+        if (p == NULL && e == NULL) {
+            json_decref(procs);
             json_decref(o);
             json_decref(all);
             return err;
         }
-        json_object_set_new(all, arg, hg__entry_json(h, e));
+        json_object_set_new(all, arg, p ? json_incref(p) : hg__entry_json(h, e));
+        json_decref(procs);
     } else {
         uint32_t n = 0;
         hg__entry **v = hg__host_entries(h, &n);
         for (uint32_t i = 0; i < n; i++)
             json_object_set_new(all, hg__inst_name(v[i]->in), hg__entry_json(h, v[i]));
         free(v);
+        json_object_update_missing_new(all, processors_json(h));
         if (h->runtime)
             json_object_set_new(all, "runtime", hg__entry_json(h, h->runtime));
         json_object_set_new(all, "host", host_json(h));
@@ -126,12 +173,15 @@ static json_t *cmd_counters(hg__host *h, const char *arg)
 
 static json_t *cmd_state(hg__host *h, const char *arg)
 {
-    json_t *err = NULL, *o, *inst;
-    hg__entry *e = need_entry(h, arg, &err);
-    if (e == NULL)
+    json_t *err = NULL, *o, *inst, *procs = processors_json(h);
+    hg__entry *e = json_object_get(procs, arg) ? NULL : need_entry(h, arg, &err);
+    if (e == NULL && json_object_get(procs, arg) == NULL) {
+        json_decref(procs);
         return err;
+    }
     o = okay();
-    inst = hg__entry_json(h, e);
+    inst = e ? hg__entry_json(h, e) : json_incref(json_object_get(procs, arg));
+    json_decref(procs);
     json_object_set_new(o, "name", json_string(arg));
     json_object_set(o, "state", json_object_get(inst, "state"));
     json_object_set(o, "error", json_object_get(inst, "error"));
@@ -238,22 +288,27 @@ static json_t *cmd_restart(hg__host *h, const char *arg)
     return r;
 }
 
-static json_t *cmd_pause(hg__host *h, const char *arg)
+static json_t *pause_verb(hg__host *h, const char *arg, int pause)
 {
-    json_t *err = NULL;
-    hg__entry *e = need_entry(h, arg, &err);
-    if (e == NULL)
+    json_t *err = NULL, *r;
+    hg__entry *e;
+    int handled = 0;
+    if ((r = hg__cmd_proc_pause(h, arg, pause, &handled)) != NULL || handled)
+        return r;
+    if ((e = need_entry(h, arg, &err)) == NULL)
         return err;
     return fail(HG_ENOTSUP, "'%s' has no pause gate: pause and resume act on graph processors",
                 arg);
 }
 
-static json_t *cmd_graph(hg__host *h, const char *arg)
+static json_t *cmd_pause(hg__host *h, const char *arg)
 {
-    (void)h;
-    (void)arg;
-    return fail(HG_ENOTSUP, "graph changes (add, remove, link, unlink) need graph processors, "
-                            "which this host does not run yet");
+    return pause_verb(h, arg, 1);
+}
+
+static json_t *cmd_resume(hg__host *h, const char *arg)
+{
+    return pause_verb(h, arg, 0);
 }
 
 static json_t *cmd_reload(hg__host *h, const char *arg)
@@ -315,11 +370,14 @@ static const struct {
     {"stop", cmd_stop, "stop [NAME]", ARGS_NAME_OPT, ON_CONTROL},
     {"restart", cmd_restart, "restart NAME", ARGS_NAME, ON_CONTROL},
     {"pause", cmd_pause, "pause NAME", ARGS_NAME, ON_HUB},
-    {"resume", cmd_pause, "resume NAME", ARGS_NAME, ON_HUB},
-    {"add", cmd_graph, "add YAML", ARGS_TEXT, ON_HUB},
-    {"remove", cmd_graph, "remove NAME", ARGS_TEXT, ON_HUB},
-    {"link", cmd_graph, "link FROM TO", ARGS_TEXT, ON_HUB},
-    {"unlink", cmd_graph, "unlink FROM TO", ARGS_TEXT, ON_HUB},
+    {"resume", cmd_resume, "resume NAME", ARGS_NAME, ON_HUB},
+    {"graph", hg__cmd_graph, "graph [dot]", ARGS_TEXT, ON_HUB},
+    {"commit", hg__cmd_commit, "commit CHANGE", ARGS_TEXT, ON_CONTROL},
+    {"add", hg__cmd_add, "add PROCESSOR", ARGS_TEXT, ON_CONTROL},
+    {"remove", hg__cmd_remove, "remove NAME", ARGS_TEXT, ON_CONTROL},
+    {"link", hg__cmd_link, "link FROM TO [policy=P] [capacity=N]", ARGS_TEXT, ON_CONTROL},
+    {"unlink", hg__cmd_unlink, "unlink FROM TO", ARGS_TEXT, ON_CONTROL},
+    {"step", hg__cmd_step, "step NAME", ARGS_NAME, ON_HUB},
     {"reload", cmd_reload, "reload [FILE]", ARGS_TEXT, ON_HUB},
     {"call", NULL, "call NAME JSON", ARGS_TEXT, ON_CONTROL},
     {"shutdown", cmd_shutdown, "shutdown", ARGS_NONE, ON_CONTROL},
@@ -329,11 +387,10 @@ static const struct {
 
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 
-/* 1 for a verb this host answers only with ENOTSUP today: pause and resume act on graph
- * processors, add to unlink change the graph, reload reloads; none of these runs yet. */
+/* 1 for a verb this host answers only with ENOTSUP today: reload. */
 static int not_yet(verb_fn fn)
 {
-    return fn == cmd_pause || fn == cmd_graph || fn == cmd_reload;
+    return fn == cmd_reload;
 }
 
 /* "commands": every usage, as before; "not_yet": the usages of the verbs that answer ENOTSUP in

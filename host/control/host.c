@@ -8,6 +8,7 @@
 #include "cancel.h"
 #include "cfgview.h"
 #include "crash.h"
+#include "graph_host.h"
 #include "host_priv.h"
 #include "metrics.h"
 #include "order.h"
@@ -80,15 +81,15 @@ static void hook_state_changed(void *ud, hg__inst *in)
 
 static const void *hook_extension(void *ud, hg__inst *in, const char *id)
 {
-    /* The extensions of this host: none beyond the core table yet. The graph and stream
-     * services (processor.h, connector.h) answer here once those kinds are hosted. */
+    /* The graph service (processor.h); the stream service answers here once connectors run. */
     (void)ud;
     (void)in;
-    (void)id;
+    if (id != NULL && strcmp(id, HG_GRAPH_EXTENSION) == 0)
+        return hg__graph_api();
     return NULL;
 }
 
-static int new_inst(hg__host *h, const char *name, const hg__node *node, hg__inst **out)
+int hg__host_new_inst(hg__host *h, const char *name, const hg__node *node, hg__inst **out)
 {
     hg__inst_hooks hooks = {h, hook_resolve, hook_extension, hook_auto_core, hook_state_changed};
     return hg__inst_new(name, node, h->lg, h->diag, &h->diag_mu, h->root, &hooks, out);
@@ -219,8 +220,6 @@ static int load_plugins(hg__host *h, const hg__host_opts *opts, int want_runtime
             report_unknown_engine(h, &ps, ic->engine, ic->engine_node,
                                   ic->section == HG__SEC_CONNECTOR
                                       ? "this host does not run connectors yet; "
-                                  : ic->section == HG__SEC_PROCESSOR
-                                      ? "this host does not run processors yet; "
                                       : "");
             rc = HG_ECONFIG;
             unknown = 1;
@@ -249,7 +248,7 @@ static int new_entry(hg__host *h, const char *name, const hg__node *node,
     int rc;
     if (e == NULL)
         return HG_ENOMEM;
-    rc = new_inst(h, name, node, &e->in);
+    rc = hg__host_new_inst(h, name, node, &e->in);
     if (rc != 0) {
         free(e);
         return rc;
@@ -343,6 +342,17 @@ int hg__host_create_entry(hg__host *h, const hg__instance_cfg *ic, uint32_t seq,
     return rc != 0 ? rc : keys_rc;
 }
 
+/* 1 when every processor's engine was found (a missing one is reported by load_plugins; the
+ * graph is then not checked, which would say it again). */
+static int processor_engines_found(hg__host *h)
+{
+    for (uint32_t i = 0; i < h->cfg->n_instances; i++)
+        if (h->cfg->instances[i].section == HG__SEC_PROCESSOR &&
+            hg__registry_find(h->reg, h->cfg->instances[i].engine) == NULL)
+            return 0;
+    return 1;
+}
+
 static int create_all(hg__host *h, int want_runtime)
 {
     int rc = 0;
@@ -353,6 +363,8 @@ static int create_all(hg__host *h, int want_runtime)
         int r;
         if (hg__registry_find(h->reg, h->cfg->instances[i].engine) == NULL)
             continue; /* reported by load_plugins */
+        if (h->cfg->instances[i].section == HG__SEC_PROCESSOR)
+            continue; /* the graph's: checked below, created at start */
         r = hg__host_create_entry(h, &h->cfg->instances[i], i, h->diag, &e);
         if (e != NULL && hg__engines_add(h->engines, e) != 0) {
             hg__entry_destroy(h, e); /* names are unique (the schema): only OOM lands here */
@@ -363,6 +375,12 @@ static int create_all(hg__host *h, int want_runtime)
     }
     if (rc == 0)
         rc = hg__order_compute(h->engines, h->cfg->links, h->cfg->n_links, h->diag);
+    if (h->cfg->doc->root != NULL && hg__node_get(h->cfg->doc->root, "graph") != NULL &&
+        processor_engines_found(h)) {
+        int r = hg__host_graph_create(h, h->diag);
+        if (r != 0 && rc == 0)
+            rc = r;
+    }
     return rc;
 }
 
@@ -391,6 +409,7 @@ static void destroy_entries(hg__host *h)
 
 static void free_host(hg__host *h)
 {
+    hg__host_graph_destroy(h);
     destroy_entries(h);
     hg__engines_free(h->engines);
     for (uint32_t i = 0; i < h->n_parts; i++)
@@ -539,5 +558,10 @@ uint32_t hg__host_failed_count(hg__host *h)
     pthread_mutex_unlock(&h->list_mu);
     if (h->runtime && hg__inst_state(h->runtime->in, NULL) == HG_STATE_FAILED)
         n++;
+    {
+        uint32_t procs, failed;
+        hg__host_graph_counts(h, &procs, &failed);
+        n += failed;
+    }
     return n;
 }

@@ -39,6 +39,7 @@
 #include "crash.h"
 #include "ctl_socket.h"
 #include "entry.h"
+#include "graph.h"
 #include "host_api.h"
 #include "instance.h"
 #include "loader.h"
@@ -113,6 +114,13 @@ struct hg__host {
     hg__config **parts;        /* configurations added at run time (hg__host_add); owned */
     uint32_t n_parts;
     hg__ctl *ctl;              /* control.socket, when configured */
+    hg__graph *graph;          /* the processors and their links (graph_host.c); read with an
+                                * acquire load, set once at create */
+    /* The stream connectors' hook: the link of stream CONNECTOR.STREAM for a graph link end (dir
+     * HG_PORT_OUT: its events feed a processor; HG_PORT_IN: a processor feeds its actions).
+     * NULL until the connectors set it; the graph then refuses such ends. */
+    int (*stream_link)(hg__host *h, const char *connector, const char *stream, int dir,
+                       hg__link **out);
     struct hg__metrics_http *metrics; /* control.metrics, when configured (host_ops.c) */
 };
 
@@ -146,6 +154,8 @@ void hg__entry_destroy(hg__host *h, hg__entry *e);
  * [any-thread but the hub's and the control thread's] */
 int hg__host_job(hg__host *h, hg__job_fn fn, void *arg, char **reply);
 
+/* host.c: a new instance (hg_host table, config view, log) named name over node. */
+int hg__host_new_inst(hg__host *h, const char *name, const hg__node *node, hg__inst **out);
 /* host.c: creates the entry of ic (errors into d); *out set when an entry exists. */
 int hg__host_create_entry(hg__host *h, const hg__instance_cfg *ic, uint32_t seq, hg__diag *d,
                           hg__entry **out);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cancel.h"
+#include "graph_host.h"
 #include "host_priv.h"
 #include "order.h"
 #include "thread.h"
@@ -94,6 +95,11 @@ int hg__lc_start_all(hg__host *h)
             first = rc;
     }
     free(v);
+    if (!h->started) { /* the config's graph, once: after the engines it may feed from */
+        rc = hg__host_graph_start(h);
+        if (rc != 0 && first == 0)
+            first = rc;
+    }
     pthread_mutex_lock(&h->mu);
     h->started = 1;
     if (h->started_ns == 0)
@@ -267,9 +273,11 @@ void hg__lc_shutdown(hg__host *h, int immediate)
     else
         hg__log(h->lg, HG_LOG_INFO, "host", "shutdown: engines stop in dependency order within "
                 "%.3gs", (double)h->cfg->shutdown_timeout_ns / 1e9);
+    /* The graph drains first: its sources stop, its links empty into their consumers. */
+    cut = hg__host_graph_shutdown(h, immediate);
     hg__cancel_fire(h->root);
     v = hg__host_entries(h, &n);
-    cut = stop_groups(h, v, n, immediate, late);
+    cut += stop_groups(h, v, n, immediate, late);
     free(v);
     stop_runtime(h, late);
     report_late(h, late, cut);

@@ -24,7 +24,7 @@
 #define PIPELINE_OPS_SIZE_1_0 END_OF(hg_pipeline_ops, command)
 #define CONNECTOR_OPS_SIZE_1_0 END_OF(hg_connector_ops, command)
 #define PROCESSOR_OPS_SIZE_1_0 END_OF(hg_processor_ops, command)
-#define PORT_DECL_SIZE_1_0 END_OF(hg_port_decl, reserved)
+#define PORT_DECL_SIZE_1_0 END_OF(hg_port_decl, flags)
 
 /* Bounds that no sane descriptor reaches; past them the counts are garbage. */
 #define MAX_ENGINES 4096u

@@ -12,6 +12,8 @@ set -u
 hangar=$(realpath "$1")
 plugins=$(realpath "$(dirname "$hangar")/../plugins")
 src=$(realpath "$2")
+# The fixture processors (tests/plugins/good) for the graph cases of bad-engine/.
+export HANGAR_PLUGIN_PATH=$(realpath "$(dirname "$hangar")/../tests/plugins/good")
 tmp=$(mktemp -d)
 trap 'chmod -R u+rwx "$tmp"; rm -rf "$tmp"' EXIT
 

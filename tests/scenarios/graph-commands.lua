@@ -1,14 +1,15 @@
--- The graph commands before graph processors exist: each answers ENOTSUP with a message that
--- says why, and the host runs on (pause/resume still check their instance first).
+-- The graph commands on a host whose config has no graph section: each answers ENOTSUP saying
+-- so, and the host runs on (pause/resume still check their instance first).
 local h = hangar.start { yaml = [[
 hangar: 1
 pipelines:
   - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }
 ]] }
-for _, c in ipairs { "add x", "remove x", "link a.out b.in", "unlink a.out b.in" } do
+for _, c in ipairs { "graph", "commit {remove: [x]}", "add {name: x, engine: y}", "remove x",
+                     "link a.out b.in", "unlink a.out b.in" } do
     local r = h:command(c)
     is(r.code, "ENOTSUP", c .. " answers ENOTSUP")
-    like(r.error, "need graph processors", "  saying graph changes need processors")
+    like(r.error, "has no graph", "  saying this host has no graph")
 end
 for _, c in ipairs { "reload", "reload other.yaml" } do
     local r = h:command(c)

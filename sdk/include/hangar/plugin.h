@@ -29,7 +29,7 @@ extern "C" {
  * the size it has, and the writer writes no byte past it, only the whole fields that fit, and
  * sets struct_size to the bytes it wrote. */
 #define HG_ABI_MAJOR 1
-#define HG_ABI_MINOR 2
+#define HG_ABI_MINOR 3
 
 /* The name of the one symbol the host looks up with dlsym. */
 #define HG_ENTRY_SYMBOL "hangar_plugin"

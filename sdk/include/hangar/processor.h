@@ -30,13 +30,19 @@ enum {
     HG_PORT_OUT = 2
 };
 
+/* Port flags (hg_port_decl.flags; ABI 1.3, the field was `reserved`, always 0 before). */
+enum {
+    HG_PORT_MULTI = 1 /* takes several links: an output fans out (one reference per link, no
+                         copy), an input merges them (round robin). Without it: one link. */
+};
+
 /* A port a processor declares statically. */
 typedef struct hg_port_decl {
     uint32_t struct_size;
     uint32_t direction; /* HG_PORT_IN or HG_PORT_OUT */
     const char *name;   /* [a-z0-9_-]+, unique in the processor. Borrowed; static. */
     uint32_t type;      /* accepted/produced frame type; HG_TYPE_ANY for any */
-    uint32_t reserved;
+    uint32_t flags;     /* HG_PORT_* flags (0: one link) */
 } hg_port_decl;
 
 /* Return values of process besides 0 (did some work) and negative errors (-> failed). */

@@ -532,7 +532,7 @@ static int pass_setup(void *inst, hg_proc *proc)
 static int pass_process(void *inst, hg_proc *proc)
 {
     pass *p = inst;
-    hg_frame f;
+    hg_frame f = {sizeof(hg_frame), 0, NULL, NULL, 0, 0, 0, 0};
     int rc = p->g->pop(proc, 0, &f, 0);
 
     if (rc == HG_EAGAIN)

@@ -111,7 +111,7 @@ static const layout frozen[] = {
     F(hg_stream_api, buf_unref, 48),
     S(hg_port_decl, 24),
     F(hg_port_decl, struct_size, 0), F(hg_port_decl, direction, 4), F(hg_port_decl, name, 8),
-    F(hg_port_decl, type, 16), F(hg_port_decl, reserved, 20),
+    F(hg_port_decl, type, 16), F(hg_port_decl, flags, 20),
     S(hg_processor_ops, 64),
     F(hg_processor_ops, struct_size, 0), F(hg_processor_ops, n_ports, 4),
     F(hg_processor_ops, ports, 8), F(hg_processor_ops, create, 16),
@@ -271,7 +271,7 @@ static void test_descriptor_header(void)
     is_int(rc, 0, "and the check returns 0");
     p.abi_major = 2;
     p.abi_minor = 0;
-    is_str(check_one(&p, &rc), "mem.so: built for ABI 2.0, this host speaks ABI 1.2",
+    is_str(check_one(&p, &rc), "mem.so: built for ABI 2.0, this host speaks ABI 1.3",
            "a descriptor for ABI 2.0 is refused, naming both versions");
     is_int(rc, HG_EABI, "with HG_EABI");
     p = plugin_of(&e, 1);
@@ -425,7 +425,7 @@ static void test_fixture_refusals(void)
 {
     char small[128];
 
-    refused(BROKEN "/abi-major.so", "built for ABI 2.0, this host speaks ABI 1.2", HG_EABI,
+    refused(BROKEN "/abi-major.so", "built for ABI 2.0, this host speaks ABI 1.3", HG_EABI,
             "a plugin built for ABI 2");
     refused(BROKEN "/no-symbol.so", "no symbol 'hangar_plugin' (not a hangar plugin, or built "
             "without HG_EXPORT)", HG_ELOAD, "a plugin without the hangar_plugin symbol");
@@ -534,10 +534,10 @@ static void test_scan_with_crash(void)
     const hg__probe *dupa = find_probe(&s, "/dup-a.so");
     int ok_count = 0;
 
-    is_int(s.n, 11, "a scan of broken/ and good/ finds all 11 candidates");
+    is_int(s.n, 12, "a scan of broken/ and good/ finds all 12 candidates");
     for (uint32_t i = 0; i < s.n; i++)
         ok_count += s.items[i].status == 0;
-    is_int(ok_count, 3, "three of them load (dup-a, fixture-good, old-minor)");
+    is_int(ok_count, 4, "four of them load (dup-a, fixture-good, fixture-graph, old-minor)");
     like_str(crash ? crash->error : NULL, "crashed while loading (signal 11",
              "the crashing plugin is reported in the scan");
     like_str(nosym ? nosym->error : NULL, "no symbol 'hangar_plugin'",
@@ -566,11 +566,11 @@ static void test_timeout_and_speed(void)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     s = probe(HG_FIXTURE_DIR "/hang", GOOD, 300);
     ms = ms_since(&t0);
-    is_str(s.n == 3 ? s.items[0].error : NULL,
+    is_str(s.n == 4 ? s.items[0].error : NULL,
            HG_FIXTURE_DIR "/hang/ctor-hang.so: timed out while loading (after 300 ms)",
            "loader refuses a plugin whose constructor hangs, after the timeout");
-    is_int(s.n == 3 ? s.items[0].status : 0, HG_ETIMEDOUT, "  with ETIMEDOUT");
-    ok(s.n == 3 && s.items[1].status == 0 && s.items[2].status == 0,
+    is_int(s.n == 4 ? s.items[0].status : 0, HG_ETIMEDOUT, "  with ETIMEDOUT");
+    ok(s.n == 4 && s.items[1].status == 0 && s.items[2].status == 0 && s.items[3].status == 0,
        "the files after the hanging one are probed by a new child");
     ok(ms < 3000, "the hang costs about one timeout (%.0f ms)", ms);
     hg__probe_set_free(&s);
@@ -636,7 +636,7 @@ static void test_registry_refusals(void)
     hg__registry_new(&r);
     rc = hg__registry_load_file(r, BROKEN "/abi-major.so", &d);
     msg = d.n ? hg__diag_format(&d, 0) : NULL;
-    is_str(msg, BROKEN "/abi-major.so: built for ABI 2.0, this host speaks ABI 1.2",
+    is_str(msg, BROKEN "/abi-major.so: built for ABI 2.0, this host speaks ABI 1.3",
            "an in-process load re-checks the descriptor and refuses ABI 2");
     is_int(rc, HG_EABI, "  with EABI");
     free(msg);

@@ -212,7 +212,7 @@ static void test_load_needed(void)
 
     hg__diag_init(&d);
     rc = hg__probe_path(path, &set);
-    is_int(rc == 0 ? (int)set.n : -1, 3, "the good fixtures and dup-a are probed");
+    is_int(rc == 0 ? (int)set.n : -1, 4, "the good fixtures and dup-a are probed");
     hg__registry_new(&r);
     rc = hg__registry_load_needed(r, &set, needed, &d);
     is_int(rc, 0, "loading what a config needs succeeds (an unknown name is the caller's)");
