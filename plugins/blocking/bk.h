@@ -98,6 +98,11 @@ int bkc_connect(const hg_net *n, const char *addr, uint64_t timeout_ns, const hg
                 void *ud, hg_conn **out);
 /* Accepts one connection from a ready listening socket. */
 void bkc_accept(rt_slot *s);
+/* Takes fd, accepted on s, as a connection (peer NULL: asked of the socket). */
+void bkc_accepted(rt_slot *s, int fd, const struct sockaddr_storage *peer);
+/* Accepting failed with EMFILE or ENFILE: accepts one connection with the spare descriptor and
+ * resets it (counted as failed), or pauses accepting for 100 ms (accept_paused_until). */
+void bkc_refuse_at_fd_limit(rt_slot *s);
 /* What the connection wants from poll (0: leave it out). */
 short bkc_events(hg_conn *c);
 int bkc_fd(const hg_conn *c);

@@ -9,11 +9,12 @@
 #include "../blocking/bk.h"
 
 /* What a poll on the ring is for. */
-enum { UR_EFD = 1, UR_SLOT, UR_CONN };
+enum { UR_EFD = 1, UR_SLOT, UR_ACCEPT, UR_CONN };
 
-/* One poll in flight on the ring; its address is the request's user_data. obj is NULL once the
- * object let go of it (closed or re-armed with other events): its completion is then dropped.
- * Every token is on its worker's `toks` list until its completion is read. */
+/* One request in flight on the ring (a poll, or a listener's multishot accept); its address is
+ * the request's user_data. obj is NULL once the object let go of it (closed, or re-armed with
+ * other events): its completions are then dropped (a socket accepted meanwhile is closed).
+ * Every token is on its worker's `toks` list until its last completion is read. */
 typedef struct urtok {
     rt_link link;
     void *obj;
@@ -25,6 +26,9 @@ typedef struct urtok {
 typedef struct urslot {
     rt_slot s;
     urtok *tok;
+    /* polled, not accepted by the kernel, until a connection is pending: set when the kernel's
+     * accept ran out of descriptors (it fails at once then, pending connection or not) */
+    uint8_t poll_first;
 } urslot;
 
 /* One worker: the blocking worker (conns, timers, reap, fd-limit state) and its ring. Touched by
@@ -35,6 +39,7 @@ typedef struct urw {
     int ring_ok;
     urtok *efd_tok;
     rt_link toks;
+    int no_multishot; /* the kernel refused a multishot accept: listeners are polled instead */
     uint64_t submits; /* io_uring_enter calls (stats) */
 } urw;
 

@@ -4,8 +4,9 @@
  * whole batch and waits in the same io_uring_enter (the timeout is the nearest timer or
  * connection deadline), then dispatches the completions to the blocking mode's connection code.
  *
- * A poll holds its file until it completes, so a socket that closes first has its poll removed
- * through the ring (bkw_conn_closing, urw_slot_close). A token outlives its object until its
+ * Listening sockets have a multishot accept instead (a poll where the kernel has none).
+ * A request holds its file until it completes, so a socket that closes first has its request
+ * cancelled through the ring (bkw_conn_closing, urw_slot_close). A token outlives its object until its
  * completion is read; at the end, io_uring_queue_exit cancels what is left and the tokens go. */
 #define _GNU_SOURCE
 #include "ur.h"
@@ -55,7 +56,28 @@ static urtok *arm(urw *w, uint8_t kind, void *obj, int fd, uint32_t mask)
     return t;
 }
 
-/* Lets go of a poll: its completion (the removal's -ECANCELED, or events) will be dropped. */
+/* Arms a multishot accept on a listening socket: each connection comes as one completion. */
+static urtok *arm_accept(urw *w, urslot *us)
+{
+    struct io_uring_sqe *sqe;
+    urtok *t = calloc(1, sizeof *t);
+
+    if (!t)
+        return NULL;
+    sqe = get_sqe(w);
+    if (!sqe) {
+        free(t);
+        return NULL;
+    }
+    t->kind = UR_ACCEPT;
+    t->obj = us;
+    io_uring_prep_multishot_accept(sqe, us->s.fd, NULL, NULL, SOCK_CLOEXEC);
+    io_uring_sqe_set_data(sqe, t);
+    rt_list_push(&w->toks, &t->link);
+    return t;
+}
+
+/* Lets go of a request: its completions (the cancel's -ECANCELED, or events) will be dropped. */
 static void disarm(urw *w, urtok *t)
 {
     struct io_uring_sqe *sqe;
@@ -63,8 +85,8 @@ static void disarm(urw *w, urtok *t)
     t->obj = NULL;
     sqe = get_sqe(w);
     if (!sqe)
-        return; /* the poll stays until its events or the ring's exit; nothing reads it */
-    io_uring_prep_poll_remove(sqe, (__u64)(uintptr_t)t);
+        return; /* the request stays until its events or the ring's exit; nothing reads it */
+    io_uring_prep_cancel(sqe, t, 0);
     io_uring_sqe_set_data64(sqe, 0);
 }
 
@@ -107,8 +129,10 @@ static void arm_all(urw *w)
         w->efd_tok = arm(w, UR_EFD, w, b->efd, POLLIN);
     for (l = b->core.slots.next; l != &b->core.slots; l = l->next) {
         urslot *us = (urslot *)RT_CONTAINER(l, rt_slot, link);
-        if (!us->tok && b->now >= b->accept_paused_until)
-            us->tok = arm(w, UR_SLOT, us, us->s.fd, POLLIN);
+        if (us->tok || b->now < b->accept_paused_until)
+            continue;
+        us->tok = w->no_multishot || us->poll_first ? arm(w, UR_SLOT, us, us->s.fd, POLLIN)
+                                                    : arm_accept(w, us);
     }
     for (l = b->conns.next; l != &b->conns; l = l->next) {
         c = bkc_of_link(l);
@@ -122,32 +146,60 @@ static void arm_all(urw *w)
     }
 }
 
-static void dispatch(urw *w, urtok *t, int res)
+/* A completion of a listener's multishot accept: res is the new socket or -errno. */
+static void accepted(urw *w, urtok *t, int res, int done)
+{
+    urslot *us = t->obj;
+
+    if (done && us)
+        us->tok = NULL;
+    if (res >= 0 && (!us || !us->s.open)) {
+        close(res); /* the listener closed meanwhile: nobody takes the connection */
+    } else if (res >= 0) {
+        w->bk.core.events++;
+        bkc_accepted(&us->s, res, NULL);
+    } else if (res == -EINVAL && us) {
+        w->no_multishot = 1; /* an older kernel: poll the listeners instead from now on */
+    } else if ((res == -EMFILE || res == -ENFILE) && us) {
+        /* the accept fails before it looks for a connection: poll for one, then refuse it */
+        us->poll_first = 1;
+        if (us->tok)
+            disarm(w, us->tok);
+        us->tok = NULL;
+    }
+}
+
+static void dispatch(urw *w, urtok *t, int res, unsigned flags)
 {
     bkw *b = &w->bk;
+    int done = !(flags & IORING_CQE_F_MORE);
     uint64_t v;
 
-    rt_list_remove(&t->link);
-    if (!t->obj) {
+    if (t->kind == UR_ACCEPT) {
+        accepted(w, t, res, done);
+    } else if (t->obj) {
+        b->core.events++;
+        if (t->kind == UR_EFD) {
+            w->efd_tok = NULL;
+            if (read(b->efd, &v, sizeof v) < 0)
+                v = 0; /* EAGAIN: the tasks run this turn either way */
+        } else if (t->kind == UR_SLOT) {
+            urslot *us = t->obj;
+            us->tok = NULL;
+            us->poll_first = 0; /* the kernel accepts again: it fails at once if still out */
+            if (res > 0 && b->now >= b->accept_paused_until)
+                bkc_accept(&us->s);
+        } else {
+            hg_conn *c = t->obj;
+            c->io = NULL;
+            /* a failed poll (-errno) reads as an error event: the socket's own error decides */
+            bkc_ready(c, (short)(res < 0 ? POLLERR : res));
+        }
+    }
+    if (done) {
+        rt_list_remove(&t->link);
         free(t);
-        return;
     }
-    b->core.events++;
-    if (t->kind == UR_EFD) {
-        w->efd_tok = NULL;
-        if (read(b->efd, &v, sizeof v) < 0)
-            v = 0; /* EAGAIN: the tasks run this turn either way */
-    } else if (t->kind == UR_SLOT) {
-        ((urslot *)t->obj)->tok = NULL;
-        if (res > 0 && b->now >= b->accept_paused_until)
-            bkc_accept(&((urslot *)t->obj)->s);
-    } else {
-        hg_conn *c = t->obj;
-        c->io = NULL;
-        /* a failed poll (-errno) reads as an error event: the socket's own error decides */
-        bkc_ready(c, (short)(res < 0 ? POLLERR : res));
-    }
-    free(t);
 }
 
 /* Submits the batch and waits up to wait_ns (UINT64_MAX: no limit) for a completion, then
@@ -172,14 +224,16 @@ static void submit_and_handle(urw *w, uint64_t wait_ns)
         n = io_uring_peek_batch_cqe(&w->ring, cqes, UR_BATCH);
         void *data[UR_BATCH];
         int res[UR_BATCH];
+        unsigned fl[UR_BATCH];
         for (i = 0; i < n; i++) {
             data[i] = io_uring_cqe_get_data(cqes[i]);
             res[i] = cqes[i]->res;
+            fl[i] = cqes[i]->flags;
         }
         io_uring_cq_advance(&w->ring, n); /* before dispatch: it may submit (removals) */
         for (i = 0; i < n; i++) {
             if (data[i])
-                dispatch(w, data[i], res[i]);
+                dispatch(w, data[i], res[i], fl[i]);
         }
     } while (n == UR_BATCH);
 }
