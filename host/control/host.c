@@ -11,6 +11,9 @@
 #include "graph_host.h"
 #include "host_priv.h"
 #include "metrics.h"
+#include "model.h"
+#include "stream.h"
+#include "stream_link.h"
 #include "order.h"
 
 static uint32_t section_kind(uint32_t section)
@@ -57,7 +60,8 @@ static int hook_resolve(void *ud, const char *text, char *buf, uint32_t cap)
     }
     if (e != NULL && hg__inst_info(e->in, "address", buf, cap) == 0)
         return 0;
-    return HG_EAGAIN;
+    /* Only a pipeline with `listen:` serves (as e->originates says): the others never will. */
+    return hg__node_get(ic->node, "listen") != NULL ? HG_EAGAIN : HG_ENOTSUP;
 }
 
 static int32_t hook_auto_core(void *ud, hg__inst *in)
@@ -81,11 +85,16 @@ static void hook_state_changed(void *ud, hg__inst *in)
 
 static const void *hook_extension(void *ud, hg__inst *in, const char *id)
 {
-    /* The graph service (processor.h); the stream service answers here once connectors run. */
+    /* The extensions of this host: the graph service (processor.h), the stream and model
+     * services (connector.h). */
     (void)ud;
     (void)in;
     if (id != NULL && strcmp(id, HG_GRAPH_EXTENSION) == 0)
         return hg__graph_api();
+    if (id != NULL && strcmp(id, HG_STREAM_EXTENSION) == 0)
+        return &hg__stream_api_table;
+    if (id != NULL && strcmp(id, HG_MODEL_EXTENSION) == 0)
+        return &hg__model_api_table;
     return NULL;
 }
 
@@ -217,10 +226,7 @@ static int load_plugins(hg__host *h, const hg__host_opts *opts, int want_runtime
         if (ic->engine == NULL || ic->engine[0] == '\0')
             continue; /* not a name: the schema has said so */
         if (hg__registry_find(h->reg, ic->engine) == NULL) {
-            report_unknown_engine(h, &ps, ic->engine, ic->engine_node,
-                                  ic->section == HG__SEC_CONNECTOR
-                                      ? "this host does not run connectors yet; "
-                                      : "");
+            report_unknown_engine(h, &ps, ic->engine, ic->engine_node, "");
             rc = HG_ECONFIG;
             unknown = 1;
         }
@@ -451,6 +457,7 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
 
     if (h == NULL)
         return HG_ENOMEM;
+    h->stream_link = hg__stream_link; /* the graph's way into connector streams */
     pthread_mutex_init(&h->diag_mu, NULL);
     pthread_mutex_init(&h->mu, NULL);
     pthread_mutex_init(&h->hub_mu, NULL);

@@ -90,6 +90,8 @@ struct hg__adapter {
 /* The adapters of the kinds this host runs. */
 extern const hg__adapter hg__runtime_adapter;
 extern const hg__adapter hg__pipeline_adapter;
+/* Defined by the stream runtime (host/stream/adapter_connector.c), linked above this library. */
+extern const hg__adapter hg__connector_adapter;
 
 /* The adapter for a kind, or NULL when this host does not run engines of that kind (yet). */
 const hg__adapter *hg__adapter_for(uint32_t kind);

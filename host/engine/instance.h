@@ -56,6 +56,9 @@ void *hg__inst_records_json(hg__inst *in, uint64_t *dropped);
 /* Appends this instance's perf cells to a JSON array (json_t *). */
 void hg__inst_perf_json(hg__inst *in, const char *engine_label, void *array);
 hg_cancel *hg__inst_token(hg__inst *in);
+/* The hooks' ud (the host) of the instance behind a table this host handed out, or NULL.
+ * [any-thread] */
+void *hg__inst_owner_of(const hg_host *table);
 /* "HOST:PORT" with a port 0..65535 and a non-empty host ("[v6]" allowed). */
 int hg__addr_is_literal(const char *text);
 const char *hg__state_name(uint32_t state);

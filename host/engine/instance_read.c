@@ -62,6 +62,12 @@ const char *hg__inst_name(const hg__inst *in)
     return in->name;
 }
 
+void *hg__inst_owner_of(const hg_host *table)
+{
+    const hg__inst *in = table != NULL ? table->host_data : NULL;
+    return in != NULL ? in->hooks.ud : NULL;
+}
+
 hg_cancel *hg__inst_token(hg__inst *in)
 {
     return in->token;

@@ -28,6 +28,25 @@ check() { # STATUS DESCRIPTION [FILE to show on failure]
     fi
 }
 ms() { date +%s%3N; }
+# Keeps a tcp-echo busy through fd 3 (connected to it): writes to it in the background and never
+# reads, until the echo pauses and the writer blocks (seen twice in a row). A graceful stop closes
+# idle connections at once; this one must wait. Sets wpid (killed by PID, also at exit).
+stall_echo() {
+    local seen=0
+    head -c 256M /dev/zero >&3 2>/dev/null &
+    wpid=$!
+    pids+=("$wpid")
+    for _ in $(seq 1 100); do
+        if [ "$(cat "/proc/$wpid/wchan" 2>/dev/null)" = wait_woken ]; then
+            seen=$((seen + 1))
+            [ "$seen" -ge 2 ] && return 0
+        else
+            seen=0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
 # Waits (bounded) until FILE contains PATTERN; prints the match.
 wait_log() {
     local m
@@ -145,7 +164,8 @@ wait_pid "$pid" 10
 [ "$st" -eq 0 ] && grep -q "Hangup: shutting down" "$TMP/run.err"
 check $? "SIGHUP shuts down gracefully too: exit 0 (got $st)" "$TMP/run.err"
 
-# An idle client keeps echo busy: the first SIGTERM waits (bounded), a second one kills.
+# A client that does not read keeps echo busy: the first SIGTERM waits (bounded), a second one
+# kills.
 sed -i 's/shutdown_timeout: 2s/shutdown_timeout: 20s/' "$TMP/echo.yaml"
 rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
 "$HANGAR" run "$TMP/echo.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
@@ -157,8 +177,8 @@ exec 3<>"/dev/tcp/127.0.0.1/$port"
 check $? "a client connects to the listener"
 # one echoed byte: the pipeline has accepted the connection, not only the kernel
 printf x >&3 && read -r -n 1 -t 5 echoed <&3
-[ "${echoed:-}" = x ]
-check $? "and gets its byte echoed"
+[ "${echoed:-}" = x ] && stall_echo
+check $? "and gets its byte echoed, then fills the echo without reading"
 t0=$(ms)
 kill -TERM "$pid"
 sleep 0.3
@@ -172,6 +192,8 @@ t1=$(ms)
 check $? "a second SIGTERM kills: exit 1 after $((t1 - t0)) ms, far under the 20 s bound" "$TMP/run.err"
 grep -q "again: killing" "$TMP/run.err"
 check $? "and says so on stderr" "$TMP/run.err"
+kill -KILL "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
 exec 3>&-
 
 # With --until-done, run ends when the generator does and prints its summary.
@@ -319,6 +341,7 @@ YAML
             ctl "$TMP/ctl.sock" $'counters echo\n' | grep -q '"connections_open":1' && break
             sleep 0.05
         done
+        stall_echo # busy: a graceful stop waits for it
         if [ "$how" = command ]; then
             reply=$(ctl "$TMP/ctl.sock" $'shutdown\n')
         else
@@ -327,6 +350,8 @@ YAML
         fi
         wait "$pid"
         st=$?
+        kill -KILL "$wpid" 2>/dev/null
+        wait "$wpid" 2>/dev/null
         exec 3>&-
         [ "$st" -eq 1 ] && grep -q "did not stop within 1s" "$TMP/run.err" &&
             { [ "$how" = SIGTERM ] || [ "$reply" = '{"ok":true,"cut":1,"not_stopped":["echo"]}' ]; }
@@ -373,8 +398,8 @@ fi
 
 # plugins says which kinds this host runs, in text and JSON, and marks the engines it does not.
 HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" plugins >"$TMP/out" 2>/dev/null
-grep -qx "this host runs: runtime_mode, pipeline; not yet: connector, processor" "$TMP/out" &&
-    grep -q "^  connector    fixture-ticker .*(this host does not run it yet)$" "$TMP/out" &&
+grep -qx "this host runs: runtime_mode, pipeline, connector; not yet: processor" "$TMP/out" &&
+    ! grep -q "^  connector    fixture-ticker .*(this host does not run it yet)$" "$TMP/out" &&
     grep -q "^  processor    fixture-pass .*(this host does not run it yet)$" "$TMP/out" &&
     ! grep -q "fixture-oneshot .*not run" "$TMP/out"
 check $? "plugins says which kinds this host runs and marks the engines it does not" "$TMP/out"
@@ -383,8 +408,8 @@ python3 - "$TMP/out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 runs = {e["name"]: e["runs"] for p in d["plugins"] for e in p["engines"]}
-ok = (d["runs"] == ["runtime_mode", "pipeline"] and d["not_yet"] == ["connector", "processor"]
-      and runs["fixture-ticker"] is False and runs["fixture-pass"] is False
+ok = (d["runs"] == ["runtime_mode", "pipeline", "connector"] and d["not_yet"] == ["processor"]
+      and runs["fixture-ticker"] is True and runs["fixture-pass"] is False
       and runs["fixture-oneshot"] is True and runs["fixture-idle"] is True)
 sys.exit(0 if ok else 1)
 PY
@@ -392,11 +417,10 @@ check $? "plugins --json says it too: \"runs\", \"not_yet\", and \"runs\" per en
 cat >"$TMP/conn.yaml" <<'YAML'
 hangar: 1
 connectors:
-  - { name: tick, engine: fixture-ticker }
+  - { name: tick, engine: fixture-ticker, streams: [ { name: t } ] }
 YAML
 HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" check "$TMP/conn.yaml" >/dev/null 2>"$TMP/err"
-[ $? -eq 2 ] && grep -q "this host does not run connectors yet" "$TMP/err"
-check $? "  and a config with a kind listed as not yet is refused by check, as plugins said" "$TMP/err"
+check $? "  and a config with a connector, a kind it runs, passes check, as plugins said" "$TMP/err"
 # Plugin path safety: a search directory anyone may write (mode 0777) is refused with its path
 # and mode, so is a plugin file anyone may write (0666); a sticky directory (1777, like /tmp)
 # holding an owner-only plugin is used.
