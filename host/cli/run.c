@@ -2,8 +2,9 @@
  * (with --until-done, and always for the built-in default) the end of every client pipeline;
  * then stop gracefully, print each pipeline's summary and exit 1 when a run failed
  * (outcome.c). The only place that installs signal handling (signals.c says which signal does
- * what): SIGINT, SIGTERM and SIGHUP shut down within control.shutdown_timeout, a second signal
- * kills; SIGQUIT kills at once. Neither waits on an engine that does not return: a shutdown
+ * what): SIGINT and SIGTERM shut down within control.shutdown_timeout, a second signal kills;
+ * SIGHUP reloads the configuration (service.c runs the reloads, one after another, and tells
+ * systemd); SIGQUIT kills at once. Neither waits on an engine that does not return: a shutdown
  * still running STUCK_GRACE_NS after its bound, or a kill the host does not answer within
  * KILL_WAIT_NS, ends the process with _exit(1), naming the engine call its control thread is
  * stuck in.
@@ -25,6 +26,7 @@
 #include "cli_common.h"
 #include "crash.h"
 #include "outcome.h"
+#include "service.h"
 #include "signals.h"
 #include <hangar/plugin.h>
 
@@ -55,6 +57,7 @@ static void *shutdown_main(void *arg)
 /* Asks for the graceful shutdown on a thread of its own, so that signals are still seen. */
 static void shutdown_begin(shutdown_job *job)
 {
+    hg__service_notify("STOPPING=1");
     job->deadline_ns = hg__now_ns() + hg__host_config(job->h)->shutdown_timeout_ns + STUCK_GRACE_NS;
     job->started = pthread_create(&job->tid, NULL, shutdown_main, job) == 0;
 }
@@ -136,7 +139,7 @@ static char **progress_sets(const hg__cli_opts *o, uint32_t *n_out)
 
 static void print_summaries(hg__host *h, int as_json)
 {
-    const hg__config *cfg = hg__host_config(h);
+    const hg__config *cfg = hg__host_config_now(h); /* after reloads: what ran last */
     for (uint32_t i = 0; i < cfg->n_instances; i++) {
         char *reply = NULL;
         json_t *j, *r;
@@ -178,7 +181,7 @@ static void reopen_log(hg__host *h)
 }
 
 /* Waits for signals and for the host to stop or finish; returns the exit status. */
-static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
+static int supervise(hg__host *h, int until_done, const sigset_t *sigs, hg__service *svc)
 {
     shutdown_job job = {h, 0, 0, 0, 0, 0};
     struct timespec tick = {0, 100 * 1000000L};
@@ -188,6 +191,14 @@ static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
         int sig = sigtimedwait(sigs, NULL, &tick);
         if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_REOPEN) {
             reopen_log(h);
+        } else if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_RELOAD) {
+            if (job.started) /* a shutdown runs: nothing left to reload */
+                hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "SIGHUP: shutting down; "
+                        "not reloading");
+            else {
+                hg__log(hg__host_logger(h), HG_LOG_INFO, "host", "SIGHUP: reload asked");
+                hg__service_reload(svc);
+            }
         } else if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_LOG) {
             char name[32];
             hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "%s: ignored (it has no use yet)",
@@ -322,7 +333,12 @@ int hg__cli_run(int argc, char **argv)
         hg__host_shutdown(h);
         rc = HG_EXIT_RUNTIME;
     } else {
-        rc = supervise(h, o.until_done, &sigs);
+        hg__service svc;
+        if (hg__service_start(&svc, h) != 0)
+            hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "no service thread: SIGHUP will "
+                    "not reload");
+        rc = supervise(h, o.until_done, &sigs, &svc);
+        hg__service_stop(&svc);
         print_summaries(h, o.json);
         if (hg__cli_failed_outcomes(h) > 0 && rc == HG_EXIT_OK)
             rc = HG_EXIT_RUNTIME; /* a generator's run failed: a script can gate on it */

@@ -311,12 +311,13 @@ static json_t *cmd_resume(hg__host *h, const char *arg)
     return pause_verb(h, arg, 0);
 }
 
+/* `reload [FILE]`: reload.c does it; its reply is the verb's. */
 static json_t *cmd_reload(hg__host *h, const char *arg)
 {
-    (void)h;
-    (void)arg;
-    return fail(HG_ENOTSUP, "reload is not available in this version: restart the host with the "
-                            "new configuration");
+    char *text = hg__reload_run(h, arg);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    return o ? o : fail(HG_ENOMEM, "out of memory");
 }
 
 static json_t *cmd_shutdown(hg__host *h, const char *arg)
@@ -378,7 +379,7 @@ static const struct {
     {"link", hg__cmd_link, "link FROM TO [policy=P] [capacity=N]", ARGS_TEXT, ON_CONTROL},
     {"unlink", hg__cmd_unlink, "unlink FROM TO", ARGS_TEXT, ON_CONTROL},
     {"step", hg__cmd_step, "step NAME", ARGS_NAME, ON_HUB},
-    {"reload", cmd_reload, "reload [FILE]", ARGS_TEXT, ON_HUB},
+    {"reload", cmd_reload, "reload [FILE]", ARGS_TEXT, ON_CONTROL},
     {"call", NULL, "call NAME JSON", ARGS_TEXT, ON_CONTROL},
     {"shutdown", cmd_shutdown, "shutdown", ARGS_NONE, ON_CONTROL},
     {"kill", cmd_kill, "kill", ARGS_NONE, ON_CONTROL},
@@ -387,10 +388,11 @@ static const struct {
 
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 
-/* 1 for a verb this host answers only with ENOTSUP today: reload. */
+/* 1 for a verb this host answers only with ENOTSUP today: none (every verb runs). */
 static int not_yet(verb_fn fn)
 {
-    return fn == cmd_reload;
+    (void)fn;
+    return 0;
 }
 
 /* "commands": every usage, as before; "not_yet": the usages of the verbs that answer ENOTSUP in

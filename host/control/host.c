@@ -67,7 +67,10 @@ static int hook_resolve(void *ud, const char *text, char *buf, uint32_t cap)
 static int32_t hook_auto_core(void *ud, hg__inst *in)
 {
     hg__host *h = ud;
-    const hg__instance_cfg *ic = hg__config_find(h->cfg, hg__inst_name(in));
+    hg__entry *e = hg__host_find(h, hg__inst_name(in));
+    /* the entry's own config: a reload may have brought one other than the host's first */
+    const hg__instance_cfg *ic = e != NULL && e->in == in
+                                     ? e->cfg : hg__config_find(h->cfg, hg__inst_name(in));
     uint32_t i;
     if (ic != NULL && ic->core != HG_CORE_AUTO)
         return ic->core;
@@ -418,6 +421,7 @@ static void free_host(hg__host *h)
     hg__host_graph_destroy(h);
     destroy_entries(h);
     hg__engines_free(h->engines);
+    hg__reload_free(h);
     for (uint32_t i = 0; i < h->n_parts; i++)
         hg__config_free(h->parts[i]);
     free(h->parts);
@@ -436,6 +440,24 @@ static void free_host(hg__host *h)
     pthread_mutex_destroy(&h->busy.mu);
     pthread_mutex_destroy(&h->diag_mu);
     free(h);
+}
+
+/* Keeps the --set overrides and limits of src for reloads. Returns 0 or HG_ENOMEM. */
+static int keep_sets(hg__host *h, const hg__config_src *src)
+{
+    h->limits = src->limits;
+    if (src->n_sets == 0)
+        return 0;
+    h->sets = calloc(src->n_sets, sizeof *h->sets);
+    if (h->sets == NULL)
+        return HG_ENOMEM;
+    for (uint32_t i = 0; i < src->n_sets; i++) {
+        h->sets[i] = strdup(src->sets[i]);
+        if (h->sets[i] == NULL)
+            return HG_ENOMEM;
+        h->n_sets = i + 1;
+    }
+    return 0;
 }
 
 /* d is the caller's and ends with create: from now on a config getter's error goes to the list
@@ -492,13 +514,19 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
     if (h->cfg == NULL)
         goto fail;
     h->actx.cfg = h->cfg;
+    h->current = h->cfg;
     schema_rc = rc;
     if (hg__host_ops_setup(h, d) != 0 && schema_rc == 0)
         schema_rc = HG_ECONFIG;
     /* Precedence: the caller's level, then -v/-q/HANGAR_LOG, then the config's log.level. */
-    if (opts->log_level <= 0 && !hg__log_default_explicit() && h->cfg->doc->root != NULL &&
+    h->log_from_cfg = opts->log_level <= 0 && !hg__log_default_explicit();
+    if (h->log_from_cfg && h->cfg->doc->root != NULL &&
         hg__node_get(h->cfg->doc->root, "log") != NULL)
         hg__logger_set_level(h->lg, h->cfg->log_level);
+    if (keep_sets(h, &opts->src) != 0) {
+        rc = HG_ENOMEM;
+        goto fail;
+    }
     want_runtime = h->cfg->runtime_node != NULL || h->cfg->n_instances > 0;
     rc = load_plugins(h, opts, want_runtime);
     /* Go on with the engines that were found, so one run reports every error of the file. */

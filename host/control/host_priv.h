@@ -122,6 +122,21 @@ struct hg__host {
     int (*stream_link)(hg__host *h, const char *connector, const char *stream, int dir,
                        hg__link **out);
     struct hg__metrics_http *metrics; /* control.metrics, when configured (host_ops.c) */
+
+    /* reload.c (control thread only, but for free_host): cfg stays the configuration the host
+     * was created from (host-wide settings, the runtime mode's node); current is the one the
+     * running set came from last (cfg, or the last reload's); loaded holds the configurations
+     * reloads brought in that entries still borrow nodes from. */
+    hg__config *current;
+    hg__config **loaded;
+    uint32_t n_loaded;
+    hg__config **pinned;       /* of loaded, those graph processors were added from (kept) */
+    uint32_t n_pinned;
+    char **sets;               /* the --set overrides given at create, applied again on reload */
+    uint32_t n_sets;
+    hg__cfg_limits limits;
+    uint8_t log_from_cfg;      /* the log level follows the config's log.level */
+    uint64_t reloads;          /* reloads applied */
 };
 
 /* hub.c */
@@ -170,5 +185,18 @@ int hg__command_needs_control(const char *text, const char *call_name);
 
 /* host.c */
 hg__entry *hg__host_find(hg__host *h, const char *name);
+
+/* change.c: orders every entry anew from the links of the configuration and of every part added
+ * (plus extra, a part not added yet). Under list_mu. Returns hg__order_compute's code. */
+int hg__host_relevel(hg__host *h, const hg__config *extra, hg__diag *d);
+
+/* reload.c: `reload [FILE]` on the control thread: reads FILE (default: the file the running set
+ * came from) whole, refuses it with every error when it is not valid or changes what cannot
+ * change at run time, else applies only the difference (new instances start, removed ones stop,
+ * changed ones restart), rolling back to the previous set when a new one does not start.
+ * Returns the reply, a JSON text (malloc'd). [control-thread] */
+char *hg__reload_run(hg__host *h, const char *file);
+/* Frees the configurations reloads loaded (host destroy). */
+void hg__reload_free(hg__host *h);
 
 #endif
