@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "cli_common.h"
 #include "crash.h"
+#include "graph_summary.h"
 #include "outcome.h"
 #include "prompt.h"
 #include "service.h"
@@ -46,6 +47,7 @@ typedef struct shutdown_job {
     int done; /* atomic: shutdown_main returned */
     int rc;
     uint64_t deadline_ns; /* the shutdown is stuck past this (monotonic); 0: none asked */
+    char *graph;          /* `graph` as it was when the shutdown began (the closing report) */
 } shutdown_job;
 
 static void *shutdown_main(void *arg)
@@ -60,6 +62,7 @@ static void *shutdown_main(void *arg)
 static void shutdown_begin(shutdown_job *job)
 {
     hg__service_notify("STOPPING=1");
+    job->graph = hg__cli_graph_snapshot(job->h); /* the drain ends the processors it lists */
     job->deadline_ns = hg__now_ns() + hg__host_config(job->h)->shutdown_timeout_ns + STUCK_GRACE_NS;
     job->started = pthread_create(&job->tid, NULL, shutdown_main, job) == 0;
 }
@@ -183,9 +186,10 @@ static void reopen_log(hg__host *h)
 }
 
 /* Waits for signals and for the host to stop or finish; returns the exit status. */
-static int supervise(hg__host *h, int until_done, const sigset_t *sigs, hg__service *svc)
+static int supervise(hg__host *h, int until_done, const sigset_t *sigs, hg__service *svc,
+                     char **graph)
 {
-    shutdown_job job = {h, 0, 0, 0, 0, 0};
+    shutdown_job job = {h, 0, 0, 0, 0, 0, NULL};
     struct timespec tick = {0, 100 * 1000000L};
     int signals = 0;
 
@@ -231,10 +235,13 @@ static int supervise(hg__host *h, int until_done, const sigset_t *sigs, hg__serv
         if (shutdown_stuck(h, &job))
             exit_stuck(h, 0, &job);
     }
-    if (job.started)
+    if (job.started) {
         pthread_join(job.tid, NULL);
-    else
+    } else {
+        job.graph = hg__cli_graph_snapshot(h);
         job.rc = hg__host_shutdown(h); /* stopped by a command: did its shutdown overrun? */
+    }
+    *graph = job.graph;
     if (signals >= 2 || hg__host_killed(h))
         return HG_EXIT_RUNTIME; /* a kill is not a clean stop, whoever asked for it */
     return (job.rc != 0 || hg__host_failed_count(h) > 0) ? HG_EXIT_RUNTIME : HG_EXIT_OK;
@@ -337,15 +344,18 @@ int hg__cli_run(int argc, char **argv)
     } else {
         hg__service svc;
         hg__prompt prompt = {0};
+        char *graph = NULL;
         if (hg__service_start(&svc, h) != 0)
             hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "no service thread: SIGHUP will "
                     "not reload");
         if (o.interactive && hg__prompt_start(&prompt, h) != 0)
             fprintf(stderr, "hangar: -i: the prompt did not start; the host runs on\n");
-        rc = supervise(h, o.until_done, &sigs, &svc);
+        rc = supervise(h, o.until_done, &sigs, &svc, &graph);
         hg__prompt_stop(&prompt);
         hg__service_stop(&svc);
         print_summaries(h, o.json);
+        hg__cli_print_graph(h, graph, o.json);
+        free(graph);
         if (hg__cli_failed_outcomes(h) > 0 && rc == HG_EXIT_OK)
             rc = HG_EXIT_RUNTIME; /* a generator's run failed: a script can gate on it */
     }

@@ -89,8 +89,8 @@ static void hook_state_changed(void *ud, hg__inst *in)
 static const void *hook_extension(void *ud, hg__inst *in, const char *id)
 {
     /* The extensions of this host: the graph service (processor.h), the stream and model
-     * services (connector.h). */
-    (void)ud;
+     * services (connector.h), and "hangar.net/1" (net_ext.c). */
+    hg__host *h = ud;
     (void)in;
     if (id != NULL && strcmp(id, HG_GRAPH_EXTENSION) == 0)
         return hg__graph_api();
@@ -98,6 +98,8 @@ static const void *hook_extension(void *ud, hg__inst *in, const char *id)
         return &hg__stream_api_table;
     if (id != NULL && strcmp(id, HG_MODEL_EXTENSION) == 0)
         return &hg__model_api_table;
+    if (id != NULL && strcmp(id, HG_NET_EXTENSION) == 0)
+        return &h->net_ext.pub;
     return NULL;
 }
 
@@ -439,6 +441,7 @@ static void free_host(hg__host *h)
     pthread_mutex_destroy(&h->list_mu);
     pthread_mutex_destroy(&h->busy.mu);
     pthread_mutex_destroy(&h->diag_mu);
+    pthread_mutex_destroy(&h->net_mu);
     free(h);
 }
 
@@ -500,6 +503,7 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
     pthread_condattr_destroy(&ca);
     h->diag = d;
     h->actx.busy = &h->busy;
+    hg__net_ext_init(h);
     rc = hg__logger_new(opts->log_level > 0 ? (uint32_t)opts->log_level : 0, &h->lg);
     if (rc == 0)
         rc = hg__cancel_root(&h->root);

@@ -24,6 +24,9 @@
  *   mu        lifecycle flags (started, stopping, stopped, cut, not_stopped, shutdown_since_ns,
  *             gen); cv is broadcast on every change and on every engine state change.
  *   busy.mu   the engine call the control thread is inside (engine/entry.h).
+ *   net_mu    the runtime mode's net_open/net_close, from the control thread (pipelines) or an
+ *             engine's own thread ("hangar.net/1", net_ext.c); taken with no other host lock
+ *             held, since net_close waits for the runtime's callbacks.
  * An instance's own mutex (engine/instance.c) is a leaf: taken under any of these, it takes
  * none itself, and engine state changes call back into the host only after releasing it. */
 #ifndef HG_HOST_PRIV_H
@@ -70,6 +73,12 @@ typedef struct hg__job {
     int verb;          /* index into the verb table (commands.c) */
     char *arg;         /* the verb's argument, trimmed */
 } hg__job;
+
+/* The "hangar.net/1" table this host hands out (net_ext.c). */
+typedef struct hg__net_ext {
+    hg_net_ext pub;
+    hg__host *h;
+} hg__net_ext;
 
 struct hg__host {
     hg__config *cfg;
@@ -137,6 +146,8 @@ struct hg__host {
     hg__cfg_limits limits;
     uint8_t log_from_cfg;      /* the log level follows the config's log.level */
     uint64_t reloads;          /* reloads applied */
+    pthread_mutex_t net_mu;    /* the runtime mode's net_open/net_close, whoever calls */
+    hg__net_ext net_ext;
 };
 
 /* hub.c */
@@ -174,6 +185,9 @@ int hg__host_new_inst(hg__host *h, const char *name, const hg__node *node, hg__i
 /* host.c: creates the entry of ic (errors into d); *out set when an entry exists. */
 int hg__host_create_entry(hg__host *h, const hg__instance_cfg *ic, uint32_t seq, hg__diag *d,
                           hg__entry **out);
+
+/* net_ext.c: sets up h->net_ext and h->net_mu (destroyed by the host's free). */
+void hg__net_ext_init(hg__host *h);
 
 /* commands.c */
 /* Parses and runs one message on the hub: answers it, or queues a job for the control thread. */

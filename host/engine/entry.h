@@ -59,6 +59,9 @@ typedef struct hg__actx {
     hg__entry *runtime;          /* NULL: no runtime mode */
     const hg__config *cfg;
     hg__busy *busy;
+    /* Held around the runtime's net_open/net_close: the host's "hangar.net/1" extension calls
+     * them from other threads too. NULL: none (a host that hands out no extension). */
+    pthread_mutex_t *net_mu;
 } hg__actx;
 
 /* An engine command (pipeline.h, runtime_mode.h). */

@@ -215,6 +215,35 @@ timeout 20 "$HANGAR" run "$TMP/gen.yaml" --until-done --json >"$TMP/run.out" 2>/
 grep -q '^{"name":"load","summary":{' "$TMP/run.out"
 check $? "run --json prints the summary as one JSON object per pipeline" "$TMP/run.out"
 
+# A graph beside the generator: run's closing report has a "== graph" part with each
+# processor's counters and the accounting, taken before the shutdown drains the processors.
+cat >"$TMP/graph.yaml" <<YAML
+hangar: 1
+pipelines:
+  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }
+  - { name: load, engine: tcp-gen, connect: echo, connections: 2, duration: 1s }
+graph:
+  processors:
+    - { name: g, engine: gen, mode: continuous, count: 1000 }
+    - { name: s, engine: count-sink }
+  links:
+    - { from: g.out, to: s.in }
+YAML
+timeout 20 "$HANGAR" -q run "$TMP/graph.yaml" --until-done >"$TMP/run.out" 2>"$TMP/run.err"
+[ $? -eq 0 ] && grep -q "^== graph$" "$TMP/run.out" &&
+    grep -qE "^  s +count-sink +stopped +.*frames 1000 .*gaps 0" "$TMP/run.out" &&
+    grep -qE "^  accounted +1000 pushed = 1000 delivered \+ 0 dropped \+ 0 queued$" "$TMP/run.out"
+check $? "run prints the graph's processors with their counters and its accounting" "$TMP/run.out"
+timeout 20 "$HANGAR" -q run "$TMP/graph.yaml" --until-done --json >"$TMP/run.out" 2>/dev/null
+grep -q '^{"name":"graph","summary":{"accounted":{' "$TMP/run.out"
+check $? "run --json prints the graph's part as one JSON object" "$TMP/run.out"
+
+# The built-in default run (no file) has a small graph beside echo and its generator.
+timeout 30 "$HANGAR" -q run >"$TMP/run.out" 2>"$TMP/run.err"
+[ $? -eq 0 ] && grep -q "^== load (tcp-gen)$" "$TMP/run.out" && grep -q "^== graph$" "$TMP/run.out" &&
+    grep -qE "^  counted +count-sink +[a-z]+ +.*frames [0-9]+" "$TMP/run.out"
+check $? "the default run prints the generator's summary and what its graph counted" "$TMP/run.out"
+
 # Floats print with at most 15 significant digits (0.397411, not 0.39741100000000001).
 grep -oE '[0-9]+\.[0-9]+(e[-+]?[0-9]+)?' "$TMP/run.out" | sed 's/e.*//; s/\.//; s/^0*//' >"$TMP/floats"
 [ -s "$TMP/floats" ] && ! awk 'length($0) > 15 { bad = 1 } END { exit !bad }' "$TMP/floats"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-outcome.sh HANGAR - the exit status a script gates on, on both runtime modes: `hangar run
+# run-outcome.sh HANGAR - the exit status a script gates on, on every runtime mode: `hangar run
 # --until-done` exits 0 when its generator passed, 1 (naming why on stderr) when it failed:
 # every connection refused, requests never answered (request_timeout); and tcp-gen's
 # `connections` bounded by the open-file limit (RLIMIT_NOFILE): a soft limit too low is raised
@@ -43,7 +43,7 @@ for _ in $(seq 1 100); do
     sleep 0.05
 done
 
-for mode in uv blocking; do
+for mode in uv blocking uring; do
     cat >"$TMP/pass.yaml" <<YAML
 hangar: 1
 runtime: { mode: $mode, workers: 2 }

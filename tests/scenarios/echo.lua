@@ -1,4 +1,4 @@
--- tcp-echo on a runtime mode (arg[1]: uv or blocking): bytes come back, counters and records
+-- tcp-echo on a runtime mode (arg[1]: uv, blocking or uring): bytes come back, counters and records
 -- see every connection, a reset is counted, shutdown closes what is open.
 local mode = arg[1] or "uv"
 local h = hangar.start { yaml = string.format([[

@@ -624,7 +624,7 @@ static void test_graceful_stop(const char *mode)
 
 int main(void)
 {
-    static const char *const modes[] = {"uv", "blocking"};
+    static const char *const modes[] = {"uv", "blocking", "uring"};
     split_dirs();
     test_config_errors();
     for (unsigned i = 0; i < sizeof modes / sizeof modes[0]; i++) {
