@@ -1,9 +1,12 @@
 /* cancel.c - cancel tokens. A tree shares one mutex and one condition variable; a token is freed
- * once it is released and has no live children, and the tree with its last token. */
+ * once it is released and has no live children, and the tree with its last token. A holder
+ * acknowledges a cancel once it finished; a parent waits for its subtree to do so. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "cancel.h"
@@ -30,6 +33,8 @@ struct hg_cancel {
     sub *subs;
     uint8_t cancelled;
     uint8_t released;
+    uint8_t acked;     /* its holder finished after the cancel (hg__cancel_ack) */
+    char name[47];     /* for the report of a subtree that did not finish */
 };
 
 static int token_new(tree *tr, hg_cancel *parent, hg_cancel **out)
@@ -203,6 +208,94 @@ void hg__cancel_unsubscribe(hg_cancel *t, uint64_t id)
     pthread_mutex_unlock(&t->tr->mu);
 }
 
+void hg__cancel_set_name(hg_cancel *t, const char *name)
+{
+    if (t == NULL || name == NULL)
+        return;
+    pthread_mutex_lock(&t->tr->mu);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    pthread_mutex_unlock(&t->tr->mu);
+}
+
+void hg__cancel_ack(hg_cancel *t)
+{
+    if (t == NULL)
+        return;
+    pthread_mutex_lock(&t->tr->mu);
+    t->acked = 1;
+    pthread_cond_broadcast(&t->tr->cv);
+    pthread_mutex_unlock(&t->tr->mu);
+}
+
+/* Appends s to late (", "-separated), marking a cut with "...". */
+static void late_add(char *late, uint32_t cap, const char *s)
+{
+    size_t n = strlen(late);
+    if (cap == 0 || n + 4 >= cap)
+        return;
+    snprintf(late + n, cap - n, "%s%s", n ? ", " : "", s);
+    if (strlen(late) + 4 >= cap)
+        snprintf(late + cap - 4, 4, "...");
+}
+
+/* Descendants of t neither acknowledged nor freed; their names go to late when it is not NULL.
+ * An acknowledged token's own children still count. Under the tree's lock. */
+static uint32_t pending_below(const hg_cancel *t, char *late, uint32_t cap)
+{
+    uint32_t n = 0;
+    for (const hg_cancel *c = t->children; c != NULL; c = c->next) {
+        if (!c->acked) {
+            n++;
+            if (late != NULL)
+                late_add(late, cap, c->name[0] ? c->name : "(unnamed)");
+        }
+        n += pending_below(c, late, cap);
+    }
+    return n;
+}
+
+int hg__cancel_wait_subtree(hg_cancel *t, uint64_t timeout_ns, char *late, uint32_t cap,
+                            uint32_t *n_late)
+{
+    struct timespec dl;
+    uint32_t n;
+    if (t == NULL)
+        return HG_EINVAL;
+    if (late != NULL && cap > 0)
+        late[0] = '\0';
+    dl = hg__deadline_after(timeout_ns);
+    pthread_mutex_lock(&t->tr->mu);
+    while ((n = pending_below(t, NULL, 0)) > 0) {
+        if (pthread_cond_timedwait(&t->tr->cv, &t->tr->mu, &dl) == ETIMEDOUT) {
+            n = pending_below(t, late, cap);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&t->tr->mu);
+    if (n_late != NULL)
+        *n_late = n;
+    return n == 0 ? 0 : HG_ETIMEDOUT;
+}
+
+static uint32_t count_below(const hg_cancel *t)
+{
+    uint32_t n = 1;
+    for (const hg_cancel *c = t->children; c != NULL; c = c->next)
+        n += count_below(c);
+    return n;
+}
+
+uint32_t hg__cancel_subtree_size(hg_cancel *t)
+{
+    uint32_t n;
+    if (t == NULL)
+        return 0;
+    pthread_mutex_lock(&t->tr->mu);
+    n = count_below(t);
+    pthread_mutex_unlock(&t->tr->mu);
+    return n;
+}
+
 static void token_free_locked(hg_cancel *t, int *tree_empty)
 {
     hg_cancel *p = t->parent;
@@ -220,6 +313,7 @@ static void token_free_locked(hg_cancel *t, int *tree_empty)
             t->next->prev = t->prev;
     }
     t->tr->tokens--;
+    pthread_cond_broadcast(&t->tr->cv); /* a subtree waiter counts it as finished */
     *tree_empty = t->tr->tokens == 0;
     free(t);
     if (p != NULL && p->released && p->children == NULL)
@@ -235,6 +329,8 @@ void hg__cancel_release(hg_cancel *t)
     tr = t->tr;
     pthread_mutex_lock(&tr->mu);
     t->released = 1;
+    t->acked = 1;
+    pthread_cond_broadcast(&tr->cv);
     if (t->children == NULL)
         token_free_locked(t, &empty);
     pthread_mutex_unlock(&tr->mu);

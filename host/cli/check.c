@@ -44,12 +44,15 @@ static int allowed(const char *a, const char *const *allow)
 
 static const char run_usage[] =
     "usage: hangar run [CONFIG] [--set PATH=VALUE]... [--path DIR]... [--until-done] [--json]\n"
+    "                  [-i]\n"
     "  runs a host (with no CONFIG, a built-in demo) until SIGINT, SIGTERM or SIGHUP (a\n"
     "  graceful shutdown within control.shutdown_timeout; a second one kills), SIGQUIT (kills\n"
     "  at once, exit 1) or a `shutdown` command; SIGUSR1 reopens log.file, SIGUSR2 is logged\n"
     "  and ignored.\n"
     "  --until-done  also end when no client pipeline (tcp-gen) runs any more\n"
     "  --json        print each pipeline's summary as one JSON object per line\n"
+    "  -i, --interactive  a command prompt on the terminal (the commands of hangar ctl, with\n"
+    "                history and Tab completion); quit, shutdown or Ctrl-D stops the host\n"
     "  --set PATH=VALUE  override one config value; --path DIR  search DIR for plugins first\n";
 
 static const char check_usage[] =
@@ -94,6 +97,9 @@ int hg__cli_parse(const char *cmd, int argc, char **argv, const char *const *all
             o->until_done = 1;
         } else if (strcmp(a, "--json") == 0 && allowed(a, allow)) {
             o->json = 1;
+        } else if ((strcmp(a, "-i") == 0 || strcmp(a, "--interactive") == 0) &&
+                   allowed("-i", allow)) {
+            o->interactive = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             print_usage(cmd);
             o->help = 1;

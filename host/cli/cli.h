@@ -7,5 +7,6 @@
 int hg__cli_run(int argc, char **argv);
 int hg__cli_check(int argc, char **argv);
 int hg__cli_plugins(int argc, char **argv);
+int hg__cli_ctl(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ typedef struct hg__cli_opts {
     uint32_t n_paths;
     int until_done;      /* run */
     int json;            /* run: summaries as JSON */
+    int interactive;     /* run -i: a command prompt on the terminal (prompt.h) */
     int help;            /* --help/-h was given: the usage is printed, nothing else to do */
 } hg__cli_opts;
 

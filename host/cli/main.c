@@ -18,12 +18,13 @@ static void usage(FILE *f)
             "usage: hangar [-v|-q] [--version] [--help] COMMAND [ARGS]\n"
             "\n"
             "commands:\n"
-            "  run [CONFIG] [--set PATH=VALUE]... [--path DIR]... [--until-done] [--json]\n"
+            "  run [CONFIG] [--set PATH=VALUE]... [--path DIR]... [--until-done] [--json] [-i]\n"
             "        run a host until SIGINT/SIGTERM/SIGHUP (a graceful shutdown; a second\n"
             "        signal, or SIGQUIT, kills) or `shutdown`; SIGUSR1/SIGUSR2 are ignored;\n"
             "        --until-done: also end when no client pipeline (tcp-gen) runs any more\n"
             "        (finished, stopped by `stop NAME`, or failed);\n"
             "        --json: print each pipeline's summary as one JSON object per line;\n"
+            "        -i: a command prompt on the terminal (hangar ctl's commands);\n"
             "        with no CONFIG, a built-in demo (echo server + load generator)\n"
             "  check CONFIG [--set PATH=VALUE]... [--path DIR]...\n"
             "        validate a configuration and the plugins it names; start nothing\n"
@@ -31,6 +32,9 @@ static void usage(FILE *f)
             "        list the plugins found on the search path and their engines\n"
             "  scenario SCRIPT.lua [--timeout D] [--memory SIZE] [--repeat N] [ARGS]\n"
             "        run a Lua test scenario; TAP on stdout (hangar scenario --help)\n"
+            "  ctl [--socket PATH] [--config FILE] [--json] COMMAND...\n"
+            "        send a command to a running host (status, top, counters, records, perf,\n"
+            "        graph, reload, shutdown, ...; hangar ctl --help)\n"
             "\n"
             "options:\n"
             "  -v, --verbose   more log output (repeat for trace)\n"
@@ -82,11 +86,13 @@ int main(int argc, char **argv)
         return hg__cli_plugins(argc - i, argv + i);
     if (strcmp(argv[i], "scenario") == 0)
         return hg__cli_scenario(argc - i, argv + i);
+    if (strcmp(argv[i], "ctl") == 0)
+        return hg__cli_ctl(argc - i, argv + i);
     if (strcmp(argv[i], "help") == 0) {
         usage(stdout);
         return HG_EXIT_OK;
     }
-    fprintf(stderr, "hangar: unknown command '%s' (commands: run, check, plugins, scenario)\n",
-            argv[i]);
+    fprintf(stderr, "hangar: unknown command '%s' (commands: run, check, plugins, scenario, "
+                    "ctl)\n", argv[i]);
     return HG_EXIT_USAGE;
 }

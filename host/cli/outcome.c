@@ -34,7 +34,7 @@ static int failed_one(hg__host *h, const char *name)
 
 uint32_t hg__cli_failed_outcomes(hg__host *h)
 {
-    const hg__config *cfg = hg__host_config(h);
+    const hg__config *cfg = hg__host_config_now(h); /* after reloads: what ran last */
     uint32_t n = 0;
     for (uint32_t i = 0; i < cfg->n_instances; i++)
         if (cfg->instances[i].section == HG__SEC_PIPELINE)

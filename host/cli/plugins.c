@@ -25,7 +25,8 @@ static const char usage_text[] =
  * refuses the others at create. */
 static int host_runs(uint32_t kind)
 {
-    return hg__adapter_for(kind) != NULL;
+    /* processors run in the host's graph (host/graph), not through an entry adapter */
+    return hg__adapter_for(kind) != NULL || kind == HG_KIND_PROCESSOR;
 }
 
 static const uint32_t all_kinds[] = {HG_KIND_RUNTIME_MODE, HG_KIND_PIPELINE, HG_KIND_CONNECTOR,

@@ -2,12 +2,14 @@
  * (with --until-done, and always for the built-in default) the end of every client pipeline;
  * then stop gracefully, print each pipeline's summary and exit 1 when a run failed
  * (outcome.c). The only place that installs signal handling (signals.c says which signal does
- * what): SIGINT, SIGTERM and SIGHUP shut down within control.shutdown_timeout, a second signal
- * kills; SIGQUIT kills at once. Neither waits on an engine that does not return: a shutdown
+ * what): SIGINT and SIGTERM shut down within control.shutdown_timeout, a second signal kills;
+ * SIGHUP reloads the configuration (service.c runs the reloads, one after another, and tells
+ * systemd); SIGQUIT kills at once. Neither waits on an engine that does not return: a shutdown
  * still running STUCK_GRACE_NS after its bound, or a kill the host does not answer within
  * KILL_WAIT_NS, ends the process with _exit(1), naming the engine call its control thread is
  * stuck in.
- * It also installs the crash report (as `check` and `scenario` do; a host never does). */
+ * It also installs the crash report (as `check` and `scenario` do; a host never does).
+ * With -i a prompt reads commands from the terminal on its own thread meanwhile (prompt.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -24,7 +26,10 @@
 #include "clock.h"
 #include "cli_common.h"
 #include "crash.h"
+#include "graph_summary.h"
 #include "outcome.h"
+#include "prompt.h"
+#include "service.h"
 #include "signals.h"
 #include <hangar/plugin.h>
 
@@ -42,6 +47,7 @@ typedef struct shutdown_job {
     int done; /* atomic: shutdown_main returned */
     int rc;
     uint64_t deadline_ns; /* the shutdown is stuck past this (monotonic); 0: none asked */
+    char *graph;          /* `graph` as it was when the shutdown began (the closing report) */
 } shutdown_job;
 
 static void *shutdown_main(void *arg)
@@ -55,6 +61,8 @@ static void *shutdown_main(void *arg)
 /* Asks for the graceful shutdown on a thread of its own, so that signals are still seen. */
 static void shutdown_begin(shutdown_job *job)
 {
+    hg__service_notify("STOPPING=1");
+    job->graph = hg__cli_graph_snapshot(job->h); /* the drain ends the processors it lists */
     job->deadline_ns = hg__now_ns() + hg__host_config(job->h)->shutdown_timeout_ns + STUCK_GRACE_NS;
     job->started = pthread_create(&job->tid, NULL, shutdown_main, job) == 0;
 }
@@ -113,8 +121,8 @@ static char **progress_sets(const hg__cli_opts *o, uint32_t *n_out)
     uint32_t n = 0;
 
     *n_out = 0;
-    if (!isatty(STDOUT_FILENO) || o->json)
-        return NULL;
+    if (!isatty(STDOUT_FILENO) || o->json || o->interactive)
+        return NULL; /* the prompt's screen is for its own replies */
     hg__diag_init(&d);
     if (hg__config_load(&src, &cfg, &d) == 0) {
         v = calloc(cfg->n_instances + 1, sizeof *v);
@@ -136,7 +144,7 @@ static char **progress_sets(const hg__cli_opts *o, uint32_t *n_out)
 
 static void print_summaries(hg__host *h, int as_json)
 {
-    const hg__config *cfg = hg__host_config(h);
+    const hg__config *cfg = hg__host_config_now(h); /* after reloads: what ran last */
     for (uint32_t i = 0; i < cfg->n_instances; i++) {
         char *reply = NULL;
         json_t *j, *r;
@@ -178,9 +186,10 @@ static void reopen_log(hg__host *h)
 }
 
 /* Waits for signals and for the host to stop or finish; returns the exit status. */
-static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
+static int supervise(hg__host *h, int until_done, const sigset_t *sigs, hg__service *svc,
+                     char **graph)
 {
-    shutdown_job job = {h, 0, 0, 0, 0, 0};
+    shutdown_job job = {h, 0, 0, 0, 0, 0, NULL};
     struct timespec tick = {0, 100 * 1000000L};
     int signals = 0;
 
@@ -188,6 +197,14 @@ static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
         int sig = sigtimedwait(sigs, NULL, &tick);
         if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_REOPEN) {
             reopen_log(h);
+        } else if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_RELOAD) {
+            if (job.started) /* a shutdown runs: nothing left to reload */
+                hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "SIGHUP: shutting down; "
+                        "not reloading");
+            else {
+                hg__log(hg__host_logger(h), HG_LOG_INFO, "host", "SIGHUP: reload asked");
+                hg__service_reload(svc);
+            }
         } else if (sig > 0 && hg__cli_signal_action(sig) == HG__SIG_LOG) {
             char name[32];
             hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "%s: ignored (it has no use yet)",
@@ -218,10 +235,13 @@ static int supervise(hg__host *h, int until_done, const sigset_t *sigs)
         if (shutdown_stuck(h, &job))
             exit_stuck(h, 0, &job);
     }
-    if (job.started)
+    if (job.started) {
         pthread_join(job.tid, NULL);
-    else
+    } else {
+        job.graph = hg__cli_graph_snapshot(h);
         job.rc = hg__host_shutdown(h); /* stopped by a command: did its shutdown overrun? */
+    }
+    *graph = job.graph;
     if (signals >= 2 || hg__host_killed(h))
         return HG_EXIT_RUNTIME; /* a kill is not a clean stop, whoever asked for it */
     return (job.rc != 0 || hg__host_failed_count(h) > 0) ? HG_EXIT_RUNTIME : HG_EXIT_OK;
@@ -262,7 +282,7 @@ static void drain_signals(const sigset_t *sigs)
 
 int hg__cli_run(int argc, char **argv)
 {
-    static const char *const allow[] = {"--until-done", "--json", NULL};
+    static const char *const allow[] = {"--until-done", "--json", "-i", NULL};
     hg__cli_opts o;
     hg__host_opts ho;
     hg__diag d;
@@ -322,8 +342,20 @@ int hg__cli_run(int argc, char **argv)
         hg__host_shutdown(h);
         rc = HG_EXIT_RUNTIME;
     } else {
-        rc = supervise(h, o.until_done, &sigs);
+        hg__service svc;
+        hg__prompt prompt = {0};
+        char *graph = NULL;
+        if (hg__service_start(&svc, h) != 0)
+            hg__log(hg__host_logger(h), HG_LOG_WARN, "host", "no service thread: SIGHUP will "
+                    "not reload");
+        if (o.interactive && hg__prompt_start(&prompt, h) != 0)
+            fprintf(stderr, "hangar: -i: the prompt did not start; the host runs on\n");
+        rc = supervise(h, o.until_done, &sigs, &svc, &graph);
+        hg__prompt_stop(&prompt);
+        hg__service_stop(&svc);
         print_summaries(h, o.json);
+        hg__cli_print_graph(h, graph, o.json);
+        free(graph);
         if (hg__cli_failed_outcomes(h) > 0 && rc == HG_EXIT_OK)
             rc = HG_EXIT_RUNTIME; /* a generator's run failed: a script can gate on it */
     }

@@ -1,7 +1,7 @@
 /* signals.c - the signals `hangar run` handles and what each does: the stop signals (and
- * the ones whose default would end the process without a word) shut down gracefully, SIGQUIT
- * kills, SIGUSR1 reopens the log file (log.file), SIGUSR2 is logged and ignored; SIGPIPE and
- * SIGXFSZ are ignored. */
+ * the ones whose default would end the process without a word) shut down gracefully, SIGHUP
+ * reloads the configuration, SIGQUIT kills, SIGUSR1 reopens the log file (log.file), SIGUSR2 is
+ * logged and ignored; SIGPIPE and SIGXFSZ are ignored. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -57,6 +57,8 @@ int hg__cli_signal_action(int sig)
         return HG__SIG_REOPEN;
     if (sig == SIGUSR2)
         return HG__SIG_LOG;
+    if (sig == SIGHUP)
+        return HG__SIG_RELOAD;
     return HG__SIG_SHUTDOWN;
 }
 

@@ -10,6 +10,7 @@ enum {
     HG__SIG_KILL,         /* every engine stopped at once, exit 1 (SIGQUIT) */
     HG__SIG_LOG,          /* logged and ignored (SIGUSR2) */
     HG__SIG_REOPEN,       /* the log file reopened (SIGUSR1; logged and ignored without one) */
+    HG__SIG_RELOAD,       /* reload the configuration file (SIGHUP) */
 };
 
 /* Fills set with the signals run takes itself (block them before any thread exists, then

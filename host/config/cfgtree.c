@@ -767,3 +767,34 @@ int hg__doc_from_json(const char *json, hg__doc **out, hg__diag *d)
     *out = doc;
     return 0;
 }
+
+/* The index of key in map, or map->n. */
+static uint32_t key_index(const hg__node *map, const char *key)
+{
+    for (uint32_t i = 0; i < map->n; i++)
+        if (map->keys[i]->value != NULL && strcmp(map->keys[i]->value, key) == 0)
+            return i;
+    return map->n;
+}
+
+int hg__node_equal(const hg__node *a, const hg__node *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    if (a->type != b->type || a->n != b->n)
+        return 0;
+    if (a->type == HG_CFG_SCALAR)
+        return a->quoted == b->quoted && a->is_null == b->is_null &&
+               strcmp(a->value ? a->value : "", b->value ? b->value : "") == 0;
+    for (uint32_t i = 0; i < a->n; i++) {
+        if (a->type == HG_CFG_SEQ) {
+            if (!hg__node_equal(a->items[i], b->items[i]))
+                return 0;
+        } else {
+            uint32_t j = key_index(b, a->keys[i]->value ? a->keys[i]->value : "");
+            if (j == b->n || !hg__node_equal(a->items[i], b->items[j]))
+                return 0;
+        }
+    }
+    return 1;
+}

@@ -67,6 +67,10 @@ void hg__node_free(hg__node *node);
 hg__node *hg__node_get(const hg__node *map, const char *key);
 /* The key node of key in a map (for positions), or NULL. */
 hg__node *hg__node_key(const hg__node *map, const char *key);
+/* 1 when a and b say the same thing, wherever they were written: the same type, scalars with the
+ * same text (quoted or not alike, null alike), sequences item by item, maps with the same keys
+ * in any order each holding an equal value. Two NULLs are equal. [any-thread] */
+int hg__node_equal(const hg__node *a, const hg__node *b);
 /* A new node tree from a JSON text (for `call NAME JSON` arguments); positions are 0.
  * Returns 0, HG_EINVAL (not JSON; message in d). */
 int hg__doc_from_json(const char *json, hg__doc **out, hg__diag *d);

@@ -570,8 +570,10 @@ void hg__config_free(hg__config *cfg)
         return;
     for (uint32_t i = 0; i < cfg->n_instances; i++) {
         hg__instance_cfg *in = &cfg->instances[i];
-        for (uint32_t j = 0; j < in->n_streams; j++)
+        for (uint32_t j = 0; j < in->n_streams; j++) {
             free(in->streams[j].name);
+            free(in->streams[j].cores);
+        }
         free(in->streams);
         free(in->name);
         free(in->engine);

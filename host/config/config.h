@@ -16,12 +16,21 @@
 /* Sections an engine instance can be declared in. */
 enum { HG__SEC_PIPELINE = 1, HG__SEC_CONNECTOR = 2, HG__SEC_PROCESSOR = 3 };
 
+/* Core policies of a stream's `core:` beyond the SDK's HG_CORE_ANY / HG_CORE_AUTO. */
+enum {
+    HG__CORE_LEAST_LOADED = -10, /* the allowed core with the fewest stream threads */
+    HG__CORE_ROUND_ROBIN = -11   /* the next of the stream's `core: [list]` */
+};
+
 typedef struct hg__stream_cfg {
     char *name;
     const hg__node *node;      /* the stream's map */
     uint32_t max_pending_events;
     uint32_t policy;           /* HG_POLICY_* */
-    int32_t core;              /* >= 0, HG_CORE_ANY, HG_CORE_AUTO */
+    int32_t core;              /* >= 0, HG_CORE_ANY, HG_CORE_AUTO, HG__CORE_LEAST_LOADED or
+                                  HG__CORE_ROUND_ROBIN over cores[] */
+    int32_t *cores;            /* `core: [list]`: the round-robin list */
+    uint32_t n_cores;
     uint32_t max_pending_actions; /* default 1024 */
     uint8_t healthy_at_start;  /* `healthy_at_start:` (default 0) */
 } hg__stream_cfg;

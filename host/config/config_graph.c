@@ -11,6 +11,7 @@
 
 #include "cfgview.h"
 #include "config_priv.h"
+#include "cores.h"
 #include "units.h"
 
 static const char *const graph_keys[] = { "processors", "links", "pool", NULL };
@@ -187,6 +188,59 @@ void hg__config_check_pipelines(hg__checker *c, const hg__node *list)
     }
 }
 
+/* One core number of a stream's `core:`: one this process may run on. */
+static int stream_core_number(hg__cfgctx *ctx, const hg__node *map, const hg__node *v,
+                              int32_t *out)
+{
+    char msg[200];
+    int64_t n;
+    if (v->type == HG_CFG_SCALAR && !v->quoted && hg__parse_int(v->value, &n) == 0 && n >= 0 &&
+        n <= INT32_MAX) {
+        if (!hg__core_allowed((int32_t)n)) {
+            snprintf(msg, sizeof(msg), "core %lld does not exist on this machine or this "
+                     "process may not run on it", (long long)n);
+            hg__cfg_error(ctx, map, "core", msg);
+            return -1;
+        }
+        *out = (int32_t)n;
+        return 0;
+    }
+    snprintf(msg, sizeof(msg), "'core' must be a core number (0 or more), any, least-loaded or "
+             "a list of core numbers (round-robin), got \"%.60s\"",
+             v->type == HG_CFG_SCALAR ? v->value : "a map");
+    hg__cfg_error(ctx, map, "core", msg);
+    return -1;
+}
+
+/* A stream's `core:`: a core number, any, least-loaded, or [list] (round-robin over it). */
+static void get_stream_core(hg__checker *c, hg__cfgctx *ctx, const hg__node *map,
+                            hg__stream_cfg *s)
+{
+    const hg__node *v = NULL;
+    if (hg__cfg_child(map, "core", &v) != 0 || (v->type == HG_CFG_SCALAR && v->is_null))
+        return;
+    if (v->type == HG_CFG_SCALAR && !v->quoted && strcmp(v->value, "any") == 0)
+        s->core = HG_CORE_ANY;
+    else if (v->type == HG_CFG_SCALAR && !v->quoted && strcmp(v->value, "least-loaded") == 0)
+        s->core = HG__CORE_LEAST_LOADED;
+    else if (v->type == HG_CFG_SEQ) {
+        if (v->n == 0) {
+            hg__cfg_error(ctx, map, "core", "'core' as a list (round-robin) needs at least "
+                                            "one core number");
+            return;
+        }
+        if ((s->cores = calloc(v->n, sizeof *s->cores)) == NULL) {
+            c->oom = 1;
+            return;
+        }
+        for (uint32_t i = 0; i < v->n; i++)
+            if (stream_core_number(ctx, map, v->items[i], &s->cores[s->n_cores]) == 0)
+                s->n_cores++;
+        s->core = HG__CORE_ROUND_ROBIN;
+    } else
+        stream_core_number(ctx, map, v, &s->core);
+}
+
 static void check_stream(hg__checker *c, hg__instance_cfg *conn, const hg__node *item, uint32_t i)
 {
     char who[160];
@@ -221,7 +275,7 @@ static void check_stream(hg__checker *c, hg__instance_cfg *conn, const hg__node 
                                 "block, drop_newest or drop_oldest");
     if (pol >= 0)
         s->policy = (uint32_t)pol + HG_POLICY_BLOCK;
-    get_core(&ctx, item, &s->core);
+    get_stream_core(c, &ctx, item, s);
     hg__cfg_bool(&ctx, item, "healthy_at_start", &s->healthy_at_start);
     s->name = hg__config_xstrdup(c, name ? name : who);
     conn->n_streams++;

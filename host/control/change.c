@@ -64,9 +64,7 @@ static void create_part(hg__host *h, const hg__config *part, hg__diag *d, hg__en
         hg__inst_set_diag(v[i]->in, NULL);
 }
 
-/* Orders every entry anew from the links of the configuration and of every part added (plus
- * extra, a part not added yet). Under list_mu. Returns hg__order_compute's code. */
-static int relevel(hg__host *h, const hg__config *extra, hg__diag *d)
+int hg__host_relevel(hg__host *h, const hg__config *extra, hg__diag *d)
 {
     uint32_t n = h->cfg->n_links + (extra ? extra->n_links : 0), k = 0;
     hg__link_cfg *all;
@@ -97,12 +95,12 @@ static int register_part(hg__host *h, const hg__config *part, hg__entry **v, uin
     for (uint32_t i = 0; i < n && rc == 0; i++)
         rc = hg__engines_add(h->engines, v[i]);
     if (rc == 0)
-        rc = relevel(h, part, d);
+        rc = hg__host_relevel(h, part, d);
     if (rc != 0) {
         for (uint32_t i = 0; i < n; i++)
             if (hg__engines_find(h->engines, hg__inst_name(v[i]->in)) == v[i])
                 hg__engines_remove(h->engines, hg__inst_name(v[i]->in));
-        relevel(h, NULL, NULL);
+        hg__host_relevel(h, NULL, NULL);
     }
     pthread_mutex_unlock(&h->list_mu);
     return rc;
@@ -209,7 +207,7 @@ static char *job_remove(hg__host *h, void *arg)
         cut = hg__lc_stop_entry(h, e);
         pthread_mutex_lock(&h->list_mu);
         hg__engines_remove(h->engines, name);
-        relevel(h, NULL, NULL);
+        hg__host_relevel(h, NULL, NULL);
         pthread_mutex_unlock(&h->list_mu);
         hg__log(h->lg, HG_LOG_INFO, "host", "removed '%s' (%u connection%s cut)", name, cut,
                 cut == 1 ? "" : "s");

@@ -3,6 +3,8 @@
  * that call into engines or wait for them run on the control thread as jobs. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,9 @@ typedef json_t *(*verb_fn)(hg__host *h, const char *arg);
  * calls into engines or waits for them). */
 enum { ON_HUB, ON_CONTROL };
 
-/* What a verb takes after it: nothing, an optional instance name, one name, or free text. */
-enum { ARGS_NONE, ARGS_NAME_OPT, ARGS_NAME, ARGS_TEXT };
+/* What a verb takes after it: nothing, an optional instance name, one name, one name and
+ * options (the verb checks them), or free text. */
+enum { ARGS_NONE, ARGS_NAME_OPT, ARGS_NAME, ARGS_NAME_OPTS, ARGS_TEXT };
 
 static json_t *fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -77,7 +80,11 @@ static json_t *host_json(hg__host *h)
     json_object_set_new(o, "kind", json_string("host"));
     json_object_set_new(o, "state", json_string(state));
     pthread_mutex_lock(&h->list_mu);
-    json_object_set_new(o, "instances", json_integer(hg__engines_count(h->engines)));
+    {
+        uint32_t procs, failed;
+        hg__host_graph_counts(h, &procs, &failed);
+        json_object_set_new(o, "instances", json_integer(hg__engines_count(h->engines) + procs));
+    }
     pthread_mutex_unlock(&h->list_mu);
     json_object_set_new(o, "failed", json_integer(hg__host_failed_count(h)));
     json_object_set_new(o, "uptime_ns",
@@ -100,23 +107,65 @@ json_t *hg__entry_json(hg__host *h, hg__entry *e)
     return o;
 }
 
+/* The graph's processors as `counters` shows instances: {name: {engine, kind, state, mode,
+ * frames_in, frames_out, error, ...its counters}} (a new object; empty without a graph). */
+static json_t *processors_json(hg__host *h)
+{
+    hg__graph *g = __atomic_load_n(&h->graph, __ATOMIC_ACQUIRE);
+    json_t *all = json_object(), *j, *procs;
+    char *text;
+    size_t i;
+    json_t *p;
+    if (g == NULL)
+        return all;
+    text = hg__graph_json(g);
+    j = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    procs = json_object_get(j, "processors");
+    json_array_foreach(procs, i, p) {
+        json_t *o = json_object(), *c = json_object_get(p, "counters");
+        const char *name = json_string_value(json_object_get(p, "name"));
+        if (name == NULL) {
+            json_decref(o);
+            continue;
+        }
+        json_object_set(o, "engine", json_object_get(p, "engine"));
+        json_object_set_new(o, "kind", json_string("processor"));
+        json_object_set(o, "state", json_object_get(p, "state"));
+        json_object_set(o, "error", json_object_get(p, "error") ? json_object_get(p, "error")
+                                                                 : json_null());
+        json_object_set(o, "mode", json_object_get(p, "mode"));
+        json_object_set(o, "frames_in", json_object_get(p, "frames_in"));
+        json_object_set(o, "frames_out", json_object_get(p, "frames_out"));
+        if (json_is_object(c))
+            json_object_update_missing(o, c);
+        json_object_set_new(all, name, o);
+    }
+    json_decref(j);
+    return all;
+}
+
 static json_t *cmd_counters(hg__host *h, const char *arg)
 {
     json_t *o = okay(), *all = json_object(), *err = NULL;
     if (arg && *arg) {
-        hg__entry *e = need_entry(h, arg, &err);
-        if (e == NULL) {
+        json_t *procs = processors_json(h), *p = json_object_get(procs, arg);
+        hg__entry *e = p == NULL ? need_entry(h, arg, &err) : NULL;
+        if (p == NULL && e == NULL) {
+            json_decref(procs);
             json_decref(o);
             json_decref(all);
             return err;
         }
-        json_object_set_new(all, arg, hg__entry_json(h, e));
+        json_object_set_new(all, arg, p ? json_incref(p) : hg__entry_json(h, e));
+        json_decref(procs);
     } else {
         uint32_t n = 0;
         hg__entry **v = hg__host_entries(h, &n);
         for (uint32_t i = 0; i < n; i++)
             json_object_set_new(all, hg__inst_name(v[i]->in), hg__entry_json(h, v[i]));
         free(v);
+        json_object_update_missing_new(all, processors_json(h));
         if (h->runtime)
             json_object_set_new(all, "runtime", hg__entry_json(h, h->runtime));
         json_object_set_new(all, "host", host_json(h));
@@ -127,12 +176,15 @@ static json_t *cmd_counters(hg__host *h, const char *arg)
 
 static json_t *cmd_state(hg__host *h, const char *arg)
 {
-    json_t *err = NULL, *o, *inst;
-    hg__entry *e = need_entry(h, arg, &err);
-    if (e == NULL)
+    json_t *err = NULL, *o, *inst, *procs = processors_json(h);
+    hg__entry *e = json_object_get(procs, arg) ? NULL : need_entry(h, arg, &err);
+    if (e == NULL && json_object_get(procs, arg) == NULL) {
+        json_decref(procs);
         return err;
+    }
     o = okay();
-    inst = hg__entry_json(h, e);
+    inst = e ? hg__entry_json(h, e) : json_incref(json_object_get(procs, arg));
+    json_decref(procs);
     json_object_set_new(o, "name", json_string(arg));
     json_object_set(o, "state", json_object_get(inst, "state"));
     json_object_set(o, "error", json_object_get(inst, "error"));
@@ -140,18 +192,60 @@ static json_t *cmd_state(hg__host *h, const char *arg)
     return o;
 }
 
+/* `records NAME [--limit N]` (the option before or after the name): the words of arg into
+ * name and *limit (0: every record). Returns NULL, or the refusal. */
+static json_t *records_args(const char *arg, char *name, size_t cap, uint32_t *limit)
+{
+    static const char usage[] = "(usage: records NAME [--limit N])";
+    char word[128], *end;
+    int have_limit = 0;
+    name[0] = '\0';
+    *limit = 0;
+    for (const char *p = arg; *p;) {
+        size_t n = strcspn(p, " \t");
+        if (n >= sizeof word)
+            return fail(HG_EINVAL, "`records`: '%.*s...' is too long %s", 32, p, usage);
+        memcpy(word, p, n);
+        word[n] = '\0';
+        p += n + strspn(p + n, " \t");
+        if (strcmp(word, "--limit") == 0 && !have_limit) {
+            unsigned long v;
+            n = strcspn(p, " \t");
+            errno = 0;
+            v = strtoul(p, &end, 10);
+            if (n == 0 || end != p + n || *p == '-' || errno != 0 || v == 0 || v > UINT32_MAX)
+                return fail(HG_EINVAL, "`records`: --limit takes a count from 1, not '%.*s' %s",
+                            (int)n, p, usage);
+            *limit = (uint32_t)v;
+            have_limit = 1;
+            p += n + strspn(p + n, " \t");
+        } else if (name[0] == '\0' && word[0] != '-' && n < cap) {
+            memcpy(name, word, n + 1);
+        } else {
+            return fail(HG_EINVAL, "`records` takes one instance name and --limit N, not '%s' %s",
+                        arg, usage);
+        }
+    }
+    if (name[0] == '\0')
+        return fail(HG_EINVAL, "`records` needs an instance name %s", usage);
+    return NULL;
+}
+
 static json_t *cmd_records(hg__host *h, const char *arg)
 {
-    json_t *err = NULL, *o;
+    json_t *err, *o;
     uint64_t dropped = 0;
-    hg__entry *e = need_entry(h, arg, &err);
-    if (e == NULL)
+    uint32_t limit;
+    char name[128];
+    hg__entry *e;
+    if ((err = records_args(arg, name, sizeof name, &limit)) != NULL)
+        return err;
+    if ((e = need_entry(h, name, &err)) == NULL)
         return err;
     o = okay();
-    json_object_set_new(o, "records", hg__inst_records_json(e->in, &dropped));
+    json_object_set_new(o, "records", hg__inst_records_json(e->in, limit, &dropped));
     json_object_set_new(o, "dropped", json_integer((json_int_t)dropped));
     json_object_set_new(o, "enabled", json_boolean(e->cfg && e->cfg->records));
-    (void)h;
     return o;
 }
 
@@ -262,12 +356,13 @@ static json_t *cmd_resume(hg__host *h, const char *arg)
     return pause_verb(h, arg, 0);
 }
 
+/* `reload [FILE]`: reload.c does it; its reply is the verb's. */
 static json_t *cmd_reload(hg__host *h, const char *arg)
 {
-    (void)h;
-    (void)arg;
-    return fail(HG_ENOTSUP, "reload is not available in this version: restart the host with the "
-                            "new configuration");
+    char *text = hg__reload_run(h, arg);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    return o ? o : fail(HG_ENOMEM, "out of memory");
 }
 
 static json_t *cmd_shutdown(hg__host *h, const char *arg)
@@ -313,7 +408,7 @@ static const struct {
 } verbs[] = {
     {"counters", cmd_counters, "counters [NAME]", ARGS_NAME_OPT, ON_HUB},
     {"state", cmd_state, "state NAME", ARGS_NAME, ON_HUB},
-    {"records", cmd_records, "records NAME", ARGS_NAME, ON_HUB},
+    {"records", cmd_records, "records NAME [--limit N]", ARGS_NAME_OPTS, ON_HUB},
     {"perf", cmd_perf, "perf", ARGS_NONE, ON_HUB},
     {"metrics", cmd_metrics, "metrics", ARGS_NONE, ON_HUB},
     {"log-level", cmd_log_level, "log-level [NAME] LEVEL", ARGS_TEXT, ON_HUB},
@@ -329,7 +424,7 @@ static const struct {
     {"link", hg__cmd_link, "link FROM TO [policy=P] [capacity=N]", ARGS_TEXT, ON_CONTROL},
     {"unlink", hg__cmd_unlink, "unlink FROM TO", ARGS_TEXT, ON_CONTROL},
     {"step", hg__cmd_step, "step NAME", ARGS_NAME, ON_HUB},
-    {"reload", cmd_reload, "reload [FILE]", ARGS_TEXT, ON_HUB},
+    {"reload", cmd_reload, "reload [FILE]", ARGS_TEXT, ON_CONTROL},
     {"call", NULL, "call NAME JSON", ARGS_TEXT, ON_CONTROL},
     {"shutdown", cmd_shutdown, "shutdown", ARGS_NONE, ON_CONTROL},
     {"kill", cmd_kill, "kill", ARGS_NONE, ON_CONTROL},
@@ -338,10 +433,11 @@ static const struct {
 
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 
-/* 1 for a verb this host answers only with ENOTSUP today: reload. */
+/* 1 for a verb this host answers only with ENOTSUP today: none (every verb runs). */
 static int not_yet(verb_fn fn)
 {
-    return fn == cmd_reload;
+    (void)fn;
+    return 0;
 }
 
 /* "commands": every usage, as before; "not_yet": the usages of the verbs that answer ENOTSUP in
@@ -522,7 +618,7 @@ static json_t *check_args(int args, const char *verb, const char *usage, const c
     if (args == ARGS_NONE && *arg != '\0')
         return fail(HG_EINVAL, "`%s` takes no arguments, not '%s' (usage: %s)", verb, arg,
                     usage);
-    if (args == ARGS_NAME && *arg == '\0')
+    if ((args == ARGS_NAME || args == ARGS_NAME_OPTS) && *arg == '\0')
         return fail(HG_EINVAL, "`%s` needs an instance name (usage: %s)", verb, usage);
     if ((args == ARGS_NAME || args == ARGS_NAME_OPT) && strpbrk(arg, " \t\r\n\v\f") != NULL)
         return fail(HG_EINVAL, "`%s` takes one instance name, not '%s' (usage: %s)", verb, arg,

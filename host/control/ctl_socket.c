@@ -138,8 +138,27 @@ static char *run_call(hg__ctl *ctl, const char *name, const json_t *args)
     return reply;
 }
 
+/* {"cmd": "records", "name": NAME, "args": {"limit": N}} runs `records NAME --limit N`. */
+static char *run_records(hg__ctl *ctl, const json_t *name, const json_t *args)
+{
+    const json_t *limit = json_object_get(args, "limit");
+    char *text, *reply;
+    if (name == NULL)
+        return reply_fail(HG_EINVAL, "records needs \"name\" (the instance)");
+    if (!json_is_object(args) || json_object_size(args) != 1 || !json_is_integer(limit) ||
+        json_integer_value(limit) < 1 || json_integer_value(limit) > UINT32_MAX)
+        return reply_fail(HG_EINVAL, "records takes \"args\": {\"limit\": N}, N a count from 1, "
+                                     "and nothing else");
+    if (asprintf(&text, "records %s --limit %" JSON_INTEGER_FORMAT, json_string_value(name),
+                 json_integer_value(limit)) < 0)
+        return NULL;
+    reply = run_text(ctl, text);
+    free(text);
+    return reply;
+}
+
 /* {"cmd": "VERB [ARGS]", "name": NAME} runs "VERB [ARGS] NAME"; {"cmd": "call", "name": NAME,
- * "args": JSON} runs `call NAME JSON`. */
+ * "args": JSON} runs `call NAME JSON`; records takes "args" too (run_records). */
 static char *run_json(hg__ctl *ctl, json_t *j)
 {
     const json_t *name = json_object_get(j, "name"), *args = json_object_get(j, "args");
@@ -156,8 +175,10 @@ static char *run_json(hg__ctl *ctl, json_t *j)
                                          "verb, or an object naming it)");
         return run_call(ctl, json_string_value(name), args);
     }
+    if (args != NULL && strcmp(cmd, "records") == 0)
+        return run_records(ctl, name, args);
     if (args != NULL)
-        return reply_fail(HG_EINVAL, "\"args\" is for \"cmd\": \"call\" only");
+        return reply_fail(HG_EINVAL, "\"args\" is for \"cmd\": \"call\" and \"records\" only");
     if (name == NULL)
         return run_text(ctl, cmd);
     if (asprintf(&text, "%s %s", cmd, json_string_value(name)) < 0)

@@ -315,3 +315,20 @@ json_t *hg__cmd_step(hg__host *h, const char *arg)
         return err_reply(rc, "step: '%.60s' is not a manual processor", arg);
     return json_pack("{s:b}", "ok", 1);
 }
+
+void hg__host_graph_counts(hg__host *h, uint32_t *processors, uint32_t *failed)
+{
+    hg__graph *g = __atomic_load_n(&h->graph, __ATOMIC_ACQUIRE);
+    char *text = g ? hg__graph_json(g) : NULL;
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL, *p;
+    size_t i;
+    *processors = *failed = 0;
+    json_array_foreach(json_object_get(j, "processors"), i, p) {
+        (*processors)++;
+        if (json_is_string(json_object_get(p, "state")) &&
+            strcmp(json_string_value(json_object_get(p, "state")), "failed") == 0)
+            (*failed)++;
+    }
+    json_decref(j);
+    free(text);
+}

@@ -20,6 +20,8 @@ int hg__host_graph_start(hg__host *h);
  * when immediate). Returns processors cut at the deadline. [control-thread] */
 uint32_t hg__host_graph_shutdown(hg__host *h, int immediate);
 void hg__host_graph_destroy(hg__host *h);
+/* The graph's processors: how many, and how many of them failed. [any-thread] */
+void hg__host_graph_counts(hg__host *h, uint32_t *processors, uint32_t *failed);
 
 /* Verbs; each returns a JSON reply (new reference). `graph` reads (any thread); the others
  * change the graph ([control-thread]). */

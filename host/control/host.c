@@ -11,6 +11,9 @@
 #include "graph_host.h"
 #include "host_priv.h"
 #include "metrics.h"
+#include "model.h"
+#include "stream.h"
+#include "stream_link.h"
 #include "order.h"
 
 static uint32_t section_kind(uint32_t section)
@@ -57,13 +60,17 @@ static int hook_resolve(void *ud, const char *text, char *buf, uint32_t cap)
     }
     if (e != NULL && hg__inst_info(e->in, "address", buf, cap) == 0)
         return 0;
-    return HG_EAGAIN;
+    /* Only a pipeline with `listen:` serves (as e->originates says): the others never will. */
+    return hg__node_get(ic->node, "listen") != NULL ? HG_EAGAIN : HG_ENOTSUP;
 }
 
 static int32_t hook_auto_core(void *ud, hg__inst *in)
 {
     hg__host *h = ud;
-    const hg__instance_cfg *ic = hg__config_find(h->cfg, hg__inst_name(in));
+    hg__entry *e = hg__host_find(h, hg__inst_name(in));
+    /* the entry's own config: a reload may have brought one other than the host's first */
+    const hg__instance_cfg *ic = e != NULL && e->in == in
+                                     ? e->cfg : hg__config_find(h->cfg, hg__inst_name(in));
     uint32_t i;
     if (ic != NULL && ic->core != HG_CORE_AUTO)
         return ic->core;
@@ -81,11 +88,18 @@ static void hook_state_changed(void *ud, hg__inst *in)
 
 static const void *hook_extension(void *ud, hg__inst *in, const char *id)
 {
-    /* The graph service (processor.h); the stream service answers here once connectors run. */
-    (void)ud;
+    /* The extensions of this host: the graph service (processor.h), the stream and model
+     * services (connector.h), and "hangar.net/1" (net_ext.c). */
+    hg__host *h = ud;
     (void)in;
     if (id != NULL && strcmp(id, HG_GRAPH_EXTENSION) == 0)
         return hg__graph_api();
+    if (id != NULL && strcmp(id, HG_STREAM_EXTENSION) == 0)
+        return &hg__stream_api_table;
+    if (id != NULL && strcmp(id, HG_MODEL_EXTENSION) == 0)
+        return &hg__model_api_table;
+    if (id != NULL && strcmp(id, HG_NET_EXTENSION) == 0)
+        return &h->net_ext.pub;
     return NULL;
 }
 
@@ -217,10 +231,7 @@ static int load_plugins(hg__host *h, const hg__host_opts *opts, int want_runtime
         if (ic->engine == NULL || ic->engine[0] == '\0')
             continue; /* not a name: the schema has said so */
         if (hg__registry_find(h->reg, ic->engine) == NULL) {
-            report_unknown_engine(h, &ps, ic->engine, ic->engine_node,
-                                  ic->section == HG__SEC_CONNECTOR
-                                      ? "this host does not run connectors yet; "
-                                      : "");
+            report_unknown_engine(h, &ps, ic->engine, ic->engine_node, "");
             rc = HG_ECONFIG;
             unknown = 1;
         }
@@ -412,6 +423,7 @@ static void free_host(hg__host *h)
     hg__host_graph_destroy(h);
     destroy_entries(h);
     hg__engines_free(h->engines);
+    hg__reload_free(h);
     for (uint32_t i = 0; i < h->n_parts; i++)
         hg__config_free(h->parts[i]);
     free(h->parts);
@@ -429,7 +441,26 @@ static void free_host(hg__host *h)
     pthread_mutex_destroy(&h->list_mu);
     pthread_mutex_destroy(&h->busy.mu);
     pthread_mutex_destroy(&h->diag_mu);
+    pthread_mutex_destroy(&h->net_mu);
     free(h);
+}
+
+/* Keeps the --set overrides and limits of src for reloads. Returns 0 or HG_ENOMEM. */
+static int keep_sets(hg__host *h, const hg__config_src *src)
+{
+    h->limits = src->limits;
+    if (src->n_sets == 0)
+        return 0;
+    h->sets = calloc(src->n_sets, sizeof *h->sets);
+    if (h->sets == NULL)
+        return HG_ENOMEM;
+    for (uint32_t i = 0; i < src->n_sets; i++) {
+        h->sets[i] = strdup(src->sets[i]);
+        if (h->sets[i] == NULL)
+            return HG_ENOMEM;
+        h->n_sets = i + 1;
+    }
+    return 0;
 }
 
 /* d is the caller's and ends with create: from now on a config getter's error goes to the list
@@ -451,6 +482,7 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
 
     if (h == NULL)
         return HG_ENOMEM;
+    h->stream_link = hg__stream_link; /* the graph's way into connector streams */
     pthread_mutex_init(&h->diag_mu, NULL);
     pthread_mutex_init(&h->mu, NULL);
     pthread_mutex_init(&h->hub_mu, NULL);
@@ -471,6 +503,7 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
     pthread_condattr_destroy(&ca);
     h->diag = d;
     h->actx.busy = &h->busy;
+    hg__net_ext_init(h);
     rc = hg__logger_new(opts->log_level > 0 ? (uint32_t)opts->log_level : 0, &h->lg);
     if (rc == 0)
         rc = hg__cancel_root(&h->root);
@@ -485,13 +518,19 @@ int hg__host_create(const hg__host_opts *opts, hg__diag *d, hg__host **out)
     if (h->cfg == NULL)
         goto fail;
     h->actx.cfg = h->cfg;
+    h->current = h->cfg;
     schema_rc = rc;
     if (hg__host_ops_setup(h, d) != 0 && schema_rc == 0)
         schema_rc = HG_ECONFIG;
     /* Precedence: the caller's level, then -v/-q/HANGAR_LOG, then the config's log.level. */
-    if (opts->log_level <= 0 && !hg__log_default_explicit() && h->cfg->doc->root != NULL &&
+    h->log_from_cfg = opts->log_level <= 0 && !hg__log_default_explicit();
+    if (h->log_from_cfg && h->cfg->doc->root != NULL &&
         hg__node_get(h->cfg->doc->root, "log") != NULL)
         hg__logger_set_level(h->lg, h->cfg->log_level);
+    if (keep_sets(h, &opts->src) != 0) {
+        rc = HG_ENOMEM;
+        goto fail;
+    }
     want_runtime = h->cfg->runtime_node != NULL || h->cfg->n_instances > 0;
     rc = load_plugins(h, opts, want_runtime);
     /* Go on with the engines that were found, so one run reports every error of the file. */
@@ -558,5 +597,10 @@ uint32_t hg__host_failed_count(hg__host *h)
     pthread_mutex_unlock(&h->list_mu);
     if (h->runtime && hg__inst_state(h->runtime->in, NULL) == HG_STATE_FAILED)
         n++;
+    {
+        uint32_t procs, failed;
+        hg__host_graph_counts(h, &procs, &failed);
+        n += failed;
+    }
     return n;
 }

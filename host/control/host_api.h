@@ -60,7 +60,12 @@ int hg__host_done(hg__host *h);
 /* Shuts down if needed and frees everything. */
 void hg__host_destroy(hg__host *h);
 hg__logger *hg__host_logger(hg__host *h);
+/* The configuration the host was created from (its host-wide settings hold for its life). */
 const hg__config *hg__host_config(const hg__host *h);
+/* The configuration the running instances came from last: the one of the last reload applied,
+ * else hg__host_config's. Valid until the next reload; read it from another thread only once no
+ * reload can run (the host stopped). */
+const hg__config *hg__host_config_now(const hg__host *h);
 /* Count of instances that failed. */
 uint32_t hg__host_failed_count(hg__host *h);
 

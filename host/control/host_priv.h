@@ -24,6 +24,9 @@
  *   mu        lifecycle flags (started, stopping, stopped, cut, not_stopped, shutdown_since_ns,
  *             gen); cv is broadcast on every change and on every engine state change.
  *   busy.mu   the engine call the control thread is inside (engine/entry.h).
+ *   net_mu    the runtime mode's net_open/net_close, from the control thread (pipelines) or an
+ *             engine's own thread ("hangar.net/1", net_ext.c); taken with no other host lock
+ *             held, since net_close waits for the runtime's callbacks.
  * An instance's own mutex (engine/instance.c) is a leaf: taken under any of these, it takes
  * none itself, and engine state changes call back into the host only after releasing it. */
 #ifndef HG_HOST_PRIV_H
@@ -70,6 +73,12 @@ typedef struct hg__job {
     int verb;          /* index into the verb table (commands.c) */
     char *arg;         /* the verb's argument, trimmed */
 } hg__job;
+
+/* The "hangar.net/1" table this host hands out (net_ext.c). */
+typedef struct hg__net_ext {
+    hg_net_ext pub;
+    hg__host *h;
+} hg__net_ext;
 
 struct hg__host {
     hg__config *cfg;
@@ -122,6 +131,23 @@ struct hg__host {
     int (*stream_link)(hg__host *h, const char *connector, const char *stream, int dir,
                        hg__link **out);
     struct hg__metrics_http *metrics; /* control.metrics, when configured (host_ops.c) */
+
+    /* reload.c (control thread only, but for free_host): cfg stays the configuration the host
+     * was created from (host-wide settings, the runtime mode's node); current is the one the
+     * running set came from last (cfg, or the last reload's); loaded holds the configurations
+     * reloads brought in that entries still borrow nodes from. */
+    hg__config *current;
+    hg__config **loaded;
+    uint32_t n_loaded;
+    hg__config **pinned;       /* of loaded, those graph processors were added from (kept) */
+    uint32_t n_pinned;
+    char **sets;               /* the --set overrides given at create, applied again on reload */
+    uint32_t n_sets;
+    hg__cfg_limits limits;
+    uint8_t log_from_cfg;      /* the log level follows the config's log.level */
+    uint64_t reloads;          /* reloads applied */
+    pthread_mutex_t net_mu;    /* the runtime mode's net_open/net_close, whoever calls */
+    hg__net_ext net_ext;
 };
 
 /* hub.c */
@@ -160,6 +186,9 @@ int hg__host_new_inst(hg__host *h, const char *name, const hg__node *node, hg__i
 int hg__host_create_entry(hg__host *h, const hg__instance_cfg *ic, uint32_t seq, hg__diag *d,
                           hg__entry **out);
 
+/* net_ext.c: sets up h->net_ext and h->net_mu (destroyed by the host's free). */
+void hg__net_ext_init(hg__host *h);
+
 /* commands.c */
 /* Parses and runs one message on the hub: answers it, or queues a job for the control thread. */
 void hg__command_dispatch(hg__host *h, hg__msg *m);
@@ -170,5 +199,18 @@ int hg__command_needs_control(const char *text, const char *call_name);
 
 /* host.c */
 hg__entry *hg__host_find(hg__host *h, const char *name);
+
+/* change.c: orders every entry anew from the links of the configuration and of every part added
+ * (plus extra, a part not added yet). Under list_mu. Returns hg__order_compute's code. */
+int hg__host_relevel(hg__host *h, const hg__config *extra, hg__diag *d);
+
+/* reload.c: `reload [FILE]` on the control thread: reads FILE (default: the file the running set
+ * came from) whole, refuses it with every error when it is not valid or changes what cannot
+ * change at run time, else applies only the difference (new instances start, removed ones stop,
+ * changed ones restart), rolling back to the previous set when a new one does not start.
+ * Returns the reply, a JSON text (malloc'd). [control-thread] */
+char *hg__reload_run(hg__host *h, const char *file);
+/* Frees the configurations reloads loaded (host destroy). */
+void hg__reload_free(hg__host *h);
 
 #endif

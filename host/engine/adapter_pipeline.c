@@ -36,9 +36,13 @@ static int pl_start(hg__entry *e, const hg__actx *x)
         return HG_ESTATE;
     }
     if (net == NULL) {
+        if (x->net_mu)
+            pthread_mutex_lock(x->net_mu);
         m = hg__call_enter(x->busy, hg__inst_name(x->runtime->in), "net_open");
         rc = rops(x)->net_open(x->runtime->obj, hg__inst_host(e->in), &net);
         hg__call_leave(m);
+        if (x->net_mu)
+            pthread_mutex_unlock(x->net_mu);
         if (rc != 0) {
             hg__inst_set_state(e->in, HG_STATE_FAILED, rc, "the runtime mode refused a net");
             return rc;
@@ -65,9 +69,13 @@ static uint32_t pl_finish(hg__entry *e, const hg__actx *x, int *rc)
     *rc = 0;
     if (e->run == NULL || x->runtime == NULL)
         return 0;
+    if (x->net_mu)
+        pthread_mutex_lock(x->net_mu);
     m = hg__call_enter(x->busy, hg__inst_name(x->runtime->in), "net_close");
     left = rops(x)->net_close(x->runtime->obj, e->run);
     hg__call_leave(m);
+    if (x->net_mu)
+        pthread_mutex_unlock(x->net_mu);
     e->run = NULL;
     return left;
 }

@@ -59,6 +59,9 @@ typedef struct hg__actx {
     hg__entry *runtime;          /* NULL: no runtime mode */
     const hg__config *cfg;
     hg__busy *busy;
+    /* Held around the runtime's net_open/net_close: the host's "hangar.net/1" extension calls
+     * them from other threads too. NULL: none (a host that hands out no extension). */
+    pthread_mutex_t *net_mu;
 } hg__actx;
 
 /* An engine command (pipeline.h, runtime_mode.h). */
@@ -90,6 +93,8 @@ struct hg__adapter {
 /* The adapters of the kinds this host runs. */
 extern const hg__adapter hg__runtime_adapter;
 extern const hg__adapter hg__pipeline_adapter;
+/* Defined by the stream runtime (host/stream/adapter_connector.c), linked above this library. */
+extern const hg__adapter hg__connector_adapter;
 
 /* The adapter for a kind, or NULL when this host does not run engines of that kind (yet). */
 const hg__adapter *hg__adapter_for(uint32_t kind);

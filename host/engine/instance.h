@@ -51,11 +51,15 @@ void hg__inst_set_state(hg__inst *in, uint32_t state, int status, const char *me
 /* The instance as a JSON object (counters, facts, state, error, times): a json_t * (jansson),
  * new reference. kind_name/engine are added as "kind"/"engine". */
 void *hg__inst_json(hg__inst *in, const char *engine, const char *kind_name);
-/* Records as a JSON array (json_t *, new reference) and the count dropped from the ring. */
-void *hg__inst_records_json(hg__inst *in, uint64_t *dropped);
+/* Records as a JSON array (json_t *, new reference), oldest first: the newest `limit` of them
+ * (0: all), and the count dropped from the ring. */
+void *hg__inst_records_json(hg__inst *in, uint32_t limit, uint64_t *dropped);
 /* Appends this instance's perf cells to a JSON array (json_t *). */
 void hg__inst_perf_json(hg__inst *in, const char *engine_label, void *array);
 hg_cancel *hg__inst_token(hg__inst *in);
+/* The hooks' ud (the host) of the instance behind a table this host handed out, or NULL.
+ * [any-thread] */
+void *hg__inst_owner_of(const hg_host *table);
 /* "HOST:PORT" with a port 0..65535 and a non-empty host ("[v6]" allowed). */
 int hg__addr_is_literal(const char *text);
 const char *hg__state_name(uint32_t state);

@@ -62,6 +62,12 @@ const char *hg__inst_name(const hg__inst *in)
     return in->name;
 }
 
+void *hg__inst_owner_of(const hg_host *table)
+{
+    const hg__inst *in = table != NULL ? table->host_data : NULL;
+    return in != NULL ? in->hooks.ud : NULL;
+}
+
 hg_cancel *hg__inst_token(hg__inst *in)
 {
     return in->token;
@@ -164,11 +170,13 @@ void *hg__inst_json(hg__inst *in, const char *engine, const char *kind_name)
     return o;
 }
 
-void *hg__inst_records_json(hg__inst *in, uint64_t *dropped)
+void *hg__inst_records_json(hg__inst *in, uint32_t limit, uint64_t *dropped)
 {
     json_t *a = json_array();
+    uint32_t first;
     pthread_mutex_lock(&in->mu);
-    for (uint32_t i = 0; i < in->ring_count; i++) {
+    first = limit != 0 && limit < in->ring_count ? in->ring_count - limit : 0;
+    for (uint32_t i = first; i < in->ring_count; i++) {
         const hg_conn_record *r = &in->ring[(in->ring_head + i) % in->ring_cap];
         json_t *o = json_object();
         json_object_set_new(o, "id", json_integer((json_int_t)r->id));

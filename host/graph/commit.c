@@ -303,8 +303,8 @@ static void check_links(hg__graph *g, hg__change *c)
 
 static void validate(hg__graph *g, hg__change *c)
 {
+    check_removes(g, c); /* first: an add may reuse the name of a processor removed here */
     check_adds(g, c);
-    check_removes(g, c);
     check_unlinks(g, c);
     check_links(g, c);
 }

@@ -46,11 +46,15 @@ static void set_state(struct hg_proc *p, uint32_t st)
     pthread_mutex_unlock(&p->g->mu);
 }
 
+/* The error is kept under g->mu, where `graph` and hg__graph_state read it. */
 static void fail(struct hg_proc *p, int rc, const char *where)
 {
+    pthread_mutex_lock(&p->g->mu);
     p->err = rc;
     snprintf(p->errmsg, sizeof p->errmsg, "%s returned %s", where, hg_err_name(rc));
-    set_state(p, HG__PST_FAILED);
+    ST(&p->state, HG__PST_FAILED);
+    pthread_cond_broadcast(&p->g->cv);
+    pthread_mutex_unlock(&p->g->mu);
 }
 
 void hg__docref_unref(hg__docref *d)

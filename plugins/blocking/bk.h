@@ -34,6 +34,9 @@ void bkw_run(rt_worker *rw);
 void bkw_wake(rt_worker *rw);
 void bkw_cut_owner(void *arg);
 void bkw_free_owner_timers(void *arg);
+/* The reap is about to close c's socket: the loop lets go of it first (the uring mode cancels
+ * its poll; the poll loop has nothing to do). [c's worker] */
+void bkw_conn_closing(bkw *w, hg_conn *c);
 
 static inline bkw *bkw_current(const rt_base *b)
 {
@@ -81,6 +84,7 @@ struct hg_conn {
     uint64_t queued, high, low;
     uint64_t idle_ns, read_ns, write_ns, connect_ns;
     uint64_t last_io, last_read, last_write, opened;
+    void *io; /* the loop's state for this socket (the uring mode's armed poll); NULL here */
 };
 
 extern const hg_net bk_net_template;
@@ -94,6 +98,11 @@ int bkc_connect(const hg_net *n, const char *addr, uint64_t timeout_ns, const hg
                 void *ud, hg_conn **out);
 /* Accepts one connection from a ready listening socket. */
 void bkc_accept(rt_slot *s);
+/* Takes fd, accepted on s, as a connection (peer NULL: asked of the socket). */
+void bkc_accepted(rt_slot *s, int fd, const struct sockaddr_storage *peer);
+/* Accepting failed with EMFILE or ENFILE: accepts one connection with the spare descriptor and
+ * resets it (counted as failed), or pauses accepting for 100 ms (accept_paused_until). */
+void bkc_refuse_at_fd_limit(rt_slot *s);
 /* What the connection wants from poll (0: leave it out). */
 short bkc_events(hg_conn *c);
 int bkc_fd(const hg_conn *c);

@@ -128,6 +128,7 @@ void bkc_reap(bkw *w)
         rt_list_remove(&c->link);
         rt_add1(&w->core.n_conns, (uint64_t)-1);
         if (c->fd >= 0) {
+            bkw_conn_closing(w, c);
             if (c->flags & CF_RESET)
                 rt_set_linger0(c->fd);
             close(c->fd);

@@ -102,3 +102,37 @@ void bkn_timer_stop(const hg_net *n, hg_timer *t)
 {
     t->dead = 1;
 }
+
+/* --- net_close's two phases on a worker (shared with the uring mode's loop) --- */
+
+void bkw_cut_owner(void *arg)
+{
+    rt_owner *o = arg;
+    bkw *w = bkw_current(o->rt);
+    rt_link *l;
+    uint32_t n = 0;
+
+    for (l = w->conns.next; l != &w->conns; l = l->next) {
+        if (bkc_owner(bkc_of_link(l)) == o)
+            n += (uint32_t)bkc_cut(bkc_of_link(l));
+    }
+    for (l = w->timers.next; l != &w->timers; l = l->next) {
+        if (bkt_of_link(l)->o == o)
+            bkt_of_link(l)->silenced = 1;
+    }
+    __atomic_fetch_add(&o->cut, n, __ATOMIC_RELAXED);
+    rt_owner_release(o);
+}
+
+void bkw_free_owner_timers(void *arg)
+{
+    rt_owner *o = arg;
+    bkw *w = bkw_current(o->rt);
+    rt_link *l;
+
+    for (l = w->timers.next; l != &w->timers; l = l->next) {
+        if (bkt_of_link(l)->o == o)
+            bkt_of_link(l)->dead = 1;
+    }
+    rt_owner_release(o);
+}

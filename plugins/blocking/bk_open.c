@@ -72,7 +72,7 @@ static void set_nodelay(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-static void accept_one(rt_slot *s, int fd, const struct sockaddr_storage *peer)
+void bkc_accepted(rt_slot *s, int fd, const struct sockaddr_storage *peer)
 {
     hg_listener *l = s->l;
     socklen_t len = sizeof(struct sockaddr_storage);
@@ -84,7 +84,11 @@ static void accept_one(rt_slot *s, int fd, const struct sockaddr_storage *peer)
         return;
     }
     c->fd = fd;
-    c->t.peer = *peer;
+    if (peer)
+        c->t.peer = *peer;
+    else
+        getpeername(fd, (struct sockaddr *)&c->t.peer, &len);
+    len = sizeof(struct sockaddr_storage);
     getsockname(fd, (struct sockaddr *)&c->t.local, &len);
     set_nodelay(fd);
     if (s->w->stopping || rt_owner_closing(l->o)) {
@@ -104,7 +108,7 @@ static void accept_one(rt_slot *s, int fd, const struct sockaddr_storage *peer)
 /* Out of file descriptors: a pending connection would keep the listener readable and the
  * worker spinning. Free the spare descriptor, accept the connection and close it at once (the
  * peer sees a close; the owner counts a failed attempt), then take the spare back. */
-static void refuse_at_fd_limit(rt_slot *s)
+void bkc_refuse_at_fd_limit(rt_slot *s)
 {
     bkw *w = (bkw *)s->w;
     int fd;
@@ -142,12 +146,12 @@ void bkc_accept(rt_slot *s)
         len = sizeof peer;
         fd = accept4(s->fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
         if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-            refuse_at_fd_limit(s);
+            bkc_refuse_at_fd_limit(s);
             return;
         }
         if (fd < 0)
             return;
-        accept_one(s, fd, &peer);
+        bkc_accepted(s, fd, &peer);
     }
 }
 

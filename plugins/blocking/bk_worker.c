@@ -220,34 +220,8 @@ void bkw_fini(rt_worker *rw)
     w->pitem = NULL;
 }
 
-void bkw_cut_owner(void *arg)
+void bkw_conn_closing(bkw *w, hg_conn *c)
 {
-    rt_owner *o = arg;
-    bkw *w = bkw_current(o->rt);
-    rt_link *l;
-    uint32_t n = 0;
-
-    for (l = w->conns.next; l != &w->conns; l = l->next) {
-        if (bkc_owner(bkc_of_link(l)) == o)
-            n += (uint32_t)bkc_cut(bkc_of_link(l));
-    }
-    for (l = w->timers.next; l != &w->timers; l = l->next) {
-        if (bkt_of_link(l)->o == o)
-            bkt_of_link(l)->silenced = 1;
-    }
-    __atomic_fetch_add(&o->cut, n, __ATOMIC_RELAXED);
-    rt_owner_release(o);
-}
-
-void bkw_free_owner_timers(void *arg)
-{
-    rt_owner *o = arg;
-    bkw *w = bkw_current(o->rt);
-    rt_link *l;
-
-    for (l = w->timers.next; l != &w->timers; l = l->next) {
-        if (bkt_of_link(l)->o == o)
-            bkt_of_link(l)->dead = 1;
-    }
-    rt_owner_release(o);
+    (void)w; /* the poll set is rebuilt each turn: nothing refers to the socket */
+    (void)c;
 }

@@ -254,6 +254,9 @@ typedef struct rt_mode {
      * its timers) and phase 2 (free its timers). */
     void (*cut_owner)(void *owner);
     void (*free_owner_timers)(void *owner);
+    /* Optional, first thing in create: whether the mode can run in this process at all. Returns
+     * 0, or HG_ECONFIG with the reason recorded through host->cfg_error. [control-thread] */
+    int (*usable)(const hg_host *host, const hg_config *cfg);
 } rt_mode;
 
 /* Each mode's plugin defines its one rt_mode under this name (one mode per .so). */

@@ -229,9 +229,12 @@ static int rt_command(void *inst, const char *verb, const hg_config *args, char 
 
 static int rt_create(const hg_host *host, const hg_config *cfg, void **out)
 {
-    rt_base *b = calloc(1, sizeof *b);
+    rt_base *b;
     int rc;
 
+    if (rt_this_mode.usable && (rc = rt_this_mode.usable(host, cfg)) != 0)
+        return rc;
+    b = calloc(1, sizeof *b);
     if (!b)
         return HG_ENOMEM;
     rc = base_init(b, &rt_this_mode, host, cfg);

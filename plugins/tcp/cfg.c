@@ -101,6 +101,9 @@ static int check_name(const hg_host *h, const char *s, char *why, uint32_t cap)
         return 0;
     if (rc == HG_ENOENT)
         snprintf(why, cap, "no pipeline named '%s' (expected HOST:PORT or a pipeline name)", s);
+    else if (rc == HG_ENOTSUP)
+        snprintf(why, cap, "pipeline '%s' never listens (it has no 'listen' key): name a "
+                 "server pipeline (tcp-echo, tcp-sink, tcp-proxy) or give HOST:PORT", s);
     else
         snprintf(why, cap, "expected HOST:PORT or a pipeline name (%s)", hg_strerror(rc));
     return HG_EINVAL;
@@ -109,7 +112,7 @@ static int check_name(const hg_host *h, const char *s, char *why, uint32_t cap)
 int hg__tcp_cfg_address(const hg_host *h, const hg_config *cfg, const char *key, int required,
                         int how, const char **out)
 {
-    char why[160], msg[TCP_ADDR_MAX + 200];
+    char why[256], msg[TCP_ADDR_MAX + 300];
     const char *s = NULL;
     int rc = h->cfg_string(h, cfg, key, &s);
     if (rc == HG_ENOENT && required) {
@@ -221,6 +224,8 @@ int hg__tcp_resolve(const hg_host *h, const char *addr, char *buf, uint32_t cap)
     int rc = h->resolve_address(h, addr, buf, cap);
     if (rc == HG_EAGAIN)
         hg_logf(h, HG_LOG_ERROR, "pipeline '%s' is not listening", addr);
+    else if (rc == HG_ENOTSUP)
+        hg_logf(h, HG_LOG_ERROR, "pipeline '%s' never listens (it has no 'listen' key)", addr);
     else if (rc != 0)
         hg_logf(h, HG_LOG_ERROR, "cannot resolve '%s': %s", addr, hg_strerror(rc));
     return rc == HG_EAGAIN ? HG_ESTATE : rc;

@@ -1,6 +1,7 @@
 /* echo.c - tcp-echo: writes back every byte it reads, straight from on_data. A peer that does
  * not read pauses its own reads once the write queue passes high water, so memory stays
- * bounded; a half-close is answered once the echo is written. */
+ * bounded; a half-close is answered once the echo is written. A graceful stop closes idle
+ * connections and half-closes busy ones after their echo. */
 #include <stdlib.h>
 
 #include "tcp.h"
@@ -11,6 +12,7 @@ typedef struct echo {
     const char *listen;
     uint64_t idle_ns;
     hg_counter *refused;
+    hg_counter *dropped; /* bytes read after a graceful stop half-closed their connection */
 } echo;
 
 typedef struct echo_conn {
@@ -18,6 +20,8 @@ typedef struct echo_conn {
     echo *e;
     hg_conn *c;
     uint8_t paused;
+    uint8_t streamed; /* its queue once passed high water: a stream, never taken for idle */
+    uint8_t shut; /* half-closed by a graceful stop: what arrives is dropped (counted) */
 } echo_conn;
 
 const char *const hg__tcp_echo_keys[] = {"listen", "max_open", "idle_timeout", NULL};
@@ -32,6 +36,8 @@ static int on_accept(void *ud, hg_conn *c, void **conn_ud)
     ec->e = e;
     ec->c = c;
     ec->paused = 0;
+    ec->streamed = 0;
+    ec->shut = 0;
     if (hg__tcp_srv_add(&e->srv, &ec->it) != 0) {
         free(ec);
         hg_counter_add(e->refused, 1);
@@ -43,14 +49,43 @@ static int on_accept(void *ud, hg_conn *c, void **conn_ud)
     return 0;
 }
 
+/* Ends a connection for a graceful stop. Idle (nothing queued, never a stream): closed, so a
+ * keep-alive client sees the end at once. Busy: half-closed, the FIN goes out after the echo
+ * already queued; reading goes on (dropping what comes) until the client closes, as closing
+ * with unread bytes would reset it and lose that echo. A stream whose queue happens to be empty
+ * is still busy: its next bytes are already on their way, and a close would reset them. */
+static void end_conn(echo_conn *ec)
+{
+    const hg_net *net = ec->e->srv.net;
+    if (ec->shut)
+        return;
+    if (!ec->streamed && !ec->paused && net->queued(net, ec->c) == 0) {
+        net->close(net, ec->c, HG_CLOSE_GRACEFUL);
+        return;
+    }
+    ec->shut = 1;
+    net->shutdown_write(net, ec->c);
+    if (ec->paused) {
+        ec->paused = 0;
+        net->read_resume(net, ec->c);
+    }
+}
+
 static void on_data(void *ud, hg_conn *c, const uint8_t *data, uint32_t len)
 {
     echo_conn *ec = ud;
     const hg_net *net = ec->e->srv.net;
+    if (ec->shut) {
+        hg_counter_add(ec->e->dropped, len);
+        return;
+    }
     if (net->write(net, c, data, len) == HG_EAGAIN) {
         net->read_pause(net, c);
-        ec->paused = 1;
+        ec->paused = ec->streamed = 1;
     }
+    /* Bytes that came in while stopping are echoed; then the connection ends. */
+    if (hg__tcp_srv_stopping(&ec->e->srv))
+        end_conn(ec);
 }
 
 static void on_writable(void *ud, hg_conn *c)
@@ -68,7 +103,8 @@ static void on_peer_shutdown(void *ud, hg_conn *c)
 {
     echo_conn *ec = ud;
     const hg_net *net = ec->e->srv.net;
-    net->shutdown_write(net, c);
+    if (!ec->shut)
+        net->shutdown_write(net, c);
 }
 
 static void on_closed(void *ud, hg_conn *c, const hg_conn_record *rec)
@@ -93,13 +129,18 @@ static void close_item(tcp_item *it, uint32_t how)
     ec->e->srv.net->close(ec->e->srv.net, ec->c, how);
 }
 
+static void end_item(tcp_item *it)
+{
+    end_conn((echo_conn *)it);
+}
+
 static int echo_create(const hg_host *h, const hg_config *cfg, void **out)
 {
     echo *e = calloc(1, sizeof *e);
     int bad = 0, rc;
     if (e == NULL)
         return HG_ENOMEM;
-    hg__tcp_srv_init(&e->srv, h, close_item);
+    hg__tcp_srv_init(&e->srv, h, close_item, end_item);
     e->host = h;
     if (hg__tcp_cfg_address(h, cfg, "listen", 1, TCP_ADDR_LITERAL, &e->listen) != 0)
         bad = 1;
@@ -108,6 +149,8 @@ static int echo_create(const hg_host *h, const hg_config *cfg, void **out)
     if (hg__tcp_cfg_duration(h, cfg, "idle_timeout", &e->idle_ns) != 0)
         bad = 1;
     rc = bad ? HG_ECONFIG : h->counter(h, "refused", HG_COUNTER_SUM, &e->refused);
+    if (rc == 0)
+        rc = h->counter(h, "bytes_dropped", HG_COUNTER_SUM, &e->dropped);
     if (rc != 0) {
         free(e);
         return rc;

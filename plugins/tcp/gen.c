@@ -262,10 +262,14 @@ static int gen_start(void *inst, const hg_net *net)
 {
     gen *g = inst;
     uint32_t i, n = net->workers(net);
-    int rc = hg__tcp_resolve(g->host, g->cfg.connect, g->addr, sizeof g->addr);
-    if (rc != 0)
+    int rc;
+    reset_run(g); /* a start that fails leaves no earlier run's numbers behind */
+    g->addr[0] = '\0';
+    rc = hg__tcp_resolve(g->host, g->cfg.connect, g->addr, sizeof g->addr);
+    if (rc != 0) {
+        g->addr[0] = '\0';
         return rc;
-    reset_run(g);
+    }
     g->net = net;
     g->payload = malloc(g->cfg.payload);
     if (g->payload == NULL)

@@ -66,7 +66,10 @@ typedef struct gen_stats {
 struct gen;
 struct gen_worker;
 
-enum { GC_CONNECTING = 1, GC_ACTIVE = 2, GC_CLOSING = 3 };
+/* GC_DRAINING: a stream that has sent all it will has half-closed and reads until the server's
+ * EOF, which confirms that the server read every byte (a close with unread bytes would be reset
+ * by the kernel and lose what was still queued either way). */
+enum { GC_CONNECTING = 1, GC_ACTIVE = 2, GC_CLOSING = 3, GC_DRAINING = 4 };
 
 /* A link of the worker's list of connections waiting for an answer. */
 typedef struct gen_link {
@@ -101,6 +104,7 @@ typedef struct gen_worker {
     uint8_t finished;     /* done, nothing open, reported */
     uint8_t runq_posted;
     uint8_t warned_timeout; /* a request timed out: said once */
+    uint8_t warned_drain; /* a stream's end was not confirmed: said once */
     uint32_t fails_in_row;
     uint64_t cps_interval_ns;
     uint64_t next_connect_ns;

@@ -15,6 +15,7 @@
 static const hg_conn_handler gen_handler;
 static void pump(gen_worker *w);
 static void stream_fill(gen_conn *gc);
+static void runq_remove(gen_conn *gc);
 
 static gen_conn *conn_get(gen_worker *w)
 {
@@ -187,6 +188,31 @@ static void close_planned(gen_conn *gc, uint32_t how)
     net->close(net, gc->c, how);
 }
 
+/* A stream has sent all it will: half-close and read what the server still sends until its EOF
+ * (on_closed then sees a clean close). A server silent for GEN_DRAIN_NS is reset and counted
+ * (on_timeout), as is a reset instead of an EOF (on_closed). */
+static void stream_end(gen_conn *gc)
+{
+    const hg_net *net = gc->w->g->net;
+    if (gc->in_runq)
+        runq_remove(gc);
+    gc->state = GC_DRAINING;
+    net->set_timeouts(net, gc->c, GEN_DRAIN_NS, 0, 0);
+    net->shutdown_write(net, gc->c);
+}
+
+/* Counts a stream whose end the server did not confirm: what it was sent may be lost. */
+static void drain_failed(gen_worker *w, uint32_t cause, const char *what)
+{
+    fail(w, cause);
+    if (!w->warned_drain) {
+        w->warned_drain = 1;
+        hg_logf(w->g->host, HG_LOG_WARN, "worker %u: a stream's end was not confirmed by the "
+                "server (%s); what it was sent may be lost (counted in failed_%s)", w->idx, what,
+                hg__gen_fail_names[cause]);
+    }
+}
+
 /* requests_per_connection reached: hand the slot to a new connection and close this one. */
 static void finish_conn(gen_conn *gc)
 {
@@ -194,7 +220,9 @@ static void finish_conn(gen_conn *gc)
     const hg_net *net = w->g->net;
     gc->holds_slot = 0;
     w->want++;
-    if (w->g->cfg.close_by == GEN_BY_SERVER) {
+    if (w->g->cfg.pattern == GEN_STREAM) {
+        stream_end(gc);
+    } else if (w->g->cfg.close_by == GEN_BY_SERVER) {
         gc->state = GC_CLOSING; /* the server closes once it sees our FIN */
         net->shutdown_write(net, gc->c);
     } else {
@@ -297,7 +325,7 @@ static void stream_fill(gen_conn *gc)
         if (gc->state != GC_ACTIVE)
             return;
         if (w->done || !take_request(w)) {
-            close_planned(gc, HG_CLOSE_GRACEFUL);
+            stream_end(gc);
             return;
         }
         rc = g->net->write(g->net, gc->c, g->payload, (uint32_t)g->cfg.payload);
@@ -423,7 +451,7 @@ static void on_peer_shutdown(void *ud, hg_conn *c)
 {
     gen_conn *gc = ud;
     gen_worker *w = gc->w;
-    if (gc->state != GC_CLOSING && !w->done)
+    if (gc->state != GC_CLOSING && gc->state != GC_DRAINING && !w->done)
         fail(w, GEN_FAIL_EOF); /* the server closed in the middle of the run */
     close_planned(gc, HG_CLOSE_GRACEFUL);
 }
@@ -449,11 +477,39 @@ static void count_unplanned(gen_worker *w, const hg_conn_record *rec)
     }
 }
 
+/* A draining stream closed: cleanly once both sides are done (ACTIVE, PASSIVE); our own reset
+ * (ACTIVE_RESET) or the host's cut (SHUTDOWN) is counted where it is decided. */
+static void count_drained(gen_worker *w, const hg_conn_record *rec)
+{
+    switch (rec->close_cause) {
+    case HG_CLOSE_PASSIVE_RESET: drain_failed(w, GEN_FAIL_RESET, "reset"); break;
+    case HG_CLOSE_TIMEOUT: drain_failed(w, GEN_FAIL_TIMEOUT, "timeout"); break;
+    case HG_CLOSE_ERROR: drain_failed(w, cause_of_status(rec->status), hg_strerror(rec->status));
+        break;
+    default: break;
+    }
+}
+
+/* A draining stream heard nothing for GEN_DRAIN_NS; other connections set no timeout. */
+static void on_timeout(void *ud, hg_conn *c, uint32_t which)
+{
+    gen_conn *gc = ud;
+    (void)which;
+    if (gc->state == GC_DRAINING) {
+        drain_failed(gc->w, GEN_FAIL_TIMEOUT, "no EOF within the drain bound");
+        close_planned(gc, HG_CLOSE_RESET);
+    } else {
+        gc->w->g->net->close(gc->w->g->net, c, HG_CLOSE_GRACEFUL);
+    }
+}
+
 static void on_closed(void *ud, hg_conn *c, const hg_conn_record *rec)
 {
     gen_conn *gc = ud;
     gen_worker *w = gc->w;
-    if (gc->state != GC_CLOSING && !(w->done && rec->close_cause != HG_CLOSE_CONNECT_FAILED))
+    if (gc->state == GC_DRAINING)
+        count_drained(w, rec);
+    else if (gc->state != GC_CLOSING && !(w->done && rec->close_cause != HG_CLOSE_CONNECT_FAILED))
         count_unplanned(w, rec);
     wait_del(gc);
     list_del(w, gc);
@@ -471,6 +527,7 @@ static const hg_conn_handler gen_handler = {
     .on_data = on_data,
     .on_writable = on_writable,
     .on_peer_shutdown = on_peer_shutdown,
+    .on_timeout = on_timeout,
     .on_closed = on_closed,
 };
 
@@ -481,8 +538,11 @@ static void drain_fire(void *ud, hg_timer *t)
     gen_conn *gc;
     (void)t;
     w->drain_timer = NULL;
-    for (gc = w->head.next; gc != &w->head; gc = gc->next)
+    for (gc = w->head.next; gc != &w->head; gc = gc->next) {
+        if (gc->state == GC_DRAINING)
+            drain_failed(w, GEN_FAIL_TIMEOUT, "no EOF within the drain bound");
         close_planned(gc, HG_CLOSE_RESET);
+    }
 }
 
 /* Ends the run. GRACEFUL leaves no data in flight to be reset by the kernel: a ping-pong
@@ -497,13 +557,13 @@ void hg__gen_worker_end(gen_worker *w, uint32_t how)
     for (gc = w->head.next; gc != &w->head; gc = gc->next) {
         if (how == HG_STOP_NOW) {
             close_planned(gc, HG_CLOSE_CUT);
-        } else if (gc->state == GC_CLOSING || gc->state == GC_CONNECTING) {
+        } else if (gc->state == GC_CLOSING || gc->state == GC_CONNECTING ||
+                   gc->state == GC_DRAINING) {
             continue;
         } else if (w->g->cfg.pattern == GEN_PINGPONG && gc->in_flight) {
             continue;
         } else if (w->g->cfg.pattern == GEN_STREAM) {
-            gc->state = GC_CLOSING;
-            net->shutdown_write(net, gc->c);
+            stream_end(gc);
         } else {
             close_planned(gc, HG_CLOSE_GRACEFUL);
         }

@@ -266,11 +266,13 @@ static void figures_of(const gen *g, uint64_t now, figures *f)
 static void text_of(const gen *g, const figures *f, sbuf *t)
 {
     char a[32], b[32], c[32], d[32], e[32], causes[160];
+    /* The target as resolved, or as written when it could not be (a start that failed). */
     sb_printf(t, "tcp-gen %s: %s, %llu B payload, %llu connection%s to %s\n",
               g->host->name(g->host), g->cfg.pattern == GEN_PINGPONG ? "ping-pong" : "stream",
               (unsigned long long)g->cfg.payload, (unsigned long long)g->cfg.connections,
-              g->cfg.connections == 1 ? "" : "s", g->addr);
-    sb_printf(t, "  time         %.2f s%s\n", f->seconds, g->finished ? "" : " (running)");
+              g->cfg.connections == 1 ? "" : "s", g->addr[0] ? g->addr : g->cfg.connect);
+    sb_printf(t, "  time         %.2f s%s\n", f->seconds,
+              g->finished ? "" : g->started ? " (running)" : " (not started)");
     sb_printf(t, "  requests     %llu sent, %llu answered, %.1f/s\n",
               (unsigned long long)g->total.requests, (unsigned long long)g->total.responses,
               f->rps);

@@ -268,6 +268,21 @@ static void close_item(tcp_item *it, uint32_t how)
         net->close(net, p->s[UPSTREAM].c, how);
 }
 
+/* A graceful stop: an idle pair (upstream connected, nothing buffered or queued either way,
+ * neither side paused or half-closed) is closed from the client's side, and the upstream
+ * follows (on_closed). A busy pair is left to finish; the host cuts it at shutdown_timeout. */
+static void end_item(tcp_item *it)
+{
+    pair *p = (pair *)it;
+    const hg_net *net = p->px->srv.net;
+    side *cl = &p->s[CLIENT], *up = &p->s[UPSTREAM];
+    if (!p->connected || p->buf_len != 0 || cl->c == NULL || up->c == NULL || cl->paused ||
+        up->paused || cl->eof || up->eof)
+        return;
+    if (net->queued(net, cl->c) == 0 && net->queued(net, up->c) == 0)
+        net->close(net, cl->c, HG_CLOSE_GRACEFUL);
+}
+
 static int register_counters(proxy *px)
 {
     const hg_host *h = px->host;
@@ -285,7 +300,7 @@ static int proxy_create(const hg_host *h, const hg_config *cfg, void **out)
     int bad = 0, rc;
     if (px == NULL)
         return HG_ENOMEM;
-    hg__tcp_srv_init(&px->srv, h, close_item);
+    hg__tcp_srv_init(&px->srv, h, close_item, end_item);
     px->host = h;
     px->high_water = 1u << 20;
     px->connect_timeout_ns = 5000000000ull;

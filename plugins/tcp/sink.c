@@ -79,13 +79,20 @@ static void close_item(tcp_item *it, uint32_t how)
     sc->s->srv.net->close(sc->s->srv.net, sc->c, how);
 }
 
+/* A graceful stop: a sink never writes, so every connection is idle on our side; it is closed
+ * (FIN) once what its client sent so far is read (the runtime reads before the close). */
+static void end_item(tcp_item *it)
+{
+    close_item(it, HG_CLOSE_GRACEFUL);
+}
+
 static int sink_create(const hg_host *h, const hg_config *cfg, void **out)
 {
     sink *s = calloc(1, sizeof *s);
     int bad = 0, rc;
     if (s == NULL)
         return HG_ENOMEM;
-    hg__tcp_srv_init(&s->srv, h, close_item);
+    hg__tcp_srv_init(&s->srv, h, close_item, end_item);
     if (hg__tcp_cfg_address(h, cfg, "listen", 1, TCP_ADDR_LITERAL, &s->listen) != 0)
         bad = 1;
     if (hg__tcp_cfg_duration(h, cfg, "idle_timeout", &s->idle_ns) != 0)

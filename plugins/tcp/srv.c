@@ -14,11 +14,18 @@ uint32_t hg__tcp_worker(const hg_net *net, uint32_t n_workers)
     return (uint32_t)w;
 }
 
-void hg__tcp_srv_init(tcp_srv *s, const hg_host *host, void (*close_item)(tcp_item *, uint32_t))
+void hg__tcp_srv_init(tcp_srv *s, const hg_host *host, void (*close_item)(tcp_item *, uint32_t),
+                      void (*end_item)(tcp_item *))
 {
     memset(s, 0, sizeof *s);
     s->host = host;
     s->close_item = close_item;
+    s->end_item = end_item;
+}
+
+int hg__tcp_srv_stopping(const tcp_srv *s)
+{
+    return __atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST) != 0;
 }
 
 int hg__tcp_srv_start(tcp_srv *s, const hg_net *net, const char *addr,
@@ -98,6 +105,16 @@ static void close_all(void *arg)
         wl->srv->close_item(it, HG_CLOSE_CUT);
 }
 
+/* [engine-thread] A graceful stop: a keep-alive client would hold its connection for good, so
+ * every item of this worker is ended (idle ones close, busy ones finish first). */
+static void end_all(void *arg)
+{
+    tcp_wlist *wl = arg;
+    tcp_item *it;
+    for (it = wl->head.next; it != &wl->head; it = it->next)
+        wl->srv->end_item(it);
+}
+
 void hg__tcp_srv_stop(tcp_srv *s, uint32_t how)
 {
     uint32_t i;
@@ -110,6 +127,9 @@ void hg__tcp_srv_stop(tcp_srv *s, uint32_t how)
     if (how == HG_STOP_NOW && s->net != NULL) {
         for (i = 0; i < s->n_workers; i++)
             s->net->post(s->net, (int32_t)i, close_all, &s->wl[i]);
+    } else if (s->end_item != NULL && s->net != NULL) {
+        for (i = 0; i < s->n_workers; i++)
+            s->net->post(s->net, (int32_t)i, end_all, &s->wl[i]);
     }
     if (__atomic_load_n(&s->n_open, __ATOMIC_SEQ_CST) == 0)
         report_stopped(s);

@@ -92,10 +92,16 @@ struct tcp_srv {
     uint32_t reported;  /* atomic: STOPPED was reported */
     /* Closes an item's connection(s) (how: HG_CLOSE_*). [engine-thread] */
     void (*close_item)(tcp_item *it, uint32_t how);
+    /* Ends an item for a graceful stop: closes it when idle, lets a busy one finish first.
+     * NULL: leave items to their clients. [engine-thread] */
+    void (*end_item)(tcp_item *it);
 };
 
-/* Sets up the scaffolding for an instance. */
-void hg__tcp_srv_init(tcp_srv *s, const hg_host *host, void (*close_item)(tcp_item *, uint32_t));
+/* Sets up the scaffolding for an instance; end_item may be NULL (see tcp_srv). */
+void hg__tcp_srv_init(tcp_srv *s, const hg_host *host, void (*close_item)(tcp_item *, uint32_t),
+                      void (*end_item)(tcp_item *));
+/* Whether a stop was asked. [any-thread, never blocks] */
+int hg__tcp_srv_stopping(const tcp_srv *s);
 /* Listens on addr with handler/ud, publishes "address". Returns 0 or an HG_E* code (logged). */
 int hg__tcp_srv_start(tcp_srv *s, const hg_net *net, const char *addr,
                       const hg_conn_handler *handler, void *ud);
@@ -105,7 +111,8 @@ int hg__tcp_srv_add(tcp_srv *s, tcp_item *it);
 /* Removes an item (its connections are closed); reports STOPPED when the last one goes while
  * stopping. [engine-thread: the worker that added it] */
 void hg__tcp_srv_remove(tcp_srv *s, tcp_item *it);
-/* Stops: closes the listener; HG_STOP_NOW also closes every item. [control-thread] */
+/* Stops: closes the listener; HG_STOP_NOW closes every item, HG_STOP_GRACEFUL ends each with
+ * end_item on its worker. [control-thread] */
 void hg__tcp_srv_stop(tcp_srv *s, uint32_t how);
 /* Frees what start allocated. */
 void hg__tcp_srv_free(tcp_srv *s);

@@ -148,7 +148,7 @@ bench_print_results() {
 }
 
 # bench_hangar_echo MODE WORKERS: writes a config with one tcp-echo pipeline on runtime MODE
-# (uv|blocking) on a free port and starts `hangar run` on it; sets $hg_port and $hg_pid.
+# (uv|blocking|uring) on a free port and starts `hangar run` on it; sets $hg_port and $hg_pid.
 bench_hangar_echo() {  # bench_hangar_echo MODE WORKERS [BUILD_DIR: another build, e.g. a baseline]
   local cfg b
   b=$(realpath "${3:-$build}")

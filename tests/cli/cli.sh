@@ -28,6 +28,25 @@ check() { # STATUS DESCRIPTION [FILE to show on failure]
     fi
 }
 ms() { date +%s%3N; }
+# Keeps a tcp-echo busy through fd 3 (connected to it): writes to it in the background and never
+# reads, until the echo pauses and the writer blocks (seen twice in a row). A graceful stop closes
+# idle connections at once; this one must wait. Sets wpid (killed by PID, also at exit).
+stall_echo() {
+    local seen=0
+    head -c 256M /dev/zero >&3 2>/dev/null &
+    wpid=$!
+    pids+=("$wpid")
+    for _ in $(seq 1 100); do
+        if [ "$(cat "/proc/$wpid/wchan" 2>/dev/null)" = wait_woken ]; then
+            seen=$((seen + 1))
+            [ "$seen" -ge 2 ] && return 0
+        else
+            seen=0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
 # Waits (bounded) until FILE contains PATTERN; prints the match.
 wait_log() {
     local m
@@ -134,18 +153,23 @@ t1=$(ms)
 [ "$st" -eq 0 ] && [ $((t1 - t0)) -lt 2000 ]
 check $? "SIGTERM shuts down gracefully: exit 0 in $((t1 - t0)) ms" "$TMP/run.err"
 
-# SIGHUP is the same graceful shutdown (not a reload).
+# SIGHUP reloads the file (tests/cli/reload.sh tests the reload itself); SIGTERM then stops.
 rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
 "$HANGAR" run "$TMP/echo.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
 pid=$!
 pids+=("$pid")
 wait_log "$TMP/run.err" 'listening on 127\.0\.0\.1:[0-9]*' >/dev/null
 kill -HUP "$pid"
+wait_log "$TMP/run.err" 'reload 1 of' >/dev/null
+kill -0 "$pid" 2>/dev/null && ! grep -q "shutting down" "$TMP/run.err"
+check $? "SIGHUP reloads the configuration and the host runs on" "$TMP/run.err"
+kill -TERM "$pid"
 wait_pid "$pid" 10
-[ "$st" -eq 0 ] && grep -q "Hangup: shutting down" "$TMP/run.err"
-check $? "SIGHUP shuts down gracefully too: exit 0 (got $st)" "$TMP/run.err"
+[ "$st" -eq 0 ]
+check $? "  and SIGTERM then stops it: exit 0 (got $st)" "$TMP/run.err"
 
-# An idle client keeps echo busy: the first SIGTERM waits (bounded), a second one kills.
+# A client that does not read keeps echo busy: the first SIGTERM waits (bounded), a second one
+# kills.
 sed -i 's/shutdown_timeout: 2s/shutdown_timeout: 20s/' "$TMP/echo.yaml"
 rm -f "$TMP/run.out" "$TMP/run.err" # wait_log must not see the last run's lines
 "$HANGAR" run "$TMP/echo.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
@@ -157,8 +181,8 @@ exec 3<>"/dev/tcp/127.0.0.1/$port"
 check $? "a client connects to the listener"
 # one echoed byte: the pipeline has accepted the connection, not only the kernel
 printf x >&3 && read -r -n 1 -t 5 echoed <&3
-[ "${echoed:-}" = x ]
-check $? "and gets its byte echoed"
+[ "${echoed:-}" = x ] && stall_echo
+check $? "and gets its byte echoed, then fills the echo without reading"
 t0=$(ms)
 kill -TERM "$pid"
 sleep 0.3
@@ -172,6 +196,8 @@ t1=$(ms)
 check $? "a second SIGTERM kills: exit 1 after $((t1 - t0)) ms, far under the 20 s bound" "$TMP/run.err"
 grep -q "again: killing" "$TMP/run.err"
 check $? "and says so on stderr" "$TMP/run.err"
+kill -KILL "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
 exec 3>&-
 
 # With --until-done, run ends when the generator does and prints its summary.
@@ -188,6 +214,35 @@ check $? "run --until-done ends with the generator and prints its summary; -q hi
 timeout 20 "$HANGAR" run "$TMP/gen.yaml" --until-done --json >"$TMP/run.out" 2>/dev/null
 grep -q '^{"name":"load","summary":{' "$TMP/run.out"
 check $? "run --json prints the summary as one JSON object per pipeline" "$TMP/run.out"
+
+# A graph beside the generator: run's closing report has a "== graph" part with each
+# processor's counters and the accounting, taken before the shutdown drains the processors.
+cat >"$TMP/graph.yaml" <<YAML
+hangar: 1
+pipelines:
+  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }
+  - { name: load, engine: tcp-gen, connect: echo, connections: 2, duration: 1s }
+graph:
+  processors:
+    - { name: g, engine: gen, mode: continuous, count: 1000 }
+    - { name: s, engine: count-sink }
+  links:
+    - { from: g.out, to: s.in }
+YAML
+timeout 20 "$HANGAR" -q run "$TMP/graph.yaml" --until-done >"$TMP/run.out" 2>"$TMP/run.err"
+[ $? -eq 0 ] && grep -q "^== graph$" "$TMP/run.out" &&
+    grep -qE "^  s +count-sink +stopped +.*frames 1000 .*gaps 0" "$TMP/run.out" &&
+    grep -qE "^  accounted +1000 pushed = 1000 delivered \+ 0 dropped \+ 0 queued$" "$TMP/run.out"
+check $? "run prints the graph's processors with their counters and its accounting" "$TMP/run.out"
+timeout 20 "$HANGAR" -q run "$TMP/graph.yaml" --until-done --json >"$TMP/run.out" 2>/dev/null
+grep -q '^{"name":"graph","summary":{"accounted":{' "$TMP/run.out"
+check $? "run --json prints the graph's part as one JSON object" "$TMP/run.out"
+
+# The built-in default run (no file) has a small graph beside echo and its generator.
+timeout 30 "$HANGAR" -q run >"$TMP/run.out" 2>"$TMP/run.err"
+[ $? -eq 0 ] && grep -q "^== load (tcp-gen)$" "$TMP/run.out" && grep -q "^== graph$" "$TMP/run.out" &&
+    grep -qE "^  counted +count-sink +[a-z]+ +.*frames [0-9]+" "$TMP/run.out"
+check $? "the default run prints the generator's summary and what its graph counted" "$TMP/run.out"
 
 # Floats print with at most 15 significant digits (0.397411, not 0.39741100000000001).
 grep -oE '[0-9]+\.[0-9]+(e[-+]?[0-9]+)?' "$TMP/run.out" | sed 's/e.*//; s/\.//; s/^0*//' >"$TMP/floats"
@@ -319,6 +374,7 @@ YAML
             ctl "$TMP/ctl.sock" $'counters echo\n' | grep -q '"connections_open":1' && break
             sleep 0.05
         done
+        stall_echo # busy: a graceful stop waits for it
         if [ "$how" = command ]; then
             reply=$(ctl "$TMP/ctl.sock" $'shutdown\n')
         else
@@ -327,6 +383,8 @@ YAML
         fi
         wait "$pid"
         st=$?
+        kill -KILL "$wpid" 2>/dev/null
+        wait "$wpid" 2>/dev/null
         exec 3>&-
         [ "$st" -eq 1 ] && grep -q "did not stop within 1s" "$TMP/run.err" &&
             { [ "$how" = SIGTERM ] || [ "$reply" = '{"ok":true,"cut":1,"not_stopped":["echo"]}' ]; }
@@ -373,18 +431,16 @@ fi
 
 # plugins says which kinds this host runs, in text and JSON, and marks the engines it does not.
 HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" plugins >"$TMP/out" 2>/dev/null
-grep -qx "this host runs: runtime_mode, pipeline; not yet: connector, processor" "$TMP/out" &&
-    grep -q "^  connector    fixture-ticker .*(this host does not run it yet)$" "$TMP/out" &&
-    grep -q "^  processor    fixture-pass .*(this host does not run it yet)$" "$TMP/out" &&
-    ! grep -q "fixture-oneshot .*not run" "$TMP/out"
-check $? "plugins says which kinds this host runs and marks the engines it does not" "$TMP/out"
+grep -qx "this host runs: runtime_mode, pipeline, connector, processor" "$TMP/out" &&
+    ! grep -q "(this host does not run it yet)$" "$TMP/out"
+check $? "plugins says which kinds this host runs: all four" "$TMP/out"
 HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" plugins --json >"$TMP/out" 2>/dev/null
 python3 - "$TMP/out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 runs = {e["name"]: e["runs"] for p in d["plugins"] for e in p["engines"]}
-ok = (d["runs"] == ["runtime_mode", "pipeline"] and d["not_yet"] == ["connector", "processor"]
-      and runs["fixture-ticker"] is False and runs["fixture-pass"] is False
+ok = (d["runs"] == ["runtime_mode", "pipeline", "connector", "processor"] and d["not_yet"] == []
+      and runs["fixture-ticker"] is True and runs["fixture-pass"] is True
       and runs["fixture-oneshot"] is True and runs["fixture-idle"] is True)
 sys.exit(0 if ok else 1)
 PY
@@ -392,11 +448,10 @@ check $? "plugins --json says it too: \"runs\", \"not_yet\", and \"runs\" per en
 cat >"$TMP/conn.yaml" <<'YAML'
 hangar: 1
 connectors:
-  - { name: tick, engine: fixture-ticker }
+  - { name: tick, engine: fixture-ticker, streams: [ { name: t } ] }
 YAML
 HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" check "$TMP/conn.yaml" >/dev/null 2>"$TMP/err"
-[ $? -eq 2 ] && grep -q "this host does not run connectors yet" "$TMP/err"
-check $? "  and a config with a kind listed as not yet is refused by check, as plugins said" "$TMP/err"
+check $? "  and a config with a connector, a kind it runs, passes check, as plugins said" "$TMP/err"
 # Plugin path safety: a search directory anyone may write (mode 0777) is refused with its path
 # and mode, so is a plugin file anyone may write (0666); a sticky directory (1777, like /tmp)
 # holding an owner-only plugin is used.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fdlimit.sh HANGAR - a host at its file-descriptor limit (ulimit -n 64) with 100 clients
-# connecting, on both runtime modes: it stays up, does not spin (CPU time over 2 s stays small),
+# connecting, on every runtime mode: it stays up, does not spin (CPU time over 2 s stays small),
 # pauses or refuses what it cannot accept, and shuts down cleanly. TAP on stdout; every process
 # started is stopped by PID.
 set -u
@@ -25,7 +25,7 @@ check() {
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-for mode in uv blocking; do
+for mode in uv blocking uring; do
     cat >"$TMP/fd.yaml" <<YAML
 hangar: 1
 runtime: { mode: $mode, workers: 2 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-outcome.sh HANGAR - the exit status a script gates on, on both runtime modes: `hangar run
+# run-outcome.sh HANGAR - the exit status a script gates on, on every runtime mode: `hangar run
 # --until-done` exits 0 when its generator passed, 1 (naming why on stderr) when it failed:
 # every connection refused, requests never answered (request_timeout); and tcp-gen's
 # `connections` bounded by the open-file limit (RLIMIT_NOFILE): a soft limit too low is raised
@@ -43,7 +43,7 @@ for _ in $(seq 1 100); do
     sleep 0.05
 done
 
-for mode in uv blocking; do
+for mode in uv blocking uring; do
     cat >"$TMP/pass.yaml" <<YAML
 hangar: 1
 runtime: { mode: $mode, workers: 2 }
@@ -106,8 +106,15 @@ YAML
     (ulimit -n 1024 && exec timeout 30 "$HANGAR" run "$TMP/many.yaml" --until-done) >"$TMP/out" 2>"$TMP/err"
     st=$?
     [ "$st" -eq 2 ] && [ ! -s "$TMP/out" ] &&
-        grep -q "many.yaml:5:[0-9]*: load: 'connections' needs 200000 file descriptors, [0-9]* with the [0-9]* in use and 64 spare, over this process's open-file limit of 1024 (hard limit 1024)" "$TMP/err"
+        grep -q "many.yaml:5:[0-9]*: load: 'connections' needs 200000 file descriptors, [0-9]* with the [0-9]* in use and 64 spare, over this process's hard open-file limit of 1024: lower it, or raise the hard limit (ulimit -Hn)" "$TMP/err"
     check $? "$mode: 'connections: 100000' under ulimit -n 1024 is a configuration error naming the limit (exit $st)" "$TMP/err"
+
+    # The soft limit is raised to the hard one, so only the hard limit is named.
+    (ulimit -Sn 256 && ulimit -Hn 1024 && exec timeout 30 "$HANGAR" run "$TMP/many.yaml" --until-done) >"$TMP/out" 2>"$TMP/err"
+    st=$?
+    [ "$st" -eq 2 ] && grep -q "over this process's hard open-file limit of 1024:" "$TMP/err" &&
+        ! grep -q "256" "$TMP/err"
+    check $? "$mode: soft limit 256 under a hard limit of 1024: the error names the hard limit only (exit $st)" "$TMP/err"
 
     # Two generators that each fit under the limit but not together: the connects that find no
     # descriptor are failures of their own cause, named as such.
@@ -123,6 +130,34 @@ YAML
     [ "$st" -eq 1 ] && grep -Eq "^hangar: (one|two) failed: [0-9]+ failures? \(.*fd_limit [0-9]+.*\)" "$TMP/err" &&
         grep -q "too many open files, EMFILE" "$TMP/err"
     check $? "$mode: out of descriptors at run time: failures 'fd_limit', 'too many open files', exit 1 (got $st)" "$TMP/err"
+    # Ctrl-C with an idle keep-alive client: the echo closes it, exit 0 well within the 2s.
+    cat >"$TMP/idle.yaml" <<YAML
+hangar: 1
+runtime: { mode: $mode, workers: 2 }
+control: { shutdown_timeout: 2s }
+pipelines:
+  - { name: echo, engine: tcp-echo, listen: "127.0.0.1:0" }
+YAML
+    "$HANGAR" run "$TMP/idle.yaml" >"$TMP/out" 2>"$TMP/err" &
+    ip=$!
+    at=""
+    for _ in $(seq 1 100); do
+        at=$(grep -o 'listening on 127\.0\.0\.1:[0-9]*' "$TMP/err" 2>/dev/null | grep -o '[0-9]*$')
+        [ -n "$at" ] && break
+        sleep 0.05
+    done
+    exec 3<>"/dev/tcp/127.0.0.1/$at" && printf hi >&3 && IFS= read -r -t 2 -N 2 reply <&3
+    t0=$(date +%s%N)
+    kill -INT "$ip"
+    wait "$ip"
+    st=$?
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    IFS= read -r -t 2 rest <&3
+    eof=$?
+    exec 3<&-
+    [ "$st" -eq 0 ] && [ "${reply:-}" = hi ] && [ "$ms" -lt 1000 ] && [ "$eof" -eq 1 ] &&
+        ! grep -q "did not stop\|connection cut" "$TMP/err"
+    check $? "$mode: SIGINT with an idle keep-alive client: exit 0 (got $st) in ${ms} ms, the client sees EOF" "$TMP/err"
 done
 kill -TERM "$sp"
 wait "$sp"

@@ -92,7 +92,7 @@ finish
 check $? "and SIGTERM still stops it gracefully: exit 0 (got $st), the control socket removed" "$TMP/run.err"
 
 # Signals that stop the host gracefully: exit 0, the socket removed, the signal named.
-for sig in INT TERM HUP ALRM VTALRM PROF XCPU PWR IO RTMIN RTMAX-1; do
+for sig in INT TERM ALRM VTALRM PROF XCPU PWR IO RTMIN RTMAX-1; do
     start
     kill -"$sig" "$pid"
     finish
@@ -100,14 +100,25 @@ for sig in INT TERM HUP ALRM VTALRM PROF XCPU PWR IO RTMIN RTMAX-1; do
     check $? "SIG$sig shuts down gracefully: exit 0 (got $st), the control socket removed" "$TMP/run.err"
 done
 
+# SIGHUP reloads: the host serves on, and says so.
+start
+kill -HUP "$pid"
+wait_log "$TMP/run.err" 'reload 1 of'
+kill -0 "$pid" 2>/dev/null && answers && ! grep -q "shutting down" "$TMP/run.err"
+check $? "SIGHUP reloads the configuration; the host serves on" "$TMP/run.err"
+kill -TERM "$pid"
+finish
+[ "$st" -eq 0 ] && [ ! -e "$TMP/h.sock" ]
+check $? "  and SIGTERM stops it, exit 0 (got $st)" "$TMP/run.err"
+
 # Under nohup (SIGHUP ignored when run starts), SIGHUP stays ignored.
 rm -f "$TMP/run.out" "$TMP/run.err"
 (trap '' HUP; exec "$HANGAR" run "$TMP/h.yaml") >"$TMP/run.out" 2>"$TMP/run.err" &
 pid=$!
 wait_log "$TMP/run.err" 'running 1 engine'
 kill -HUP "$pid"
-sleep 0.2 # a SIGHUP taken would have begun the shutdown by now
-kill -0 "$pid" 2>/dev/null && answers && ! grep -q "shutting down" "$TMP/run.err"
+sleep 0.2 # a SIGHUP taken would have logged its reload by now
+kill -0 "$pid" 2>/dev/null && answers && ! grep -q "shutting down\|SIGHUP" "$TMP/run.err"
 check $? "started with SIGHUP ignored (nohup), SIGHUP stays ignored: the host serves on" "$TMP/run.err"
 kill -TERM "$pid"
 finish

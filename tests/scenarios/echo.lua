@@ -1,4 +1,4 @@
--- tcp-echo on a runtime mode (arg[1]: uv or blocking): bytes come back, counters and records
+-- tcp-echo on a runtime mode (arg[1]: uv, blocking or uring): bytes come back, counters and records
 -- see every connection, a reset is counted, shutdown closes what is open.
 local mode = arg[1] or "uv"
 local h = hangar.start { yaml = string.format([[
@@ -58,16 +58,17 @@ end
 ok(first, "the first connection's record holds its bytes")
 is(first and first.close_cause, "passive", "closed by the peer")
 
+-- A client that sends and never reads: the echo's queue fills, the connection is busy, and a
+-- graceful stop (which closes idle connections at once) must wait for it.
 local open = assert(hangar.tcp.connect(addr, "2s"))
-open:send("y")
-open:recv(1, "2s")
+open:send(string.rep("y", 16 << 20), "500ms")
 local t0 = hangar.now()
 local done, err, rep = h:shutdown()
 cmp_ok(hangar.now() - t0, "<", 3, "shutdown with a connection open is bounded by shutdown_timeout")
-local data, why = open:recv(1, "2s")
+local data, why = open:recv_all("2s")
 ok(why == "closed" or why == "reset", "the open connection is closed by the shutdown")
 is(h:counters("echo").connections_open, 0, "none is left open")
--- An idle client keeps its connection: graceful shutdown waits for it until the bound, then
+-- A busy client keeps its connection: graceful shutdown waits for it until the bound, then
 -- cuts it and says which engine overran (ARCHITECTURE.md: "reported with the names").
 is(done, nil, "a shutdown that had to cut a connection is not reported as clean")
 like(err, "did not stop within the shutdown timeout: echo", "and names the engine that overran")

@@ -39,6 +39,12 @@ is(proc(g, "sink").counters.gaps, 0, "  with no seq gap on a block link")
 is(#g.links, 0, "a link whose two ends ended is gone from the list")
 is(g.accounted.pushed, g.accounted.delivered + g.accounted.dropped + g.accounted.queued,
    "accounted: pushed = delivered + dropped + queued")
+local c = h:command("counters")
+ok(c.counters.sink and c.counters.sink.kind == "processor" and c.counters.sink.received == 5000,
+   "counters lists the processors beside the other engines, with their counters")
+is(c.counters.host.instances, 2, "  and the host counts them as instances")
+is(h:command("state gen").state, proc(g, "gen").state, "state NAME answers for a processor")
+is(h:command("counters sink").counters.sink.frames_in, 5000, "counters NAME too")
 
 local r = h:command("commit {link: [{from: gen.out, to: nosuch.in}, {from: gen.out, to: sink.in, policy: maybe}]}")
 is(r.ok, false, "a change with two bad links is refused")

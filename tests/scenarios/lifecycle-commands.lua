@@ -18,20 +18,28 @@ local function roundtrip(what)
     return got == what
 end
 
+-- A client that sends and never reads: the echo's queue fills, the connection stays busy, and
+-- a graceful stop (which closes idle connections at once) waits for it, then cuts it.
+local function stuck_client()
+    local c = assert(hangar.tcp.connect(h:address("echo"), "2s"))
+    c:send(string.rep("x", 16 << 20), "500ms")
+    return c
+end
+
 ok(roundtrip("one"), mode .. ": echo answers before the restart")
 -- the round trip's own connection may still be closing on the server: let it go first, so
 -- that open == 1 below means the idle client, accepted
 h:wait_for(function() return h:counters("echo").connections_open == 0 end, "2s")
-local idle = assert(hangar.tcp.connect(h:address("echo"), "2s"))
+local idle = stuck_client()
 -- connect returns once the kernel has the connection; wait until the pipeline has accepted it,
 -- or the stop would close the listener with it still in the accept queue (nothing to cut)
 h:wait_for(function() return h:counters("echo").connections_open == 1 end, "2s")
 local r = h:command("stop echo")
 is(r.ok, true, "stop answers ok")
-is(r.cut, 1, "and cuts the idle connection after shutdown_timeout")
+is(r.cut, 1, "and cuts the client that never reads after shutdown_timeout")
 is(h:state("echo"), "stopped", "the pipeline is stopped")
-local _, why = idle:recv(1, "2s")
-ok(why == "closed" or why == "reset", "the idle client sees its connection end")
+local _, why = idle:recv_all("2s")
+ok(why == "closed" or why == "reset", "that client sees its connection end")
 idle:close()
 is(h:command("stop echo").ok, true, "stopping a stopped pipeline is harmless")
 
@@ -46,10 +54,10 @@ r = h:command("restart echo")
 is_deeply(r, { ok = true, cut = 0 }, "restart stops and starts it, and says what it cut as stop does")
 ok(roundtrip("three"), "it answers after the restart")
 h:wait_for(function() return h:counters("echo").connections_open == 0 end, "2s")
-idle = assert(hangar.tcp.connect(h:address("echo"), "2s"))
+idle = stuck_client()
 h:wait_for(function() return h:counters("echo").connections_open == 1 end, "2s")
 is_deeply(h:command("restart echo"), { ok = true, cut = 1 },
-          "a restart with an idle client cuts it after shutdown_timeout and counts it")
+          "a restart with a client that never reads cuts it after shutdown_timeout and counts it")
 idle:close()
 ok(roundtrip("four"), "it answers after that restart too")
 h:wait_for(function() return h:counters("echo").connections_open == 0 end, "2s")

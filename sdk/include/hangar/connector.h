@@ -30,7 +30,10 @@ typedef struct hg_stream_desc {
     const hg_config *cfg;         /* the stream's config node. Borrowed until destroy. */
     uint32_t max_pending_events;  /* event channel bound */
     uint32_t max_pending_actions; /* action channel bound */
-    int32_t core;                 /* core policy for its thread (>= 0, HG_CORE_ANY, HG_CORE_AUTO) */
+    int32_t core;                 /* core policy for its thread (>= 0, HG_CORE_ANY, HG_CORE_AUTO,
+                                     or below: a host policy such as least-loaded or a
+                                     round-robin list; the host applies it, this is for
+                                     information) */
     uint8_t healthy_at_start;     /* 1: the stream reports healthy before its first event */
     uint8_t pad[3];
 } hg_stream_desc;
@@ -64,7 +67,8 @@ typedef struct hg_connector_ops {
  * the whole fields that fit and sets struct_size to the bytes written. */
 typedef struct hg_stream_api {
     uint32_t struct_size;
-    /* The stream's cancel token. Borrowed; valid until stream_close. [any-thread] */
+    /* The cancel token of the stream's current run (a new one each time stream_run is called).
+     * Borrowed; valid until stream_run returns. [any-thread] */
     hg_cancel *(*token)(hg_stream *s);
     /* Allocates a frame buffer from the stream's pool into *f; the caller owns the new
      * reference. Returns 0 or HG_ENOMEM (nothing allocated). [engine-thread] */
@@ -87,6 +91,37 @@ typedef struct hg_stream_api {
      * no-op. The buffer returns to its pool with its last reference. [any-thread, never blocks] */
     void (*buf_unref)(hg_buf *b);
 } hg_stream_api;
+
+/* Model-first streams ("hangar.model/1", looked up with host->get_extension): any engine may act
+ * as the model of streams it opens at run time, keeping their handles, draining their events a
+ * bounded number per turn and sending them actions. The connector engine must be one this host
+ * loaded (a plugin named by the config). */
+#define HG_MODEL_EXTENSION "hangar.model/1"
+
+/* A stream a model opened. Owned by the model until it closes it. */
+typedef struct hg_model_stream hg_model_stream;
+
+typedef struct hg_model_api {
+    uint32_t struct_size;
+    /* Opens and starts a stream of connector engine `engine`: spec is the stream's item as YAML
+     * or JSON text, the keys of a `streams:` item (`{name: s, path: /var/log/app.log}`), checked
+     * as a config's are (each error logged with its position). h is the calling engine's table.
+     * Returns: 0 and *out; HG_ENOENT (no such engine loaded); HG_ENOTSUP (not a connector);
+     * HG_ECONFIG; HG_ENOMEM. [control-thread or engine-thread] */
+    int (*open)(const hg_host *h, const char *engine, const char *spec, hg_model_stream **out);
+    /* Takes up to max events into out[0..) without waiting: the caller owns each frame's
+     * buffer reference (drop it with hg_stream_api.buf_unref). Returns: how many (0 when none),
+     * HG_ECLOSED. [the one thread that drains this stream, never blocks] */
+    int (*drain)(hg_model_stream *m, hg_frame *out, uint32_t max);
+    /* Queues len bytes of data as an action (copied). Returns: 0, HG_EAGAIN (the action channel
+     * is full), HG_ENOMEM. [any-thread, never blocks] */
+    int (*send)(hg_model_stream *m, const void *data, uint32_t len);
+    /* 1 while the stream reports healthy. [any-thread, never blocks] */
+    int (*healthy)(hg_model_stream *m);
+    /* Stops the stream (cancel, then a join bounded at 2 s: one that does not stop is logged and
+     * left), and frees the handle. [the thread that opened it] */
+    void (*close)(hg_model_stream *m);
+} hg_model_api;
 
 #ifdef __cplusplus
 }

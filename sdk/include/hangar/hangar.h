@@ -12,5 +12,6 @@
 #include "connector.h"
 #include "processor.h"
 #include "histogram.h"
+#include "net_ext.h"
 
 #endif /* HANGAR_HANGAR_H */

@@ -276,7 +276,8 @@ struct hg_host {
      * "[::1]:0", "localhost:80") is copied as is; the name of a pipeline of this host ("echo")
      * becomes the address that pipeline listens on. Returns: 0 and buf; HG_EINVAL (neither an
      * address nor a name); HG_ENOENT (no pipeline of that name); HG_EAGAIN (that pipeline exists
-     * but is not listening yet: at create time this means "valid"); HG_ENOSPC. The host starts
+     * but is not listening yet: at create time this means "valid"); HG_ENOTSUP (that pipeline
+     * has no `listen:` key, so it never listens: a client, not a server); HG_ENOSPC. The host starts
      * pipelines that listen before the others, so at start time a reference resolves.
      * [any-thread] */
     int (*resolve_address)(const hg_host *h, const char *text, char *buf, uint32_t cap);

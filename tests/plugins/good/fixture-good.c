@@ -426,12 +426,19 @@ static const hg_pipeline_ops oneshot_ops = {
     .command = oneshot_command,
 };
 
-/* ---- connector "fixture-ticker": each stream emits a tick every 10 ms until cancelled ---- */
+/* ---- connector "fixture-ticker": each stream emits a tick every 10 ms until cancelled; a
+ * stream with `ignore_cancel_ms: N` goes on for N ms after its cancel (a stream that does not
+ * stop in time) ---- */
 
 typedef struct ticker {
     const hg_host *host;
     const hg_stream_api *api;
 } ticker;
+
+typedef struct ticker_stream {
+    ticker *t;
+    int64_t ignore_ms;
+} ticker_stream;
 
 static int ticker_create(const hg_host *host, const hg_config *cfg, void **out)
 {
@@ -453,17 +460,22 @@ static void ticker_destroy(void *inst)
 static int ticker_stream_open(void *inst, const hg_stream_desc *desc, hg_stream *s, void **ud)
 {
     ticker *t = inst;
-    (void)desc;
+    ticker_stream *ts;
     (void)s;
     if (!t->api)
         return HG_ENOTSUP;
-    *ud = t;
+    if ((ts = calloc(1, sizeof(*ts))) == NULL)
+        return HG_ENOMEM;
+    ts->t = t;
+    t->host->cfg_int(t->host, desc->cfg, "ignore_cancel_ms", &ts->ignore_ms);
+    *ud = ts;
     return 0;
 }
 
 static int ticker_stream_run(void *ud, hg_stream *s)
 {
-    ticker *t = ud;
+    ticker_stream *ts = ud;
+    ticker *t = ts->t;
     hg_cancel *token = t->api->token(s);
     uint64_t seq = 0;
 
@@ -475,13 +487,17 @@ static int ticker_stream_run(void *ud, hg_stream *s)
         if (t->api->emit(s, &f, 0) == HG_ECANCELED)
             break;
     }
+    if (ts->ignore_ms > 0) {
+        struct timespec d = {(time_t)(ts->ignore_ms / 1000), (long)(ts->ignore_ms % 1000) * 1000000};
+        nanosleep(&d, NULL);
+    }
     t->api->publish(s, HG_STATE_STOPPED, "{}");
     return 0;
 }
 
 static void ticker_stream_close(void *ud)
 {
-    (void)ud; /* the stream's state is the connector's */
+    free(ud);
 }
 
 static const hg_connector_ops ticker_ops = {

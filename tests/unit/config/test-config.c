@@ -94,7 +94,7 @@ static void test_config_default(void)
 
     is_int(load(NULL, NULL, 0, &cfg, &d), 0, "the built-in default config loads");
     is_str(cfg ? cfg->file : NULL, "<default>", "the default is named <default>");
-    is_int(cfg->n_instances, 2, "the default has two pipelines");
+    is_int(cfg->n_instances, 5, "the default has two pipelines and three processors");
     is_str(cfg->runtime_mode, "uv", "the default runtime mode is uv");
     is_int(cfg->workers, 2, "the default has two workers");
     is_int(cfg->log_level, HG_LOG_INFO, "the log level defaults to info");

@@ -309,7 +309,8 @@ static void test_control_socket(void)
              "a JSON call without \"name\" says it needs one");
     json_decref(j);
     j = sock_cmd(fd, "{\"cmd\": \"counters\", \"args\": 1}\n");
-    is_str(json_string_value(json_object_get(j, "error")), "\"args\" is for \"cmd\": \"call\" only",
+    is_str(json_string_value(json_object_get(j, "error")),
+           "\"args\" is for \"cmd\": \"call\" and \"records\" only",
            "\"args\" with another verb is refused, not ignored");
     json_decref(j);
     j = sock_cmd(fd, "{\"cmd\": \"state\", \"name\": 7}\n");

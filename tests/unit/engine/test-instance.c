@@ -86,9 +86,17 @@ static void test_services_record_ids(void)
     hg__inst_record_at(in, 3, &rec);
     is_int(rec.bytes_in, 1, "record 4 is the second start's first, kept as the runtime wrote it");
 
-    a = hg__inst_records_json(in, &dropped);
+    a = hg__inst_records_json(in, 0, &dropped);
     is_int(json_integer_value(json_object_get(json_array_get(a, 7), "id")), 8,
            "`records` reports the host's id");
+    json_decref(a);
+    a = hg__inst_records_json(in, 3, &dropped);
+    is_int((int64_t)json_array_size(a), 3, "`records --limit 3` gives three records");
+    is_int(json_integer_value(json_object_get(json_array_get(a, 0), "id")), 6,
+           "and they are the newest three, oldest first (6, 7, 8)");
+    json_decref(a);
+    a = hg__inst_records_json(in, 100, &dropped);
+    is_int((int64_t)json_array_size(a), 8, "a limit above the count gives every record");
     json_decref(a);
 
     hg__inst_enable_records(in, 2);

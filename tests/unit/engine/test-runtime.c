@@ -1,4 +1,4 @@
-/* test-runtime.c - the uv and blocking runtime modes driven directly through their ops with a
+/* test-runtime.c - the uv, blocking and uring runtime modes driven directly through their ops with a
  * standalone host and a tiny in-test echo handler: echo, counters, records, conn_info into a
  * short struct, half-close both ways, resets, refused connects and accepts, timeouts, a peer
  * that never reads, 1,000 connections without an fd leak, running out of file descriptors
@@ -760,5 +760,6 @@ int main(void)
 {
     run_mode(HG_UV_PLUGIN, "uv");
     run_mode(HG_BLOCKING_PLUGIN, "blocking");
+    run_mode(HG_URING_PLUGIN, "uring");
     return tap_done();
 }

@@ -522,7 +522,7 @@ static const pcase half_close = {"a client half-closes", ROLE_STREAMER, ROLE_FIN
 
 int main(int argc, char **argv)
 {
-    static const char *const modes[] = {"uv", "blocking"};
+    static const char *const modes[] = {"uv", "blocking", "uring"};
     int rounds = argc > 1 ? atoi(argv[1]) : 10;
     split_dirs();
     if (rounds < 1 || rounds > 100000) {

@@ -66,6 +66,14 @@ static void test_config_errors(void)
     expect_error("  - { name: g, engine: tcp-gen, connect: nosuch }\n",
                  "bad address 'nosuch': no pipeline named 'nosuch'", NULL,
                  "tcp-gen connecting to an unknown pipeline");
+    expect_error("  - { name: g1, engine: tcp-gen, connect: g2 }\n"
+                 "  - { name: g2, engine: tcp-gen, connect: \"127.0.0.1:7\" }\n",
+                 "g1: bad address 'g2': pipeline 'g2' never listens (it has no 'listen' key)",
+                 "<inline>:4:43:", "tcp-gen connecting to a pipeline that never listens");
+    expect_error("  - { name: g1, engine: tcp-gen, connect: \"127.0.0.1:7\" }\n"
+                 "  - { name: p, engine: tcp-proxy, listen: \"127.0.0.1:0\", upstream: g1 }\n",
+                 "p: bad address 'g1': pipeline 'g1' never listens", "<inline>:5:68:",
+                 "tcp-proxy whose upstream never listens");
     expect_error("  - { name: g, engine: tcp-gen, connect: \"127.0.0.1:7\", pattern: zigzag }\n",
                  "'pattern' must be one of: ping-pong, stream (got 'zigzag')", NULL,
                  "tcp-gen with an unknown pattern");
@@ -502,9 +510,121 @@ static void test_proxy_never_reads(const char *mode)
     host_end(h);
 }
 
+/* --- graceful stop with keep-alive clients --- */
+
+typedef struct stopper {
+    hg__host *h;
+    const char *text;
+    json_t *reply;
+    uint64_t ms;
+} stopper;
+
+static void *stop_thread(void *arg)
+{
+    stopper *st = arg;
+    uint64_t t0 = now_ms();
+    st->reply = cmd(st->h, st->text);
+    st->ms = now_ms() - t0;
+    return NULL;
+}
+
+/* Runs text (a stop command) on the control socket's behalf; 1 when it answered ok, cut 0,
+ * within ms. */
+static int stops_clean(hg__host *h, const char *text, uint64_t ms)
+{
+    stopper st = {h, text, NULL, 0};
+    int good;
+    stop_thread(&st);
+    good = json_is_true(json_object_get(st.reply, "ok")) && jint(st.reply, "cut") == 0 &&
+           st.ms < ms;
+    if (!good)
+        tap_diag("%s: %llu ms, cut %lld", text, (unsigned long long)st.ms, jint(st.reply, "cut"));
+    json_decref(st.reply);
+    return good;
+}
+
+/* Reads until EOF; the count, or -1 when the connection was reset or timed out. */
+static long long read_to_eof(int fd)
+{
+    static char buf[65536];
+    long long got = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n == 0)
+            return got;
+        if (n < 0) {
+            tap_diag("the read failed after %lld bytes: %s", got, strerror(errno));
+            return -1;
+        }
+        got += n;
+    }
+}
+
+static void test_graceful_stop(const char *mode)
+{
+    char echo[64], sink[64], px[64], buf[8];
+    long long sent, got, echoed;
+    int a, b, s, pc, stalled;
+    pthread_t th;
+    stopper st;
+    hg__host *h = host_up(mode,
+        "  - { name: echo, engine: tcp-echo, listen: \"127.0.0.1:0\" }\n"
+        "  - { name: sink, engine: tcp-sink, listen: \"127.0.0.1:0\" }\n"
+        "  - { name: px, engine: tcp-proxy, listen: \"127.0.0.1:0\", upstream: echo }\n");
+    ok(h != NULL, "[%s] echo, sink and proxy start for a graceful stop", mode);
+    if (h == NULL)
+        return;
+    address_of(h, "echo", echo, sizeof echo);
+    address_of(h, "sink", sink, sizeof sink);
+    address_of(h, "px", px, sizeof px);
+    a = tcp_connect(echo);
+    s = tcp_connect(sink);
+    pc = tcp_connect(px);
+    ok(a >= 0 && send(a, "hi", 2, 0) == 2 && read_n(a, buf, 2) == 2 && pc >= 0 &&
+           send(pc, "yo", 2, 0) == 2 && read_n(pc, buf, 2) == 2 && s >= 0 &&
+           send(s, "x", 1, 0) == 1 && wait_counter(h, "sink", "bytes_in", 1, 2000) == 1,
+       "[%s] keep-alive clients of the echo, the proxy and the sink are served, then idle",
+       mode);
+    b = tcp_connect(echo);
+    sent = fill(b, 256LL << 20, &stalled);
+    ok(b >= 0 && stalled, "[%s] a client that does not read fills the echo (%lld bytes)", mode,
+       sent);
+
+    ok(stops_clean(h, "stop px", 1000), "[%s] stop px: its idle pair is closed, nothing cut, "
+       "at once", mode);
+    ok(pc >= 0 && read_n(pc, buf, sizeof buf) == 0, "[%s] the proxy's client sees EOF", mode);
+    ok(stops_clean(h, "stop sink", 1000), "[%s] stop sink: its idle client is closed, nothing "
+       "cut, at once", mode);
+    ok(s >= 0 && read_n(s, buf, sizeof buf) == 0, "[%s] the sink's client sees EOF", mode);
+
+    st = (stopper){h, "stop echo", NULL, 0};
+    pthread_create(&th, NULL, stop_thread, &st);
+    ok(a >= 0 && read_n(a, buf, sizeof buf) == 0, "[%s] the idle echo client sees EOF", mode);
+    got = read_to_eof(b);
+    close(b);
+    pthread_join(th, NULL);
+    ok(json_is_true(json_object_get(st.reply, "ok")) && jint(st.reply, "cut") == 0 &&
+           st.ms < 2500,
+       "[%s] stop echo: nothing cut, done once the busy client read its echo (%llu ms)", mode,
+       (unsigned long long)st.ms);
+    json_decref(st.reply);
+    echoed = counter(h, "echo", "bytes_in") - counter(h, "echo", "bytes_dropped") - 2 - 2;
+    ok(got > 0 && got == echoed, "[%s] the busy client got every byte echoed before the stop's "
+       "FIN (%lld of %lld), then EOF, no reset", mode, got, echoed);
+    is_int(counter(h, "echo", "bytes_in") - 4, sent,
+           "[%s] the echo read all the client sent (the rest counted in bytes_dropped)", mode);
+    if (a >= 0)
+        close(a);
+    if (s >= 0)
+        close(s);
+    if (pc >= 0)
+        close(pc);
+    host_end(h);
+}
+
 int main(void)
 {
-    static const char *const modes[] = {"uv", "blocking"};
+    static const char *const modes[] = {"uv", "blocking", "uring"};
     split_dirs();
     test_config_errors();
     for (unsigned i = 0; i < sizeof modes / sizeof modes[0]; i++) {
@@ -519,6 +639,7 @@ int main(void)
         test_proxy_server_closes(modes[i]);
         test_proxy_upstream_down(modes[i]);
         test_proxy_never_reads(modes[i]);
+        test_graceful_stop(modes[i]);
     }
     return tap_done();
 }
