@@ -136,6 +136,7 @@ int hg__host_graph_start(hg__host *h)
     if (h->graph == NULL || sec == NULL)
         return 0;
     rc = hg__graph_commit_section(h->graph, sec, &reply);
+    h->graph_seen = hg__graph_commits(h->graph);
     if (rc != 0)
         hg__log(h->lg, HG_LOG_ERROR, "graph", "the config's graph did not start: %s",
                 reply ? reply : hg_strerror(rc));

@@ -122,7 +122,11 @@ json_t *hg__ops_log_level(hg__host *h, const char *arg)
         r = log_level_reply(NULL, lv);
         goto out;
     }
-    if (hg__host_find(h, name) == NULL && !(h->runtime && strcmp(name, "runtime") == 0)) {
+    /* `host` names the host's own lines (as log.engines does); processors log under their
+     * names too */
+    if (hg__host_find(h, name) == NULL && !(h->runtime && strcmp(name, "runtime") == 0) &&
+        strcmp(name, "host") != 0 &&
+        !(h->graph && hg__graph_state(h->graph, name, NULL) != 0)) {
         snprintf(msg, sizeof msg, "unknown instance '%.100s'", name);
         r = ops_fail(HG_ENOENT, msg);
         goto out;

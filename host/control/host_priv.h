@@ -130,6 +130,8 @@ struct hg__host {
      * NULL until the connectors set it; the graph then refuses such ends. */
     int (*stream_link)(hg__host *h, const char *connector, const char *stream, int dir,
                        hg__link **out);
+    uint64_t graph_seen;       /* hg__graph_commits when the current file's graph was applied
+                                * (at start, at each reload): more means commits at run time */
     struct hg__metrics_http *metrics; /* control.metrics, when configured (host_ops.c) */
 
     /* reload.c (control thread only, but for free_host): cfg stays the configuration the host

@@ -403,6 +403,9 @@ static char *applied(hg__host *h, plan *p, const char *file, uint32_t cut)
     if (p->gchange != NULL) {
         json_object_del(p->graph, "ok");
         json_object_set(o, "graph", p->graph);
+    } else if (h->graph != NULL && hg__graph_commits(h->graph) != h->graph_seen) {
+        json_object_set_new(o, "graph", json_string("left as it runs: changed at run time by "
+                                                    "commits since the file was applied"));
     }
     json_object_set_new(o, "cut", json_integer(cut));
     json_object_set_new(o, "reloads", json_integer((json_int_t)h->reloads));

@@ -191,6 +191,17 @@ int hg__reload_graph_plan(hg__host *h, const hg__config *nc, hg__node **out, hg_
     const hg__node *now = hg__node_get(nc->doc->root, "graph");
     hg__node *change;
     *out = NULL;
+    if (h->graph != NULL && hg__graph_commits(h->graph) != h->graph_seen) {
+        /* The diff is between the files; the live graph no longer is the last file's. */
+        if (hg__node_equal(was, now))
+            return 0; /* the graph is left as it runs (reload.c says so in its reply) */
+        hg__diag_add(d, now ? now->file : nc->file, now ? now->line : 0, now ? now->col : 0,
+                     "graph: changed at run time by %llu commit(s) since the file was applied, "
+                     "so a reload cannot tell what to undo: commit the change you want instead, "
+                     "or restart the host with the file",
+                     (unsigned long long)(hg__graph_commits(h->graph) - h->graph_seen));
+        return HG_ECONFIG;
+    }
     if (hg__node_equal(was, now))
         return 0;
     if (!hg__node_equal(hg__node_get(was, "pool"), hg__node_get(now, "pool"))) {
@@ -226,6 +237,8 @@ int hg__reload_graph_commit(hg__host *h, const hg__node *change, json_t *what, h
     if (change == NULL || change->n == 0)
         return 0;
     rc = hg__graph_commit_node(h->graph, change, &reply);
+    if (rc == 0)
+        h->graph_seen = hg__graph_commits(h->graph);
     j = reply ? json_loads(reply, 0, NULL) : NULL;
     if (rc == 0 && j != NULL)
         json_object_update(what, j);

@@ -554,6 +554,8 @@ static int commit_doc(hg__graph *g, const hg__node *change, hg__docref *doc, cha
     }
     hg__graph_reap_zombies(g, 0);
     rc = apply(g, &c, caller, doc);
+    if (rc == 0)
+        __atomic_add_fetch(&g->commits, 1, __ATOMIC_RELEASE);
     *reply = rc == 0 ? reply_ok(&c) : reply_errors(&c);
     hg__graph_end(g);
     hg__change_free(&c);
@@ -577,6 +579,11 @@ int hg__graph_check_node(hg__graph *g, const hg__node *change, hg__diag *out)
                      c.d.items[i].msg);
     hg__change_free(&c);
     return rc;
+}
+
+uint64_t hg__graph_commits(hg__graph *g)
+{
+    return __atomic_load_n(&g->commits, __ATOMIC_ACQUIRE);
 }
 
 int hg__graph_commit_node(hg__graph *g, const hg__node *change, char **reply)

@@ -110,6 +110,10 @@ void hg__graph_accounted(hg__graph *g, hg__graph_acc *out);
 /* State of a processor by name (HG__PST_*), or 0 when absent; err its kept error. */
 uint32_t hg__graph_state(hg__graph *g, const char *name, int *err);
 
+/* How many commits have been applied to g (from config, commands, processors, reloads).
+ * [any-thread] */
+uint64_t hg__graph_commits(hg__graph *g);
+
 /* The "hangar.graph/1" service table. */
 const hg_graph_api *hg__graph_api(void);
 

@@ -123,6 +123,7 @@ struct hg__graph {
     struct hg_proc *zombies;     /* removed, joined by the next commit or destroy */
     uint8_t busy;                /* a commit is being applied */
     uint8_t closing;             /* shutdown: refuse commits */
+    uint64_t commits;            /* commits applied so far (atomic) */
     hg__pool *pool;
 };
 

@@ -184,7 +184,7 @@ char *hg__graph_dot(hg__graph *g)
     char *s = strdup("");
     size_t len = 0;
 
-    cat(&s, &len, "digraph graph {\n  rankdir=LR;\n  node [shape=box];\n");
+    cat(&s, &len, "digraph hangar {\n  rankdir=LR;\n  node [shape=box];\n");
     pthread_mutex_lock(&g->mu);
     for (struct hg_proc *p = g->procs; p != NULL; p = p->next) {
         uint32_t st = LD(&p->state);

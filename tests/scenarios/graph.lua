@@ -69,6 +69,8 @@ g = wait_graph(function(x) return proc(x, "sink2").state == "paused" end, "pause
 is(proc(g, "sink2").state, "paused", "  graph shows it paused")
 is(h:command("resume sink2").ok, true, "resume NAME resumes it")
 like(h:command("graph dot").dot, '"src2" %-> "sink2" %[.*label="%d+/16, ', "graph dot labels the link with fill and rate")
+like(h:command("graph dot").dot, "^digraph hangar {", "  and names the graph with a word DOT allows ('graph' is a keyword)")
+is(h:command("log-level sink2 debug").level, "debug", "log-level takes a processor's name")
 is(h:command("unlink src2.out sink2.in").ok, true, "unlink FROM TO unlinks")
 is(h:command("remove src2").ok, true, "remove NAME removes")
 is(h:command("remove src2").ok, false, "  a second time it is refused")

@@ -127,6 +127,8 @@ is(h:command("counters").ok, true, "the hub answered throughout")
 -- log-level
 is(h:command("log-level echo debug").level, "debug", "log-level NAME LEVEL sets one instance's")
 is(h:command("log-level nosuch debug").code, "ENOENT", "  an unknown instance is named")
+is(h:command("log-level host warn").level, "warn", "  `host` names the host's own lines, as log.engines does")
+is(h:command("log-level host default").ok, true, "  and gives them the host's level again")
 like(h:command("log-level echo loud").error, "'loud' is not a log level", "  a bad level too")
 is(h:command("log-level echo default").ok, true, "  `default` gives it the host's level again")
 

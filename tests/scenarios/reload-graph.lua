@@ -74,6 +74,22 @@ r = h:command("reload")
 is(r.ok, false, "a link to a processor that does not exist is refused")
 like(table.concat(r.errors, "\n"), "nosuch", "naming it")
 
+-- a graph changed at run time by a commit: a reload of the same file leaves it as it runs and
+-- says so; a reload that changes the graph section is refused, the file's diff no longer
+-- describing the live graph
+write(string.format(base, "", ""))
+ok(h:command("add {name: extra, engine: fixture-sink}").ok, "a processor is added by a command")
+r = h:command("reload")
+ok(r.ok and type(r.graph) == "string" and r.graph:find("left as it runs"),
+   "a reload of an unchanged graph section then leaves the graph as it runs, saying so")
+ok(proc("extra") ~= nil, "  extra still runs")
+write(string.format(base, "    - { name: sink3, engine: fixture-sink }\n", ""))
+r = h:command("reload")
+is(r.ok, false, "a reload that changes the graph section after a run-time commit is refused")
+like(table.concat(r.errors or { r.error or "" }, "\n"), "changed at run time by 1 commit",
+     "  saying why and how many commits")
+is(proc("sink3"), nil, "  and nothing of it applied")
+
 cmp_ok(proc("sink").frames_in, ">", before, "sink, untouched by every reload, kept receiving")
 is(proc("sink").counters.gaps or 0, 0, "with no frame lost")
 local g = h:command("graph")
