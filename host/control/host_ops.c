@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "host_priv.h"
+#include "graph_host.h"
 #include "metrics.h"
 
 static json_t *ops_fail(int code, const char *msg)
@@ -44,7 +45,16 @@ char *hg__ops_metrics_text(hg__host *h)
     pthread_mutex_unlock(&h->mu);
     src.instances = n;
     src.failed = hg__host_failed_count(h);
+    if (h->graph != NULL) {
+        char *g = hg__graph_json(h->graph);
+        uint32_t procs, failed;
+        src.graph = g ? json_loads(g, 0, NULL) : NULL;
+        free(g);
+        hg__host_graph_counts(h, &procs, &failed);
+        src.instances += procs;
+    }
     text = hg__metrics_text(&src);
+    json_decref(src.graph);
     for (uint32_t i = 0; i < src.n; i++)
         json_decref(src.objs[i]);
 out:

@@ -294,6 +294,8 @@ static void add_shown(collector *c, hg__inst *in, json_t *obj)
     }
 }
 
+static void add_streams(collector *c, const char *name, const char *engine, json_t *streams);
+
 static void add_entry(collector *c, hg__entry *e, json_t *obj)
 {
     sbuf labels = {0};
@@ -316,6 +318,113 @@ static void add_entry(collector *c, hg__entry *e, json_t *obj)
     add_info(c, obj, kind);
     c->labels = NULL;
     free(labels.p);
+    if (json_is_object(json_object_get(obj, "streams")))
+        add_streams(c, hg__inst_name(e->in), e->def->name, json_object_get(obj, "streams"));
+}
+
+/* Sets c->labels to `instance_name="NAME",engine="ENGINE"` plus extra (may be NULL) and
+ * returns the buffer to free, or NULL on OOM. */
+static char *labels_of(collector *c, const char *name, const char *engine, const char *k,
+                       const char *v)
+{
+    sbuf l = {0};
+    sb_add(&l, "instance_name=");
+    sb_label_value(&l, name);
+    sb_add(&l, ",engine=");
+    sb_label_value(&l, engine ? engine : "");
+    if (k != NULL) {
+        sb_add(&l, ",%s=", k);
+        sb_label_value(&l, v);
+    }
+    if (l.oom) {
+        c->oom = 1;
+        free(l.p);
+        return NULL;
+    }
+    c->labels = l.p;
+    return l.p;
+}
+
+/* Each stream of a connector (`counters`' "streams" object) as hangar_stream_* series with a
+ * `stream` label: integers as counters, healthy as a 0/1 gauge. */
+static void add_streams(collector *c, const char *name, const char *engine, json_t *streams)
+{
+    const char *sname, *key;
+    json_t *s, *v;
+    json_object_foreach(streams, sname, s) {
+        char *l = labels_of(c, name, engine, "stream", sname);
+        if (l == NULL)
+            return;
+        c->kind = "stream";
+        json_object_foreach(s, key, v) {
+            if (json_is_boolean(v))
+                add_counter(c, key, HG_COUNTER_GAUGE, json_is_true(v));
+            else if (json_is_integer(v) && json_integer_value(v) >= 0)
+                /* what is queued now goes up and down; the rest are running sums */
+                add_counter(c, key, strlen(key) >= 6 && strcmp(key + strlen(key) - 6, "queued") == 0
+                                        ? HG_COUNTER_GAUGE : HG_COUNTER_SUM,
+                            (uint64_t)json_integer_value(v));
+        }
+        c->labels = NULL;
+        free(l);
+    }
+}
+
+/* The graph (the `graph` reply): each processor as an instance of kind processor (its integer
+ * counters as counters), each link as hangar_link_* with from/to labels. */
+static void add_graph(collector *c, json_t *graph)
+{
+    size_t i;
+    json_t *p, *v;
+    const char *key;
+    json_array_foreach(json_object_get(graph, "processors"), i, p) {
+        json_t *info = json_object();
+        char *l = labels_of(c, json_string_value(json_object_get(p, "name")) ?: "?",
+                            json_string_value(json_object_get(p, "engine")), NULL, NULL);
+        if (l == NULL || info == NULL) {
+            free(l);
+            json_decref(info);
+            return;
+        }
+        c->kind = "processor";
+        add_counter(c, "frames_in", HG_COUNTER_SUM,
+                    (uint64_t)json_integer_value(json_object_get(p, "frames_in")));
+        add_counter(c, "frames_out", HG_COUNTER_SUM,
+                    (uint64_t)json_integer_value(json_object_get(p, "frames_out")));
+        json_object_foreach(json_object_get(p, "counters"), key, v)
+            if (json_is_integer(v) && json_integer_value(v) >= 0)
+                add_counter(c, key, HG_COUNTER_SUM, (uint64_t)json_integer_value(v));
+        json_object_set(info, "state", json_object_get(p, "state"));
+        json_object_set(info, "mode", json_object_get(p, "mode"));
+        add_info(c, info, "processor");
+        json_decref(info);
+        c->labels = NULL;
+        free(l);
+    }
+    json_array_foreach(json_object_get(graph, "links"), i, p) {
+        sbuf l = {0};
+        static const char *const sums[] = {"pushed", "delivered", "dropped"};
+        sb_add(&l, "from=");
+        sb_label_value(&l, json_string_value(json_object_get(p, "from")) ?: "");
+        sb_add(&l, ",to=");
+        sb_label_value(&l, json_string_value(json_object_get(p, "to")) ?: "");
+        if (l.oom) {
+            c->oom = 1;
+            free(l.p);
+            return;
+        }
+        c->labels = l.p;
+        c->kind = "link";
+        for (size_t k = 0; k < 3; k++)
+            add_counter(c, sums[k], HG_COUNTER_SUM,
+                        (uint64_t)json_integer_value(json_object_get(p, sums[k])));
+        add_counter(c, "queued", HG_COUNTER_GAUGE,
+                    (uint64_t)json_integer_value(json_object_get(p, "queued")));
+        add_counter(c, "capacity", HG_COUNTER_GAUGE,
+                    (uint64_t)json_integer_value(json_object_get(p, "capacity")));
+        c->labels = NULL;
+        free(l.p);
+    }
 }
 
 static void add_host_value(collector *c, const char *name, int type, double v)
@@ -372,6 +481,8 @@ char *hg__metrics_text(const hg__metrics_src *src)
     char *text;
     for (uint32_t i = 0; i < src->n; i++)
         add_entry(&c, src->entries[i], src->objs[i]);
+    if (src->graph != NULL)
+        add_graph(&c, src->graph);
     add_host_value(&c, "hangar_up", T_GAUGE, 1);
     add_host_value(&c, "hangar_uptime_seconds", T_GAUGE, (double)src->uptime_ns / 1e9);
     add_host_value(&c, "hangar_instances", T_GAUGE, src->instances);

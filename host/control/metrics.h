@@ -17,6 +17,7 @@ typedef struct hg__metrics_src {
     uint32_t n;
     uint64_t uptime_ns;
     uint32_t instances, failed, cut;
+    void *graph;          /* json_t *: the `graph` reply (processors, links), or NULL */
 } hg__metrics_src;
 
 /* The exposition text (malloc'd; the caller frees), or NULL when out of memory. Reads the

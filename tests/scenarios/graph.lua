@@ -45,6 +45,11 @@ ok(c.counters.sink and c.counters.sink.kind == "processor" and c.counters.sink.r
 is(c.counters.host.instances, 2, "  and the host counts them as instances")
 is(h:command("state gen").state, proc(g, "gen").state, "state NAME answers for a processor")
 is(h:command("counters sink").counters.sink.frames_in, 5000, "counters NAME too")
+local m = h:command("metrics").text
+like(m, 'hangar_processor_frames_in_total{instance_name="sink",engine="fixture%-sink"} 5000',
+     "metrics export the processors' counters")
+like(m, 'hangar_instance_info{instance_name="gen",engine="fixture%-gen",kind="processor"',
+     "  and their info series")
 
 local r = h:command("commit {link: [{from: gen.out, to: nosuch.in}, {from: gen.out, to: sink.in, policy: maybe}]}")
 is(r.ok, false, "a change with two bad links is refused")

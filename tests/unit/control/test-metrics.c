@@ -75,7 +75,7 @@ static void test_metrics_exposition(void)
     fake a, b;
     hg__entry *entries[2] = {&a.e, &b.e};
     void *objs[2];
-    hg__metrics_src src = {entries, objs, 2, 2500000000ull, 2, 0, 3};
+    hg__metrics_src src = {entries, objs, 2, 2500000000ull, 2, 0, 3, NULL};
     hg_counter *c;
     hg_histogram *hi = NULL;
     const hg_host *ha, *hb;
