@@ -124,6 +124,16 @@ void hg__park_fd_ack(hg__park *p)
     __atomic_fetch_sub(&p->waiters, 1, __ATOMIC_RELEASE);
 }
 
+void hg__park_fd_done(hg__park *p, uint32_t seq)
+{
+    uint64_t v;
+    if (p->fd >= 0 && __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE) != seq) {
+        ssize_t n = read(p->fd, &v, sizeof v);
+        (void)n; /* EAGAIN: the waker has not written yet; a later poll sees it */
+    }
+    __atomic_fetch_sub(&p->waiters, 1, __ATOMIC_RELEASE);
+}
+
 void hg__park_fini(hg__park *p)
 {
     if (p->fd >= 0)

@@ -81,6 +81,12 @@ int hg__park_fd(hg__park *p);
  * poll. [any-thread, never blocks] */
 void hg__park_fd_ack(hg__park *p);
 
+/* As hg__park_fd_ack, given the seq its prepare returned: reads the fd only when a wake came
+ * since (seq moved), so a waiter whose condition turned true without one pays no system call.
+ * A count left in the fd by an older wake makes a later poll return at once: a spurious
+ * wake-up, which the protocol re-checks. [any-thread, never blocks] */
+void hg__park_fd_done(hg__park *p, uint32_t seq);
+
 /* Closes the fd if one was opened. [one thread, at tear-down] */
 void hg__park_fini(hg__park *p);
 

@@ -356,6 +356,13 @@ int hg__link_is_closed(const hg__link *l)
     return LD(&l->closed, ACQUIRE) != 0;
 }
 
+int hg__link_ready(const hg__link *l)
+{
+    if (LD(&l->closed, ACQUIRE) != 0)
+        return 1;
+    return l->multi ? hg__mpmc_count(l->mpmc) != 0 : hg__ring_count(l->ring) != 0;
+}
+
 hg__park *hg__link_data_park(hg__link *l)
 {
     return &l->data;

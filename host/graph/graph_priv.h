@@ -21,6 +21,10 @@
 
 struct hg__chg_link;
 
+/* How long a processor whose last turn did work looks at its inputs before it sleeps (when its
+ * item asks for no spin of its own). */
+#define HG__AUTO_SPIN_NS 20000u
+
 /* A link of the graph: the data-plane link, its frame cells and its ends. Referenced by the
  * graph's list (until unlinked or an end went away), the producer's port copy and the
  * consumer's; the last reference folds its counters into g->retired and frees it. */
@@ -81,6 +85,7 @@ struct hg_proc {
     uint32_t mode;
     uint64_t interval_ns;
     uint64_t spin_ns;            /* asked for: spin this long before sleeping on inputs */
+    uint8_t busy;                /* own thread: the last process call did work */
     int32_t core;
     hg__thread *th;
     uint32_t state;              /* atomic HG__PST_* */

@@ -132,13 +132,10 @@ static int inputs_ended(const struct hg_proc *p)
     return 1;
 }
 
+/* Frames queued or the end: two loads, no counter snapshot (this runs in spin loops). */
 static int edge_ready(hg__edge *e)
 {
-    hg__link_stats s;
-    if (hg__link_is_closed(e->link))
-        return 1;
-    hg__link_stats_get(e->link, &s);
-    return s.queued > 0;
+    return hg__link_ready(e->link);
 }
 
 static int wanted(struct hg_proc *p, int inputs)
@@ -160,11 +157,13 @@ static void wait_for(struct hg_proc *p, int inputs, uint64_t deadline)
 {
     struct pollfd fds[64];
     hg__park *parks[64];
-    uint32_t n = 0;
+    uint32_t seqs[64], n = 0;
     int timeout = -1;
 
-    if (inputs && p->spin_ns != 0) { /* the processor asked to spin before it sleeps */
-        uint64_t until = hg__now_ns() + p->spin_ns;
+    /* Spin before sleeping when asked (spin:), or briefly when the last turn did work: a
+     * stream in progress then costs no sleep and wake-up per frame; an idle graph never spins. */
+    if (inputs && (p->spin_ns != 0 || p->busy)) {
+        uint64_t until = hg__now_ns() + (p->spin_ns != 0 ? p->spin_ns : HG__AUTO_SPIN_NS);
         while (hg__now_ns() < until && deadline > hg__now_ns())
             for (int k = 0; k < 64; k++) {
                 if (wanted(p, inputs))
@@ -175,13 +174,15 @@ static void wait_for(struct hg_proc *p, int inputs, uint64_t deadline)
 
     parks[n] = &p->ctl;
     fds[n].fd = p->ctl.fd, fds[n].events = POLLIN;
-    hg__park_prepare(parks[n++]);
+    seqs[n] = hg__park_prepare(parks[n]);
+    n++;
     for (uint32_t i = 0; inputs && i < p->n_ports; i++)
         for (uint32_t j = 0; p->ops->ports[i].direction == HG_PORT_IN && j < p->lports[i].n &&
                              n < 64; j++) {
             parks[n] = hg__link_data_park(p->lports[i].e[j]->link);
             fds[n].fd = parks[n]->fd, fds[n].events = POLLIN;
-            hg__park_prepare(parks[n++]);
+            seqs[n] = hg__park_prepare(parks[n]);
+            n++;
         }
     if (!wanted(p, inputs)) {
         if (deadline != UINT64_MAX) {
@@ -191,7 +192,7 @@ static void wait_for(struct hg_proc *p, int inputs, uint64_t deadline)
         (void)poll(fds, n, timeout);
     }
     for (uint32_t i = 0; i < n; i++)
-        hg__park_fd_ack(parks[i]);
+        hg__park_fd_done(parks[i], seqs[i]);
 }
 
 /* ---- the loop ---- */
@@ -237,6 +238,8 @@ static void run_loop(struct hg_proc *p)
         if (t == 0)
             continue;
         rc = p->ops->process(p->inst, p);
+        if (rc == 0)
+            p->busy = 1;
         if (rc < 0) {
             fail(p, rc, "process");
             return;
@@ -246,6 +249,7 @@ static void run_loop(struct hg_proc *p)
         if (rc == HG_PROCESS_IDLE && p->mode != HG__MODE_MANUAL) {
             refresh(p);
             wait_for(p, 1, LD(&p->drain) ? p->drain_deadline : UINT64_MAX);
+            p->busy = 0; /* spin again only after a turn that did work */
         }
     }
 }

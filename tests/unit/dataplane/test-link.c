@@ -115,6 +115,21 @@ static void test_link_drop_oldest_counts_exactly(int flags)
     hg__link_destroy(l);
 }
 
+static void test_link_ready_says_frames_or_end(int flags)
+{
+    hg__link *l = mk(4, HG_POLICY_BLOCK, flags, NULL);
+    void *item;
+    is_int(hg__link_ready(l), 0, "ready: an empty open link is not ready (%s)",
+           flags ? "mpmc" : "spsc");
+    is_int(hg__link_try_send(l, (void *)(uintptr_t)1), 0, "  a frame is sent");
+    is_int(hg__link_ready(l), 1, "  then it is ready");
+    is_int(hg__link_try_recv(l, &item), 0, "  the frame is taken");
+    is_int(hg__link_ready(l), 0, "  then it is not ready again");
+    hg__link_close(l);
+    is_int(hg__link_ready(l), 1, "  a closed link is ready (the receiver sees the end)");
+    hg__link_destroy(l);
+}
+
 static void test_link_close_ends_the_stream_after_queued_frames(void)
 {
     hg__link *l = mk(8, 0, 0, NULL);
@@ -431,6 +446,8 @@ int main(int argc, char **argv)
     test_link_drop_newest_counts_exactly();
     test_link_drop_oldest_counts_exactly(0);
     test_link_drop_oldest_counts_exactly(HG__LINK_MPMC);
+    test_link_ready_says_frames_or_end(0);
+    test_link_ready_says_frames_or_end(HG__LINK_MPMC);
     test_link_close_ends_the_stream_after_queued_frames();
     test_link_drain_takes_up_to_max();
     test_link_discard_counts_what_is_left_as_dropped();

@@ -185,6 +185,26 @@ static void test_park_fd_becomes_readable_on_wake(void)
     hg__park_fini(&p);
 }
 
+/* fd_done reads the eventfd only when a wake came after the prepare. */
+static void test_park_fd_done_reads_only_after_a_wake(void)
+{
+    hg__park p;
+    struct pollfd pfd;
+    uint32_t s;
+    hg__park_init(&p);
+    pfd = (struct pollfd){.fd = hg__park_fd(&p), .events = POLLIN};
+    s = hg__park_prepare(&p);
+    hg__park_fd_done(&p, s);
+    is_int(p.waiters, 0, "fd_done without a wake withdraws the announcement");
+    s = hg__park_prepare(&p);
+    hg__park_wake(&p);
+    is_int(poll(&pfd, 1, 1000), 1, "a wake after the prepare makes the fd readable");
+    hg__park_fd_done(&p, s);
+    is_int(poll(&pfd, 1, 0), 0, "fd_done after a wake consumes it");
+    is_int(p.waiters, 0, "  and withdraws the announcement");
+    hg__park_fini(&p);
+}
+
 int main(void)
 {
     test_park_wake_without_waiter_is_free();
@@ -194,5 +214,6 @@ int main(void)
     test_park_wakes_a_parked_thread_and_it_uses_no_cpu();
     test_park_many_wakes_reach_the_waiter();
     test_park_fd_becomes_readable_on_wake();
+    test_park_fd_done_reads_only_after_a_wake();
     return tap_done();
 }
