@@ -72,7 +72,7 @@ YAML
     rm -f "$TMP/ctl.sock"
     HANGAR_PLUGIN_PATH=$FIXTURES "$HANGAR" run "$TMP/ctl.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
     pid=$!
-    for _ in $(seq 200); do
+    for _ in $(seq 400); do
         [ -S "$TMP/ctl.sock" ] && [ "$(ctl $'state c\n' 2>/dev/null)" = \
             '{"ok":true,"name":"c","state":"running","error":null}' ] && return 0
         sleep 0.05
@@ -103,7 +103,7 @@ def ask(s, line):
 a, b = conn(), conn()
 a.sendall(b"stop slow\n")
 worst, seen, counters_ok = 0.0, False, False
-deadline = time.monotonic() + 4
+deadline = time.monotonic() + 8
 while time.monotonic() < deadline and not seen:
     took, r = ask(b, b"state slow\n")
     worst = max(worst, took)
@@ -127,7 +127,7 @@ check $? "  and the stop answers once its bound is out ($stop_reply)"
 # 2. lines of a client that closes without reading all run, in order
 fire $'stop a\nstop b\nstop c\n'
 ok=1
-for _ in $(seq 100); do
+for _ in $(seq 200); do
     r=$(ctl $'state a\nstate b\nstate c\n')
     [ "$(grep -c '"state":"stopped"' <<<"$r")" -eq 3 ] && { ok=0; break; }
     sleep 0.05
@@ -157,7 +157,7 @@ print(int((t1 - t0) * 1000), int((t2 - t0) * 1000), kill)
 PY
 )
 read -r kill_ms shut_ms kill_reply <<<"$times"
-[ "${kill_ms:-99999}" -lt 2500 ] && [ "${shut_ms:-99999}" -lt 2500 ] && [ "$kill_reply" = '{"ok":true}' ]
+[ "${kill_ms:-99999}" -lt 4000 ] && [ "${shut_ms:-99999}" -lt 4000 ] && [ "$kill_reply" = '{"ok":true}' ]
 check $? "kill from another client ends a running 5 s shutdown at once (kill after ${kill_ms} ms, shutdown after ${shut_ms} ms)"
 wait "$pid"
 st=$?
