@@ -1,9 +1,10 @@
 /* ctl_socket.c - the optional control socket (`control.socket`): a Unix stream socket created
  * 0600; each line in is a command (plain text, or a JSON object {"cmd": "...", "name": ...,
  * "args": ...}), each line out the JSON reply. One thread serves every client with poll(2) on
- * non-blocking sockets; each command then runs on a short-lived thread of its own, so a client
- * waiting for a slow command (a `stop`, a hung engine `call`) never delays another client's
- * `counters` or `kill`. One command at a time per client, in order: its next line is taken once
+ * non-blocking sockets; each command then runs on a worker of a pool that grows to one worker
+ * per command in flight (at most one per client) and keeps them, so a client waiting for a slow
+ * command (a `stop`, a hung engine `call`) never delays another client's `counters` or `kill`,
+ * and no thread is started per command. One command at a time per client, in order: its next line is taken once
  * the last reply is written, so a client that does not read its replies only stops itself. A
  * client that closes (or resets) its end still has every complete line it sent run, in order;
  * the replies it can no longer read are dropped. A pipe wakes the poll thread to stop, another
@@ -55,9 +56,16 @@ struct hg__ctl {
     int wake[2];
     int done[2];          /* a byte each time a command's reply is ready */
     pthread_t tid;
-    pthread_mutex_t mu;   /* clients' `ready`, running */
+    pthread_mutex_t mu;   /* clients' `ready`, running, the job queue and the workers */
     pthread_cond_t idle;  /* running reached 0 */
-    int running;          /* command threads not finished */
+    pthread_cond_t work;  /* a job was queued, or quit */
+    int running;          /* commands queued or running */
+    struct job *q_head, *q_tail;
+    int q_len;            /* jobs queued, not yet taken by a worker */
+    int n_idle;           /* workers waiting for a job (some may have been signalled) */
+    int n_workers;        /* workers started (at most one per client slot) */
+    int quit;             /* the workers leave once the queue is empty */
+    pthread_t workers[MAX_CLIENTS];
     client cl[MAX_CLIENTS];
 };
 
@@ -258,55 +266,89 @@ static int put_reply(client *c, char *reply)
 }
 
 typedef struct job {
-    hg__ctl *ctl;
+    struct job *next;
     client *c;
     char line[];
 } job;
 
-static void *command_main(void *arg)
+/* A worker: runs queued commands, one at a time, until quit. Workers are started as needed and
+ * kept, one per command in flight at most, so a command that waits (a stop, a hung engine call)
+ * never holds another client's, and no thread is started per command. */
+static void *worker_main(void *arg)
 {
-    job *j = arg;
-    hg__ctl *ctl = j->ctl;
-    char *reply = run_line(ctl, j->line);
-    if (reply == NULL)
-        reply = reply_fail(HG_ENOMEM, "out of memory");
+    hg__ctl *ctl = arg;
     pthread_mutex_lock(&ctl->mu);
-    j->c->ready = reply;
-    if (write(ctl->done[1], "r", 1) < 0) {
-        /* the pipe holds one byte per running command at most: it cannot be full */
+    for (;;) {
+        job *j;
+        char *reply;
+        while (ctl->q_head == NULL && !ctl->quit) {
+            ctl->n_idle++;
+            pthread_cond_wait(&ctl->work, &ctl->mu);
+            ctl->n_idle--;
+        }
+        if (ctl->q_head == NULL)
+            break;
+        j = ctl->q_head;
+        ctl->q_head = j->next;
+        ctl->q_len--;
+        if (ctl->q_head == NULL)
+            ctl->q_tail = NULL;
+        pthread_mutex_unlock(&ctl->mu);
+        reply = run_line(ctl, j->line);
+        if (reply == NULL)
+            reply = reply_fail(HG_ENOMEM, "out of memory");
+        pthread_mutex_lock(&ctl->mu);
+        j->c->ready = reply;
+        if (write(ctl->done[1], "r", 1) < 0) {
+            /* the pipe holds one byte per running command at most: it cannot be full */
+        }
+        if (--ctl->running == 0)
+            pthread_cond_broadcast(&ctl->idle);
+        free(j);
     }
-    if (--ctl->running == 0)
-        pthread_cond_broadcast(&ctl->idle);
     pthread_mutex_unlock(&ctl->mu);
-    free(j);
     return NULL;
 }
 
-/* Runs line (n bytes, NUL-terminated) for the client on a thread of its own. Returns -1 when
- * no thread could be started (the client is then told and dropped). */
+/* Queues line (n bytes, NUL-terminated) for the client and makes sure a worker is free to run
+ * it. Returns -1 when none could be started and none is free (the client is then told and
+ * dropped). */
 static int start_command(hg__ctl *ctl, client *c, const char *line, size_t n)
 {
     const hg__thread_opts o = {.name = "hangar-ctl-cmd", .core = HG_CORE_ANY};
     job *j = malloc(sizeof *j + n + 1);
-    pthread_t tid;
+    int ok = 1;
     if (j == NULL)
         return -1;
-    j->ctl = ctl;
+    j->next = NULL;
     j->c = c;
     memcpy(j->line, line, n + 1);
     pthread_mutex_lock(&ctl->mu);
-    ctl->running++;
-    pthread_mutex_unlock(&ctl->mu);
-    c->busy = 1;
-    if (hg__thread_start(&o, command_main, j, &tid) != 0) {
-        pthread_mutex_lock(&ctl->mu);
-        ctl->running--;
-        pthread_mutex_unlock(&ctl->mu);
-        c->busy = 0;
-        free(j);
-        return put_reply(c, reply_fail(HG_EAGAIN, "no thread for the command")) == 0 ? -1 : -1;
+    /* each job queued and not yet taken has an idle worker coming for it: a new worker is
+     * needed when no idle one is left for this one */
+    if (ctl->n_idle <= ctl->q_len && ctl->n_workers < MAX_CLIENTS) {
+        if (hg__thread_start(&o, worker_main, ctl, &ctl->workers[ctl->n_workers]) == 0)
+            ctl->n_workers++;
+        else if (ctl->n_workers == 0)
+            ok = 0;
     }
-    pthread_detach(tid);
+    if (ok) {
+        if (ctl->q_tail)
+            ctl->q_tail->next = j;
+        else
+            ctl->q_head = j;
+        ctl->q_tail = j;
+        ctl->q_len++;
+        ctl->running++;
+        pthread_cond_signal(&ctl->work);
+    }
+    pthread_mutex_unlock(&ctl->mu);
+    if (!ok) {
+        free(j);
+        put_reply(c, reply_fail(HG_EAGAIN, "no thread for the command"));
+        return -1;
+    }
+    c->busy = 1;
     return 0;
 }
 
@@ -578,6 +620,7 @@ int hg__ctl_open(hg__host *h, const char *path, hg__ctl **out, char *err, size_t
     ctl->done[0] = ctl->done[1] = -1;
     pthread_mutex_init(&ctl->mu, NULL);
     pthread_cond_init(&ctl->idle, NULL);
+    pthread_cond_init(&ctl->work, NULL);
     for (int i = 0; i < MAX_CLIENTS; i++)
         ctl->cl[i].fd = -1;
     ctl->path = strdup(path);
@@ -621,6 +664,7 @@ fail:
         close(ctl->done[0]);
         close(ctl->done[1]);
     }
+    pthread_cond_destroy(&ctl->work);
     pthread_cond_destroy(&ctl->idle);
     pthread_mutex_destroy(&ctl->mu);
     free(ctl->path);
@@ -643,7 +687,11 @@ void hg__ctl_close(hg__ctl *ctl)
     pthread_mutex_lock(&ctl->mu);
     while (ctl->running > 0)
         pthread_cond_wait(&ctl->idle, &ctl->mu);
+    ctl->quit = 1;
+    pthread_cond_broadcast(&ctl->work);
     pthread_mutex_unlock(&ctl->mu);
+    for (int i = 0; i < ctl->n_workers; i++)
+        pthread_join(ctl->workers[i], NULL);
     for (int i = 0; i < MAX_CLIENTS; i++) {
         free(ctl->cl[i].ready);
         ctl->cl[i].ready = NULL;
@@ -658,6 +706,7 @@ void hg__ctl_close(hg__ctl *ctl)
         close(ctl->wake[1]);
     close(ctl->done[0]);
     close(ctl->done[1]);
+    pthread_cond_destroy(&ctl->work);
     pthread_cond_destroy(&ctl->idle);
     pthread_mutex_destroy(&ctl->mu);
     free(ctl->path);
