@@ -15,6 +15,10 @@ typedef struct cn {
     const hg_stream_api *api;
 } cn;
 
+/* The connector instance every in-tree connector uses: the host table and its stream service
+ * (HG_ENOTSUP when the host has none). [control-thread] */
+int cn_create(const hg_host *h, const hg_config *cfg, void **out);
+void cn_destroy(void *inst);
 /* Emits len bytes of data as a frame of type type, waiting for a buffer while the pool has none
  * free and then as the channel's policy says, until the stream is cancelled. Returns 0,
  * HG_EAGAIN (dropped by a drop policy: counted by the host), HG_ECANCELED, HG_ENOMEM (len over

@@ -40,26 +40,6 @@ typedef struct exec_stream {
     char last[64];
 } exec_stream;
 
-static int ex_create(const hg_host *h, const hg_config *cfg, void **out)
-{
-    cn *c = calloc(1, sizeof *c);
-    (void)cfg;
-    if (c == NULL)
-        return HG_ENOMEM;
-    c->h = h;
-    if ((c->api = h->get_extension(h, HG_STREAM_EXTENSION)) == NULL) {
-        free(c);
-        return HG_ENOTSUP;
-    }
-    *out = c;
-    return 0;
-}
-
-static void ex_destroy(void *inst)
-{
-    free(inst);
-}
-
 static void ex_free(exec_stream *x)
 {
     for (int i = 0; i < MAX_ARGS && x->argv[i]; i++)
@@ -352,5 +332,5 @@ static void ex_close(void *ud)
 }
 
 const hg_connector_ops cn_exec_ops = {
-    sizeof(hg_connector_ops), ex_create, ex_destroy, ex_open, ex_run, ex_close, NULL,
+    sizeof(hg_connector_ops), cn_create, cn_destroy, ex_open, ex_run, ex_close, NULL,
 };

@@ -2,9 +2,31 @@
  * the helpers they share. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cn.h"
+
+int cn_create(const hg_host *h, const hg_config *cfg, void **out)
+{
+    cn *c = calloc(1, sizeof *c);
+    (void)cfg;
+    if (c == NULL)
+        return HG_ENOMEM;
+    c->h = h;
+    c->api = h->get_extension(h, HG_STREAM_EXTENSION);
+    if (c->api == NULL) {
+        free(c);
+        return HG_ENOTSUP;
+    }
+    *out = c;
+    return 0;
+}
+
+void cn_destroy(void *inst)
+{
+    free(inst);
+}
 
 int cn_emit(const cn *c, hg_stream *s, uint32_t type, const void *data, uint32_t len)
 {

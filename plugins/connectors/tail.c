@@ -32,26 +32,6 @@ typedef struct tail {
     uint32_t fp_len;
 } tail;
 
-static int tl_create(const hg_host *h, const hg_config *cfg, void **out)
-{
-    cn *c = calloc(1, sizeof *c);
-    (void)cfg;
-    if (c == NULL)
-        return HG_ENOMEM;
-    c->h = h;
-    if ((c->api = h->get_extension(h, HG_STREAM_EXTENSION)) == NULL) {
-        free(c);
-        return HG_ENOTSUP;
-    }
-    *out = c;
-    return 0;
-}
-
-static void tl_destroy(void *inst)
-{
-    free(inst);
-}
-
 static const char *const stream_keys[] = {"path", "from", "offsets", NULL};
 
 static int tl_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
@@ -283,5 +263,5 @@ static void tl_close(void *ud)
 }
 
 const hg_connector_ops cn_tail_ops = {
-    sizeof(hg_connector_ops), tl_create, tl_destroy, tl_open, tl_run, tl_close, NULL,
+    sizeof(hg_connector_ops), cn_create, cn_destroy, tl_open, tl_run, tl_close, NULL,
 };

@@ -35,26 +35,6 @@ typedef struct tcp_stream {
     uint32_t rnd;
 } tcp_stream;
 
-static int tc_create(const hg_host *h, const hg_config *cfg, void **out)
-{
-    cn *c = calloc(1, sizeof *c);
-    (void)cfg;
-    if (c == NULL)
-        return HG_ENOMEM;
-    c->h = h;
-    if ((c->api = h->get_extension(h, HG_STREAM_EXTENSION)) == NULL) {
-        free(c);
-        return HG_ENOTSUP;
-    }
-    *out = c;
-    return 0;
-}
-
-static void tc_destroy(void *inst)
-{
-    free(inst);
-}
-
 static const char *const stream_keys[] = {"connect", "framing", "backoff_min", "backoff_max", NULL};
 
 static int tc_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
@@ -299,5 +279,5 @@ static void tc_close(void *ud)
 }
 
 const hg_connector_ops cn_tcp_ops = {
-    sizeof(hg_connector_ops), tc_create, tc_destroy, tc_open, tc_run, tc_close, NULL,
+    sizeof(hg_connector_ops), cn_create, cn_destroy, tc_open, tc_run, tc_close, NULL,
 };

@@ -12,27 +12,6 @@ typedef struct tick_stream {
     uint64_t interval_ns;
 } tick_stream;
 
-static int tk_create(const hg_host *h, const hg_config *cfg, void **out)
-{
-    cn *c = calloc(1, sizeof *c);
-    (void)cfg;
-    if (c == NULL)
-        return HG_ENOMEM;
-    c->h = h;
-    c->api = h->get_extension(h, HG_STREAM_EXTENSION);
-    if (c->api == NULL) {
-        free(c);
-        return HG_ENOTSUP;
-    }
-    *out = c;
-    return 0;
-}
-
-static void tk_destroy(void *inst)
-{
-    free(inst);
-}
-
 static const char *const stream_keys[] = {"interval", NULL};
 
 static int tk_open(void *inst, const hg_stream_desc *d, hg_stream *s, void **ud)
@@ -101,5 +80,5 @@ static void tk_close(void *ud)
 }
 
 const hg_connector_ops cn_ticker_ops = {
-    sizeof(hg_connector_ops), tk_create, tk_destroy, tk_open, tk_run, tk_close, NULL,
+    sizeof(hg_connector_ops), cn_create, cn_destroy, tk_open, tk_run, tk_close, NULL,
 };

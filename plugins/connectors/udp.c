@@ -27,26 +27,6 @@ typedef struct udp_stream {
     char *buf;
 } udp_stream;
 
-static int ud_create(const hg_host *h, const hg_config *cfg, void **out)
-{
-    cn *c = calloc(1, sizeof *c);
-    (void)cfg;
-    if (c == NULL)
-        return HG_ENOMEM;
-    c->h = h;
-    if ((c->api = h->get_extension(h, HG_STREAM_EXTENSION)) == NULL) {
-        free(c);
-        return HG_ENOTSUP;
-    }
-    *out = c;
-    return 0;
-}
-
-static void ud_destroy(void *inst)
-{
-    free(inst);
-}
-
 /* HOST:PORT (after resolve_address) into sa. Returns 0 or -1. */
 static int parse(const hg_host *h, const char *text, struct sockaddr_storage *sa, socklen_t *len)
 {
@@ -202,5 +182,5 @@ static void ud_close(void *ud)
 }
 
 const hg_connector_ops cn_udp_ops = {
-    sizeof(hg_connector_ops), ud_create, ud_destroy, ud_open, ud_run, ud_close, NULL,
+    sizeof(hg_connector_ops), cn_create, cn_destroy, ud_open, ud_run, ud_close, NULL,
 };
