@@ -19,14 +19,7 @@ trap cleanup EXIT
 n=0
 failed=0
 echo "TAP version 13"
-check() { # STATUS DESCRIPTION [FILE to show on failure]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        failed=1
-        [ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/# /' "$3" | tail -n 20
-    fi
-}
+. "$(dirname "$0")/../tap.sh" # check
 ms() { date +%s%3N; }
 # Keeps a tcp-echo busy through fd 3 (connected to it): writes to it in the background and never
 # reads, until the echo pauses and the writer blocks (seen twice in a row). A graceful stop closes

@@ -14,14 +14,7 @@ trap cleanup EXIT
 n=0
 failed=0
 echo "TAP version 13"
-check() { # STATUS DESCRIPTION [FILE to show on failure]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        failed=1
-        [ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/# /' "$3" | tail -n 20
-    fi
-}
+. "$(dirname "$0")/../tap.sh" # check
 if ! command -v python3 >/dev/null; then
     echo "1..0 # SKIP python3 is not installed (the client sends raw bytes)"
     exit 0

@@ -17,14 +17,7 @@ trap cleanup EXIT
 n=0
 failed=0
 echo "TAP version 13"
-check() { # STATUS DESCRIPTION [FILE to show on failure]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        failed=1
-        [ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/# /' "$3" | tail -n 20
-    fi
-}
+. "$(dirname "$0")/../tap.sh" # check
 # A port where nothing listens: bound by the kernel for a moment, then released.
 dead=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)
 [ -n "$dead" ] || dead=9

@@ -16,14 +16,7 @@ trap cleanup EXIT
 n=0
 failed=0
 echo "TAP version 13"
-check() { # STATUS DESCRIPTION [FILE to show on failure]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        failed=1
-        [ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/# /' "$3" | tail -n 20
-    fi
-}
+. "$(dirname "$0")/../tap.sh" # check
 # Waits (bounded) until FILE has a line matching PATTERN.
 wait_log() { # FILE PATTERN
     for _ in $(seq 1 200); do

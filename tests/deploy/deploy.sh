@@ -11,14 +11,7 @@ trap 'rm -rf "$TMP"' EXIT
 n=0
 failed=0
 echo "TAP version 13"
-check() { # STATUS DESCRIPTION [FILE to show on failure]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        failed=1
-        [ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/# /' "$3" | tail -n 20
-    fi
-}
+. "$(dirname "$0")/../tap.sh" # check
 skip() { n=$((n + 1)); echo "ok $n - # SKIP $1"; }
 
 unit=$DIR/hangar.service
